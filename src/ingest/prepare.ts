@@ -1,0 +1,121 @@
+import type { EntityData } from '../model/entity.js';
+import { contentHash, entityId, relationshipId } from '../model/ids.js';
+import type { RelationshipData } from '../model/relationship.js';
+import { entityProblems, relationshipProblems, describeRelationship } from '../model/validate.js';
+import { canonicalProperties } from '../model/values.js';
+import type { CommitBatch, PreparedEntity, PreparedRelationship } from '../store/types.js';
+import { CommitError } from './errors.js';
+
+/** The input of a commit: what `runConnector` returns, or the same shape built by hand (REST ingest). */
+export interface SyncInput {
+  readonly connectorId: string;
+  readonly accountId: string;
+  readonly syncId: string;
+  readonly entities: readonly (EntityData & { readonly stepId?: string })[];
+  readonly relationships: readonly (RelationshipData & { readonly stepId?: string })[];
+  readonly keptSteps?: readonly string[];
+  readonly failedSteps?: readonly string[];
+  readonly startedAt?: string;
+  readonly finishedAt?: string;
+}
+
+/** Step recorded for rows that arrive without one (REST ingest). */
+export const DEFAULT_STEP_ID = 'ingest';
+
+function requireId(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new CommitError('InvalidBatch', `${field} must be a non-empty string`, { field });
+  }
+  return value;
+}
+
+/**
+ * Validates a sync's records and derives what stores need: ids (INV-C03),
+ * canonical properties and content hashes. Throws `InvalidBatch` naming the
+ * field (`entities[3].properties.tags`) before any store is touched.
+ *
+ * The hash covers content and source (connector, step), so a row taken over
+ * by another connector or step counts as updated, and an unchanged row is
+ * skipped entirely (+P2).
+ */
+export function prepareBatch(input: SyncInput): CommitBatch {
+  const accountId = requireId(input?.accountId, 'accountId');
+  const connectorId = requireId(input.connectorId, 'connectorId');
+  const syncId = requireId(input.syncId, 'syncId');
+  if (!Array.isArray(input.entities)) throw new CommitError('InvalidBatch', 'entities must be an array', { field: 'entities' });
+  if (!Array.isArray(input.relationships)) {
+    throw new CommitError('InvalidBatch', 'relationships must be an array', { field: 'relationships' });
+  }
+
+  const entities: PreparedEntity[] = [];
+  const seenEntities = new Set<string>();
+  for (const [index, e] of input.entities.entries()) {
+    const problem = e ? entityProblems(e).find((p) => !p.vocabulary) : { field: '', message: 'is missing' };
+    if (problem) {
+      const field = `entities[${index}]${problem.field ? `.${problem.field}` : ''}`;
+      throw new CommitError('InvalidBatch', `${field} ${problem.message}`, { field });
+    }
+    const id = entityId(accountId, e.entityType, e.entityKey);
+    if (seenEntities.has(id)) {
+      const field = `entities[${index}]`;
+      throw new CommitError('InvalidBatch', `${field} repeats entity ${e.entityType}:${e.entityKey}`, { field });
+    }
+    seenEntities.add(id);
+    const stepId = e.stepId ?? DEFAULT_STEP_ID;
+    const propertiesJson = canonicalProperties(e.properties);
+    entities.push({
+      id,
+      entityType: e.entityType,
+      entityKey: e.entityKey,
+      entityClass: e.entityClass,
+      displayName: e.displayName,
+      propertiesJson,
+      hash: contentHash(JSON.stringify([e.entityClass, e.displayName, propertiesJson, connectorId, stepId])),
+      stepId,
+    });
+  }
+
+  const relationships: PreparedRelationship[] = [];
+  const seenRelationships = new Set<string>();
+  for (const [index, r] of input.relationships.entries()) {
+    const problem = r ? relationshipProblems(r).find((p) => !p.vocabulary) : { field: '', message: 'is missing' };
+    if (problem) {
+      const field = `relationships[${index}]${problem.field ? `.${problem.field}` : ''}`;
+      throw new CommitError('InvalidBatch', `${field} ${problem.message}`, { field });
+    }
+    const id = relationshipId(accountId, r.fromType, r.fromKey, r.verb, r.toType, r.toKey);
+    if (seenRelationships.has(id)) {
+      const field = `relationships[${index}]`;
+      throw new CommitError('InvalidBatch', `${field} repeats relationship ${describeRelationship(r)}`, { field });
+    }
+    seenRelationships.add(id);
+    const stepId = r.stepId ?? DEFAULT_STEP_ID;
+    const propertiesJson = canonicalProperties(r.properties);
+    relationships.push({
+      id,
+      fromId: entityId(accountId, r.fromType, r.fromKey),
+      toId: entityId(accountId, r.toType, r.toKey),
+      fromType: r.fromType,
+      fromKey: r.fromKey,
+      verb: r.verb,
+      toType: r.toType,
+      toKey: r.toKey,
+      propertiesJson,
+      hash: contentHash(JSON.stringify([propertiesJson, connectorId, stepId])),
+      stepId,
+    });
+  }
+
+  const now = new Date().toISOString();
+  return {
+    accountId,
+    connectorId,
+    syncId,
+    entities,
+    relationships,
+    keptSteps: [...(input.keptSteps ?? [])],
+    failedSteps: [...(input.failedSteps ?? [])],
+    startedAt: input.startedAt ?? now,
+    finishedAt: input.finishedAt ?? now,
+  };
+}

@@ -1,0 +1,65 @@
+import type { EntityData } from './entity.js';
+import type { RelationshipData } from './relationship.js';
+import { propertyValueProblem } from './values.js';
+import { isKnownClass, isKnownVerb } from './vocabulary.js';
+
+/** One problem with an emitted record, naming the field it is about. */
+export interface FieldProblem {
+  readonly field: string;
+  readonly message: string;
+  /** Unknown class or verb: a warning unless the run is strict. */
+  readonly vocabulary?: boolean;
+}
+
+function propertyProblems(properties: unknown, out: FieldProblem[]): void {
+  if (properties === null || typeof properties !== 'object' || Array.isArray(properties)) {
+    out.push({ field: 'properties', message: 'must be an object of flat values' });
+    return;
+  }
+  for (const [name, value] of Object.entries(properties)) {
+    if (name === '') out.push({ field: 'properties', message: 'has an empty property name' });
+    const problem = propertyValueProblem(value);
+    if (problem) out.push({ field: `properties.${name}`, message: problem });
+  }
+}
+
+function nonEmpty(value: unknown, field: string, out: FieldProblem[]): void {
+  if (typeof value !== 'string' || value.length === 0) {
+    out.push({ field, message: 'must be a non-empty string' });
+  }
+}
+
+/** Every problem with an entity, in field order; empty when it is valid. */
+export function entityProblems(data: EntityData): FieldProblem[] {
+  const out: FieldProblem[] = [];
+  nonEmpty(data.entityType, 'entityType', out);
+  nonEmpty(data.entityKey, 'entityKey', out);
+  if (typeof data.entityClass !== 'string' || data.entityClass.length === 0) {
+    out.push({ field: 'entityClass', message: 'is missing; call .class(...)' });
+  } else if (!isKnownClass(data.entityClass)) {
+    out.push({ field: 'entityClass', message: `"${data.entityClass}" is not a known class`, vocabulary: true });
+  }
+  if (typeof data.displayName !== 'string') out.push({ field: 'displayName', message: 'must be a string' });
+  propertyProblems(data.properties, out);
+  return out;
+}
+
+/** Every problem with a relationship, in field order; empty when it is valid. */
+export function relationshipProblems(data: RelationshipData): FieldProblem[] {
+  const out: FieldProblem[] = [];
+  nonEmpty(data.fromType, 'fromType', out);
+  nonEmpty(data.fromKey, 'fromKey', out);
+  nonEmpty(data.verb, 'verb', out);
+  if (typeof data.verb === 'string' && data.verb.length > 0 && !isKnownVerb(data.verb)) {
+    out.push({ field: 'verb', message: `"${data.verb}" is not a known verb`, vocabulary: true });
+  }
+  nonEmpty(data.toType, 'toType', out);
+  nonEmpty(data.toKey, 'toKey', out);
+  propertyProblems(data.properties, out);
+  return out;
+}
+
+/** `fromType:fromKey VERB toType:toKey`, the way errors name a relationship. */
+export function describeRelationship(r: Pick<RelationshipData, 'fromType' | 'fromKey' | 'verb' | 'toType' | 'toKey'>): string {
+  return `${r.fromType}:${r.fromKey} ${r.verb} ${r.toType}:${r.toKey}`;
+}

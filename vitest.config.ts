@@ -1,0 +1,29 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    // Tests import the package by its public name, resolved to the sources.
+    alias: [
+      { find: /^parallax-edge$/, replacement: here('./src/index.ts') },
+      { find: /^parallax-edge\/http$/, replacement: here('./src/http/index.ts') },
+      { find: /^parallax-edge\/adapters\/(.*)$/, replacement: here('./adapters/$1.ts') },
+    ],
+  },
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'node',
+          environment: 'node',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/**/*.browser.test.ts', 'test/**/*.workerd.test.ts'],
+          testTimeout: 30_000,
+        },
+      },
+    ],
+  },
+});
