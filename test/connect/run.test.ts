@@ -1,0 +1,395 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ConnectorError,
+  entity,
+  relationship,
+  runConnector,
+  step,
+  type Connector,
+  type StepContext,
+  type StepDefinition,
+  type SyncEvent,
+} from 'parallax-edge';
+
+/** A connector whose steps are plain functions, for driving the scheduler. */
+function connector(steps: StepDefinition[], run: Record<string, (ctx: StepContext) => Promise<void> | void>): Connector {
+  return {
+    name: 'test',
+    steps: () => steps,
+    async executeStep(stepId, ctx) {
+      const fn = run[stepId];
+      if (!fn) throw ConnectorError.unknownStep(stepId);
+      await fn(ctx);
+    },
+  };
+}
+
+/** A promise the test resolves by hand, so ordering never depends on timers. */
+function gate(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => (open = resolve));
+  return { promise, open };
+}
+
+const user = (id: string) => entity('user', id).class('User').displayName(`User ${id}`);
+
+describe('runConnector scheduling', () => {
+  it('a step starts as soon as its own dependencies finish: a slow step does not hold back an unrelated chain', async () => {
+    const slow = gate();
+    const log: string[] = [];
+    const run = runConnector(
+      connector(
+        [step('slow', 'Slow').build(), step('fast', 'Fast').build(), step('after-fast', 'After fast').dependsOn(['fast']).build()],
+        {
+          slow: async () => {
+            await slow.promise;
+            log.push('slow done');
+          },
+          fast: () => void log.push('fast done'),
+          'after-fast': () => {
+            log.push('after-fast ran');
+            // Only now let the slow step finish: if the scheduler waited for a
+            // whole "wave", this step would never have started and the run would hang.
+            slow.open();
+          },
+        },
+      ),
+      { accountId: 'acme' },
+    );
+    await run;
+    expect(log).toEqual(['fast done', 'after-fast ran', 'slow done']);
+  });
+
+  it('independent steps run concurrently, and a concurrency limit caps them', async () => {
+    let running = 0;
+    let peak = 0;
+    const body = async () => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((r) => setTimeout(r, 5));
+      running--;
+    };
+    const steps = ['a', 'b', 'c', 'd'].map((id) => step(id, id).build());
+    const fns = Object.fromEntries(steps.map((s) => [s.id, body]));
+    await runConnector(connector(steps, fns), { accountId: 'acme' });
+    expect(peak).toBe(4);
+    peak = 0;
+    await runConnector(connector(steps, fns), { accountId: 'acme', concurrency: 2 });
+    expect(peak).toBe(2);
+  });
+
+  it('ctx.prior holds exactly what the transitive dependencies emitted, whatever finished first', async () => {
+    const seen: Record<string, string[]> = {};
+    const slowHosts = gate();
+    const steps = [
+      step('users', 'Users').build(),
+      step('hosts', 'Hosts').build(),
+      step('services', 'Services').dependsOn(['hosts']).build(),
+      step('unrelated', 'Unrelated').build(),
+      step('relationships', 'Relationships').dependsOn(['users', 'services']).build(),
+    ];
+    await runConnector(
+      connector(steps, {
+        users: (ctx) => void ctx.emitEntity(user('u1')),
+        hosts: async (ctx) => {
+          await slowHosts.promise;
+          ctx.emitEntity(entity('host', 'h1').class('Host'));
+        },
+        unrelated: (ctx) => {
+          ctx.emitEntity(entity('thing', 't1').class('Generic'));
+          slowHosts.open();
+        },
+        services: (ctx) => {
+          seen.services = ctx.prior.entities().map((e) => e.entityKey);
+          for (const h of ctx.prior.entitiesByType('host')) ctx.emitEntity(entity('service', `svc-${h.entityKey}`).class('Service'));
+        },
+        relationships: (ctx) => {
+          seen.relationships = ctx.prior.entities().map((e) => e.entityKey);
+          expect(ctx.prior.get('host', 'h1')?.entityClass).toBe('Host');
+          expect(ctx.prior.get('thing', 't1')).toBeUndefined();
+        },
+      }),
+      { accountId: 'acme' },
+    );
+    expect(seen.services).toEqual(['h1']);
+    // Definition order of the dependencies, not completion order; never the unrelated step.
+    expect(seen.relationships).toEqual(['u1', 'h1', 'svc-h1']);
+  });
+
+  it('output lists records by step definition order, each tagged with its step', async () => {
+    const output = await runConnector(
+      connector([step('b', 'B').build(), step('a', 'A').build()], {
+        a: (ctx) => void ctx.emitEntity(user('from-a')),
+        b: async (ctx) => {
+          await new Promise((r) => setTimeout(r, 5));
+          ctx.emitEntity(user('from-b'));
+        },
+      }),
+      { accountId: 'acme', syncId: 's1' },
+    );
+    expect(output.entities.map((e) => [e.stepId, e.entityKey])).toEqual([
+      ['b', 'from-b'],
+      ['a', 'from-a'],
+    ]);
+    expect(output).toMatchObject({ connectorId: 'test', accountId: 'acme', syncId: 's1' });
+  });
+
+  it('generates a unique sync id when none is given', async () => {
+    const c = connector([step('a', 'A').build()], { a: () => {} });
+    const [one, two] = await Promise.all([runConnector(c, { accountId: 'x' }), runConnector(c, { accountId: 'x' })]);
+    expect(one.syncId).not.toBe(two.syncId);
+  });
+});
+
+describe('INV-C06: a failed step does not stop independent steps', () => {
+  it('INV-C06: reports stepFailed, runs independent steps, and dependents run without its data', async () => {
+    const events: SyncEvent[] = [];
+    let dependentSaw: number | undefined;
+    const output = await runConnector(
+      connector(
+        [
+          step('hosts', 'Hosts').build(),
+          step('users', 'Users').build(),
+          step('services', 'Services').dependsOn(['hosts']).build(),
+          step('report', 'Report').dependsOn(['services']).build(),
+        ],
+        {
+          hosts: (ctx) => {
+            ctx.emitEntity(entity('host', 'h1').class('Host'));
+            throw ConnectorError.api(503, '/hosts', 'hosts API unavailable');
+          },
+          users: (ctx) => void ctx.emitEntity(user('u1')),
+          services: (ctx) => {
+            dependentSaw = ctx.prior.entitiesByType('host').length;
+          },
+          report: () => {},
+        },
+      ),
+      { accountId: 'acme', onEvent: (e) => events.push(e) },
+    );
+    const failed = events.find((e) => e.type === 'stepFailed');
+    expect(failed).toMatchObject({ type: 'stepFailed', stepId: 'hosts' });
+    expect(failed?.type === 'stepFailed' && failed.error.kind).toBe('Api');
+    expect(failed?.type === 'stepFailed' && failed.error.status).toBe(503);
+    expect(dependentSaw).toBe(0);
+    expect(output.failedSteps).toEqual(['hosts']);
+    expect(output.keptSteps).toEqual(['hosts', 'services', 'report']);
+    expect(output.entities.map((e) => e.entityKey)).toEqual(['u1']);
+    expect(output.steps.find((s) => s.stepId === 'report')?.upstreamFailed).toEqual(['hosts']);
+    expect(events.filter((e) => e.type === 'stepCompleted').map((e) => e.type === 'stepCompleted' && e.stepId)).toEqual(
+      expect.arrayContaining(['users', 'services', 'report']),
+    );
+  });
+
+  it('INV-C06: a thrown non-ConnectorError becomes a Custom ConnectorError keeping the cause', async () => {
+    const output = await runConnector(
+      connector([step('a', 'A').build()], {
+        a: () => {
+          throw new TypeError('boom');
+        },
+      }),
+      { accountId: 'acme' },
+    );
+    const error = output.steps[0]?.error;
+    expect(error).toBeInstanceOf(ConnectorError);
+    expect(error?.kind).toBe('Custom');
+    expect(error?.message).toBe('boom');
+    expect(error?.cause).toBeInstanceOf(TypeError);
+  });
+
+  it('an unknown step id reaches executeStep and fails as UnknownStep', async () => {
+    const output = await runConnector(connector([step('mystery', 'M').build()], {}), { accountId: 'acme' });
+    expect(output.steps[0]?.error?.kind).toBe('UnknownStep');
+  });
+});
+
+describe('emit errors are non-fatal by default, as in the guide', () => {
+  it('a bad emit reports the error, warns with step and field, counts a rejection, and the step goes on', async () => {
+    const events: SyncEvent[] = [];
+    let result: ReturnType<StepContext['emitEntity']> | undefined;
+    const output = await runConnector(
+      connector([step('users', 'Users').build()], {
+        users: (ctx) => {
+          result = ctx.emitEntity(user('u1').property('score', Number.NaN));
+          ctx.emitEntity(user('u2'));
+        },
+      }),
+      { accountId: 'acme', onEvent: (e) => events.push(e) },
+    );
+    expect(result?.ok).toBe(false);
+    expect(result?.error?.kind).toBe('Validation');
+    expect(result?.error?.field).toBe('properties.score');
+    expect(result?.error?.stepId).toBe('users');
+    const warning = events.find((e) => e.type === 'warning');
+    expect(warning).toMatchObject({ stepId: 'users', field: 'properties.score' });
+    expect(output.steps[0]).toMatchObject({ status: 'completed', entities: 1, rejected: 1 });
+    expect(output.entities.map((e) => e.entityKey)).toEqual(['u2']);
+  });
+
+  it.each([
+    ['empty type', () => entity('', 'k').class('User'), 'entityType'],
+    ['empty key', () => entity('user', '').class('User'), 'entityKey'],
+    ['missing class', () => entity('user', 'k'), 'entityClass'],
+    ['nested object', () => user('k').property('o', { a: 1 } as never), 'properties.o'],
+    ['array of non-strings', () => user('k').property('a', [1, 2] as never), 'properties.a'],
+    ['Infinity', () => user('k').property('n', Number.POSITIVE_INFINITY), 'properties.n'],
+    ['undefined', () => user('k').property('u', undefined as never), 'properties.u'],
+  ])('refuses an entity with %s, naming the field', async (_case, build, field) => {
+    let error: ConnectorError | undefined;
+    await runConnector(connector([step('s', 'S').build()], { s: (ctx) => void (error = ctx.emitEntity(build()).error) }), {
+      accountId: 'acme',
+    });
+    expect(error?.field).toBe(field);
+  });
+
+  it('refuses a relationship with an empty verb, naming the field', async () => {
+    let error: ConnectorError | undefined;
+    await runConnector(
+      connector([step('s', 'S').build()], { s: (ctx) => void (error = ctx.emitRelationship(relationship('a', '1', '', 'b', '2')).error) }),
+      { accountId: 'acme' },
+    );
+    expect(error?.field).toBe('verb');
+  });
+
+  it('a second emission of the same (type, key) in one run is refused, naming the step that emitted it first', async () => {
+    let second: ConnectorError | undefined;
+    const output = await runConnector(
+      connector([step('a', 'A').build(), step('b', 'B').dependsOn(['a']).build()], {
+        a: (ctx) => void ctx.emitEntity(user('u1')),
+        b: (ctx) => void (second = ctx.emitEntity(user('u1').displayName('other')).error),
+      }),
+      { accountId: 'acme' },
+    );
+    expect(second?.message).toContain('already emitted in this run by step "a"');
+    expect(output.entities).toHaveLength(1);
+    expect(output.steps[1]?.rejected).toBe(1);
+  });
+
+  it('.orThrow() makes an emit fatal: the step fails with the emit error', async () => {
+    const output = await runConnector(
+      connector([step('s', 'S').build()], {
+        s: (ctx) => {
+          ctx.emitEntity(user('bad').property('x', Number.NaN)).orThrow();
+          ctx.emitEntity(user('never'));
+        },
+      }),
+      { accountId: 'acme' },
+    );
+    expect(output.steps[0]?.status).toBe('failed');
+    expect(output.steps[0]?.error?.field).toBe('properties.x');
+    expect(output.entities).toEqual([]);
+  });
+
+  it('an unknown class or verb warns by default and is accepted', async () => {
+    const events: SyncEvent[] = [];
+    const output = await runConnector(
+      connector([step('s', 'S').build()], {
+        s: (ctx) => {
+          expect(ctx.emitEntity(entity('ship', 's1').class('Spaceship')).ok).toBe(true);
+          ctx.emitEntity(user('u1'));
+          expect(ctx.emitRelationship(relationship('user', 'u1', 'PILOTS', 'ship', 's1')).ok).toBe(true);
+        },
+      }),
+      { accountId: 'acme', onEvent: (e) => events.push(e) },
+    );
+    expect(output.entities).toHaveLength(2);
+    expect(output.relationships).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'warning').map((e) => e.type === 'warning' && e.field)).toEqual(['entityClass', 'verb']);
+    expect(output.steps[0]).toMatchObject({ rejected: 0, warnings: 2 });
+  });
+
+  it('strict mode refuses an unknown class or verb', async () => {
+    const output = await runConnector(
+      connector([step('s', 'S').build()], {
+        s: (ctx) => {
+          expect(ctx.emitEntity(entity('ship', 's1').class('Spaceship')).error?.field).toBe('entityClass');
+          expect(ctx.emitRelationship(relationship('user', 'u1', 'PILOTS', 'ship', 's1')).error?.field).toBe('verb');
+        },
+      }),
+      { accountId: 'acme', strict: true },
+    );
+    expect(output.entities).toHaveLength(0);
+    expect(output.steps[0]?.rejected).toBe(2);
+  });
+
+  it('ctx.metrics counts entities and relationships emitted per step', async () => {
+    const metrics: Record<string, unknown> = {};
+    await runConnector(
+      connector([step('a', 'A').build(), step('b', 'B').build()], {
+        a: (ctx) => {
+          ctx.emitEntity(user('1'));
+          ctx.emitEntity(user('2'));
+          ctx.emitRelationship(relationship('user', '1', 'TRUSTS', 'user', '2'));
+          metrics.a = { ...ctx.metrics };
+        },
+        b: (ctx) => void (metrics.b = { ...ctx.metrics }),
+      }),
+      { accountId: 'acme' },
+    );
+    expect(metrics.a).toMatchObject({ entitiesEmitted: 2, relationshipsEmitted: 1 });
+    expect(metrics.b).toMatchObject({ entitiesEmitted: 0, relationshipsEmitted: 0 });
+  });
+});
+
+describe('SyncEvents and abort', () => {
+  it('emits started, stepStarted, stepCompleted with counts and duration, then completed', async () => {
+    const events: SyncEvent[] = [];
+    await runConnector(
+      connector([step('users', 'Users').build()], {
+        users: (ctx) => {
+          ctx.emitEntity(user('1'));
+          ctx.emitRelationship(relationship('user', '1', 'TRUSTS', 'user', '1'));
+        },
+      }),
+      { accountId: 'acme', syncId: 's', onEvent: (e) => events.push(e) },
+    );
+    expect(events.map((e) => e.type)).toEqual(['started', 'stepStarted', 'stepCompleted', 'completed']);
+    const done = events[2]!;
+    expect(done).toMatchObject({ type: 'stepCompleted', stepId: 'users', entities: 1, relationships: 1, connectorId: 'test', syncId: 's' });
+    expect(done.type === 'stepCompleted' && done.durationMs).toBeGreaterThanOrEqual(0);
+    expect(events[3]).toMatchObject({ type: 'completed', entities: 1, relationships: 1, failedSteps: [] });
+  });
+
+  it('a throwing listener does not break the run', async () => {
+    const output = await runConnector(connector([step('a', 'A').build()], { a: (ctx) => void ctx.emitEntity(user('1')) }), {
+      accountId: 'acme',
+      onEvent: () => {
+        throw new Error('listener bug');
+      },
+    });
+    expect(output.entities).toHaveLength(1);
+  });
+
+  it('+P4: an abort stops the run: no new step starts, ctx.signal aborts, and the run rejects with the reason', async () => {
+    const controller = new AbortController();
+    const ran: string[] = [];
+    let stepSignal: AbortSignal | undefined;
+    const run = runConnector(
+      connector([step('first', 'First').build(), step('second', 'Second').dependsOn(['first']).build()], {
+        first: async (ctx) => {
+          ran.push('first');
+          stepSignal = ctx.signal;
+          controller.abort(new Error('operator stopped the sync'));
+          await new Promise((r) => setTimeout(r, 5));
+        },
+        second: () => void ran.push('second'),
+      }),
+      { accountId: 'acme', signal: controller.signal },
+    );
+    await expect(run).rejects.toThrow('operator stopped the sync');
+    expect(stepSignal?.aborted).toBe(true);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(ran).toEqual(['first']);
+  });
+
+  it('an already aborted signal rejects before any step runs', async () => {
+    const ran: string[] = [];
+    await expect(
+      runConnector(connector([step('a', 'A').build()], { a: () => void ran.push('a') }), {
+        accountId: 'acme',
+        signal: AbortSignal.abort(new Error('too late')),
+      }),
+    ).rejects.toThrow('too late');
+    expect(ran).toEqual([]);
+  });
+});

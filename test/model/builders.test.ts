@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { KNOWN_CLASSES, KNOWN_VERBS, entity, entityProblems, relationship, relationshipProblems, canonicalProperties } from 'parallax-edge';
+
+describe('data model', () => {
+  it('knows the 41 classes and 15 verbs of Parallax', () => {
+    expect(new Set(KNOWN_CLASSES).size).toBe(41);
+    expect(new Set(KNOWN_VERBS).size).toBe(15);
+  });
+
+  it('entity builder collects class, display name and properties; .properties adds several at once', () => {
+    const e = entity('user', 'u-1')
+      .class('User')
+      .displayName('Ada')
+      .property('email', 'ada@example.com')
+      .properties({ active: true, logins: 3, groups: ['a', 'b'], manager: null })
+      .build();
+    expect(e).toEqual({
+      entityType: 'user',
+      entityKey: 'u-1',
+      entityClass: 'User',
+      displayName: 'Ada',
+      properties: { email: 'ada@example.com', active: true, logins: 3, groups: ['a', 'b'], manager: null },
+    });
+  });
+
+  it('display name defaults to the key', () => {
+    expect(entity('host', 'h-1').class('Host').build().displayName).toBe('h-1');
+  });
+
+  it('relationship builder keeps endpoints, verb and properties', () => {
+    const r = relationship('user', 'u-1', 'ASSIGNED', 'role', 'admin').property('assigned_at', '2026-01-01').build();
+    expect(r).toEqual({
+      fromType: 'user',
+      fromKey: 'u-1',
+      verb: 'ASSIGNED',
+      toType: 'role',
+      toKey: 'admin',
+      properties: { assigned_at: '2026-01-01' },
+    });
+  });
+
+  it('flags each bad property value with its field', () => {
+    const bad = entity('user', 'u-1')
+      .class('User')
+      .properties({
+        nested: { a: 1 } as never,
+        mixed: ['a', 1] as never,
+        nan: Number.NaN,
+        inf: Number.POSITIVE_INFINITY,
+        undef: undefined as never,
+      })
+      .build();
+    expect(entityProblems(bad).map((p) => p.field)).toEqual([
+      'properties.nested',
+      'properties.mixed',
+      'properties.nan',
+      'properties.inf',
+      'properties.undef',
+    ]);
+  });
+
+  it('flags empty type and key, a missing class, an unknown class as vocabulary-only', () => {
+    expect(entityProblems(entity('', '').build()).map((p) => p.field)).toEqual(['entityType', 'entityKey', 'entityClass']);
+    const unknown = entityProblems(entity('t', 'k').class('Spaceship').build());
+    expect(unknown).toEqual([{ field: 'entityClass', message: '"Spaceship" is not a known class', vocabulary: true }]);
+  });
+
+  it('flags an empty verb as an error and an unknown verb as vocabulary-only', () => {
+    expect(relationshipProblems(relationship('a', '1', '', 'b', '2').build())).toEqual([
+      { field: 'verb', message: 'must be a non-empty string' },
+    ]);
+    expect(relationshipProblems(relationship('a', '1', 'LIKES', 'b', '2').build())[0]?.vocabulary).toBe(true);
+  });
+
+  it('canonical properties do not depend on key order', () => {
+    expect(canonicalProperties({ b: 1, a: 'x' })).toBe(canonicalProperties({ a: 'x', b: 1 }));
+  });
+});
