@@ -1,0 +1,212 @@
+/**
+ * The SQL schema shared by the SQLite and D1 adapters, as an ordered list of
+ * versioned migrations. `schema_migrations` records which versions a database
+ * has; {@link migrationStatements} gives what to run to bring it up to date.
+ *
+ * D1: `workers/migrations/NNNN_<name>.sql` can be generated from
+ * {@link MIGRATIONS} with {@link migrationSql}; those files also record the
+ * version in `schema_migrations`, so a database migrated by wrangler and one
+ * migrated by the SQLite adapter look the same.
+ */
+import { GUARD_CODES, GUARD_MESSAGE_PREFIX } from './guard.js';
+import { statement, type SqlStatement } from './statement.js';
+
+export interface Migration {
+  /** 1, 2, 3, ... without gaps. */
+  readonly version: number;
+  /** snake_case, used in file names. */
+  readonly name: string;
+  /** DDL, one statement per entry, without trailing semicolons. */
+  readonly statements: readonly string[];
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'graph',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS entities (
+        id TEXT PRIMARY KEY NOT NULL,
+        account_id TEXT NOT NULL,
+        connector_id TEXT NOT NULL,
+        sync_id TEXT NOT NULL,
+        step_id TEXT NOT NULL,
+        entity_type TEXT NOT NULL,
+        entity_key TEXT NOT NULL,
+        entity_class TEXT NOT NULL,
+        display_name TEXT NOT NULL,
+        properties TEXT NOT NULL,
+        hash TEXT NOT NULL
+      )`,
+      // A connector's scope (diff, +P1 kept steps) and the list filters.
+      `CREATE INDEX IF NOT EXISTS entities_scope ON entities (account_id, connector_id, step_id)`,
+      `CREATE INDEX IF NOT EXISTS entities_type ON entities (entity_type, id)`,
+      `CREATE INDEX IF NOT EXISTS entities_class ON entities (entity_class, id)`,
+      `CREATE TABLE IF NOT EXISTS relationships (
+        id TEXT PRIMARY KEY NOT NULL,
+        account_id TEXT NOT NULL,
+        connector_id TEXT NOT NULL,
+        sync_id TEXT NOT NULL,
+        step_id TEXT NOT NULL,
+        from_id TEXT NOT NULL,
+        to_id TEXT NOT NULL,
+        from_type TEXT NOT NULL,
+        from_key TEXT NOT NULL,
+        verb TEXT NOT NULL,
+        to_type TEXT NOT NULL,
+        to_key TEXT NOT NULL,
+        properties TEXT NOT NULL,
+        hash TEXT NOT NULL
+      )`,
+      `CREATE INDEX IF NOT EXISTS relationships_scope ON relationships (account_id, connector_id, step_id)`,
+      // INV-03 cascade and "relationships of an entity".
+      `CREATE INDEX IF NOT EXISTS relationships_from ON relationships (from_id)`,
+      `CREATE INDEX IF NOT EXISTS relationships_to ON relationships (to_id)`,
+      `CREATE INDEX IF NOT EXISTS relationships_verb ON relationships (verb, id)`,
+      `CREATE TABLE IF NOT EXISTS sync_runs (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id TEXT NOT NULL,
+        connector_id TEXT NOT NULL,
+        sync_id TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT NOT NULL,
+        committed_at TEXT NOT NULL,
+        failed_steps TEXT NOT NULL,
+        kept_steps TEXT NOT NULL,
+        entities_created INTEGER NOT NULL,
+        entities_updated INTEGER NOT NULL,
+        entities_unchanged INTEGER NOT NULL,
+        entities_deleted INTEGER NOT NULL,
+        entities_kept INTEGER NOT NULL,
+        relationships_created INTEGER NOT NULL,
+        relationships_updated INTEGER NOT NULL,
+        relationships_unchanged INTEGER NOT NULL,
+        relationships_deleted INTEGER NOT NULL,
+        relationships_cascaded INTEGER NOT NULL,
+        relationships_kept INTEGER NOT NULL,
+        UNIQUE (account_id, sync_id)
+      )`,
+      `CREATE INDEX IF NOT EXISTS sync_runs_connector ON sync_runs (connector_id, seq)`,
+    ],
+  },
+  {
+    version: 2,
+    name: 'staging',
+    statements: [
+      // One row per commit in progress (or crashed: +P4, removed by the next commit).
+      `CREATE TABLE IF NOT EXISTS staged_commits (
+        token TEXT PRIMARY KEY NOT NULL,
+        account_id TEXT NOT NULL,
+        connector_id TEXT NOT NULL,
+        sync_id TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT NOT NULL,
+        failed_steps TEXT NOT NULL,
+        kept_steps TEXT NOT NULL,
+        entity_count INTEGER NOT NULL,
+        relationship_count INTEGER NOT NULL,
+        staged_at TEXT NOT NULL
+      )`,
+      `CREATE TABLE IF NOT EXISTS staged_entities (
+        token TEXT NOT NULL,
+        id TEXT NOT NULL,
+        ord INTEGER NOT NULL,
+        entity_type TEXT NOT NULL,
+        entity_key TEXT NOT NULL,
+        entity_class TEXT NOT NULL,
+        display_name TEXT NOT NULL,
+        properties TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        step_id TEXT NOT NULL,
+        PRIMARY KEY (token, id)
+      )`,
+      `CREATE TABLE IF NOT EXISTS staged_relationships (
+        token TEXT NOT NULL,
+        id TEXT NOT NULL,
+        ord INTEGER NOT NULL,
+        from_id TEXT NOT NULL,
+        to_id TEXT NOT NULL,
+        from_type TEXT NOT NULL,
+        from_key TEXT NOT NULL,
+        verb TEXT NOT NULL,
+        to_type TEXT NOT NULL,
+        to_key TEXT NOT NULL,
+        properties TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        step_id TEXT NOT NULL,
+        PRIMARY KEY (token, id)
+      )`,
+      // The diff's delete sets, materialized before the graph changes.
+      `CREATE TABLE IF NOT EXISTS staged_entity_deletes (
+        token TEXT NOT NULL,
+        id TEXT NOT NULL,
+        PRIMARY KEY (token, id)
+      )`,
+      `CREATE TABLE IF NOT EXISTS staged_relationship_deletes (
+        token TEXT NOT NULL,
+        id TEXT NOT NULL,
+        cascaded INTEGER NOT NULL,
+        PRIMARY KEY (token, id)
+      )`,
+      // Guards: inserting a row aborts the statement, hence the transaction or
+      // D1 batch. The message is fixed; `guardFailure` maps it to an error code.
+      `CREATE TABLE IF NOT EXISTS commit_guards (code TEXT NOT NULL)`,
+      ...GUARD_CODES.map(
+        (code) => `CREATE TRIGGER IF NOT EXISTS commit_guard_${code} BEFORE INSERT ON commit_guards WHEN NEW.code = '${code}'
+         BEGIN SELECT RAISE(ABORT, '${GUARD_MESSAGE_PREFIX}${code}'); END`,
+      ),
+      // A code without its own trigger must still abort.
+      `CREATE TRIGGER IF NOT EXISTS commit_guard_other BEFORE INSERT ON commit_guards WHEN NEW.code NOT IN (${GUARD_CODES.map((c) => `'${c}'`).join(', ')})
+       BEGIN SELECT RAISE(ABORT, '${GUARD_MESSAGE_PREFIX}unknown'); END`,
+    ],
+  },
+];
+
+/** The schema version this code reads and writes. */
+export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;
+
+/** Creates the version table; safe to run every time. */
+export const CREATE_MIGRATIONS_TABLE = statement(
+  'stage',
+  `CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY NOT NULL,
+    name TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+  )`,
+);
+
+/** One row, `version`: the highest applied version, null on a new database. */
+export const CURRENT_VERSION_QUERY = statement('read', `SELECT MAX(version) AS version FROM schema_migrations`);
+
+/** Does `schema_migrations` exist? One row, `present`: 0 or 1 (for read-only opens). */
+export const MIGRATIONS_TABLE_QUERY = statement(
+  'read',
+  `SELECT COUNT(*) AS present FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`,
+);
+
+/**
+ * What to run, in one transaction, to bring a database at `currentVersion`
+ * (0 or null for a new one) to {@link SCHEMA_VERSION}. Each migration's DDL is
+ * followed by the insert that records it. Empty when up to date.
+ * Throws a RangeError for a database newer than this code.
+ */
+export function migrationStatements(currentVersion: number | null, appliedAt: string): SqlStatement[] {
+  const current = currentVersion ?? 0;
+  if (current > SCHEMA_VERSION) {
+    throw new RangeError(`database schema version ${current} is newer than this parallax-edge (version ${SCHEMA_VERSION})`);
+  }
+  return MIGRATIONS.filter((m) => m.version > current).flatMap((m) => [
+    ...m.statements.map((sql) => statement('stage', sql)),
+    statement('stage', `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)`, [m.version, m.name, appliedAt]),
+  ]);
+}
+
+/** A migration as a `.sql` file, for `wrangler d1 migrations` (D1). */
+export function migrationSql(migration: Migration): string {
+  const lines = migration.statements.map((sql) => `${sql.replace(/\n {6}/g, '\n  ').trim()};`);
+  lines.push(
+    `INSERT INTO schema_migrations (version, name, applied_at) VALUES (${migration.version}, '${migration.name}', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));`,
+  );
+  if (migration.version === 1) lines.unshift(`${CREATE_MIGRATIONS_TABLE.sql};`);
+  return `-- parallax-edge schema migration ${migration.version}: ${migration.name}\n${lines.join('\n')}\n`;
+}

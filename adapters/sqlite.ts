@@ -1,0 +1,290 @@
+/**
+ * The embedded SQLite GraphStore for Node, on better-sqlite3. A commit runs
+ * the shared SQL module's statement list (stage, check, diff, promote) in one
+ * `BEGIN IMMEDIATE` transaction, so it lands whole or not at all (INV-C01),
+ * the diff runs set-wise inside SQLite (the stored scope never comes into JS),
+ * and readers, on WAL snapshots, never see staged rows.
+ *
+ * @example
+ * import { commitSync, runConnector } from 'parallax-edge';
+ * import { createSqliteStore } from 'parallax-edge/adapters/sqlite';
+ * const store = createSqliteStore('./graph.db');
+ * const { stats } = await commitSync(store, await runConnector(connector, { accountId: 'acme', syncId: 'sync-001' }));
+ * await store.close();
+ */
+import Database from 'better-sqlite3';
+import {
+  CommitError,
+  danglingRelationship,
+  duplicateSync,
+  rowWrites,
+  type CommitBatch,
+  type CommitResult,
+  type GraphStore,
+} from '../src/index.js';
+import {
+  ALL_LEFTOVERS,
+  CREATE_MIGRATIONS_TABLE,
+  CURRENT_VERSION_QUERY,
+  MIGRATIONS_TABLE_QUERY,
+  SCHEMA_VERSION,
+  commitStatements,
+  countsFromRows,
+  countsStatements,
+  danglingReportStatement,
+  entityFromRow,
+  findEntityStatement,
+  getEntityStatement,
+  getRelationshipStatement,
+  guardFailure,
+  historyStatement,
+  listEntitiesStatement,
+  listRelationshipsStatement,
+  migrationStatements,
+  numberedParams,
+  readDanglingReport,
+  relationshipFromRow,
+  syncRecordFromRow,
+  type Row,
+  type SqlStatement,
+} from './sql/index.js';
+
+export interface SqliteStoreOptions {
+  /** A file path, or `':memory:'` for a private in-memory database. The directory must exist. */
+  readonly path: string;
+  /** Open an existing, migrated database for reads only; `commit` then fails with `StoreFailure`. */
+  readonly readonly?: boolean;
+  /** How long a commit waits for another connection's write lock, in ms (default 5000). */
+  readonly busyTimeoutMs?: number;
+}
+
+export interface SqliteStore extends GraphStore {
+  readonly kind: 'sqlite';
+  readonly path: string;
+}
+
+const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+
+function storeFailure(message: string, cause?: unknown): CommitError {
+  return new CommitError('StoreFailure', message, cause === undefined ? {} : { cause });
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Opens (creating it if needed) a SQLite graph store: WAL journal, a busy
+ * timeout, and schema migrations applied on open. Throws a `CommitError`
+ * `StoreFailure` when the file cannot be opened or its schema is newer than
+ * this code.
+ */
+export function createSqliteStore(options: string | SqliteStoreOptions): SqliteStore {
+  const { path, readonly = false, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS } =
+    typeof options === 'string' ? { path: options } : options;
+  let db: Database.Database;
+  try {
+    db = new Database(path, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
+  } catch (error) {
+    throw storeFailure(`cannot open SQLite database "${path}": ${describeError(error)}`, error);
+  }
+
+  const cache = new Map<string, Database.Statement>();
+  const prepare = (sql: string): Database.Statement => {
+    let prepared = cache.get(sql);
+    if (!prepared) {
+      prepared = db.prepare(sql);
+      cache.set(sql, prepared);
+    }
+    return prepared;
+  };
+  const args = (s: SqlStatement): unknown[] => (s.params.length > 0 ? [numberedParams(s.params)] : []);
+  const run = (s: SqlStatement): Database.RunResult => prepare(s.sql).run(...args(s));
+  const get = (s: SqlStatement): Row | undefined => prepare(s.sql).get(...args(s)) as Row | undefined;
+  const all = (s: SqlStatement): Row[] => prepare(s.sql).all(...args(s)) as Row[];
+
+  try {
+    if (!readonly) {
+      db.pragma('journal_mode = WAL');
+      migrate();
+    } else {
+      const present = Number(get(MIGRATIONS_TABLE_QUERY)?.present ?? 0);
+      const version = present ? Number(get(CURRENT_VERSION_QUERY)?.version ?? 0) : 0;
+      if (version !== SCHEMA_VERSION) {
+        throw storeFailure(
+          `SQLite database "${path}" has schema version ${version}, this parallax-edge needs ${SCHEMA_VERSION}; open it read-write once to migrate`,
+        );
+      }
+    }
+  } catch (error) {
+    db.close();
+    throw error instanceof CommitError ? error : storeFailure(`cannot prepare SQLite database "${path}": ${describeError(error)}`, error);
+  }
+
+  function migrate(): void {
+    db.transaction(() => {
+      run(CREATE_MIGRATIONS_TABLE);
+      const current = get(CURRENT_VERSION_QUERY)?.version as number | null | undefined;
+      let statements: SqlStatement[];
+      try {
+        statements = migrationStatements(current ?? null, new Date().toISOString());
+      } catch (error) {
+        throw storeFailure(`SQLite database "${path}": ${describeError(error)}`, error);
+      }
+      for (const s of statements) run(s);
+    }).immediate();
+  }
+
+  let closed = false;
+  const ensureOpen = (): void => {
+    if (closed) throw storeFailure('the SQLite store is closed');
+  };
+
+  /** Runs a read; database failures become `StoreFailure`, argument errors (RangeError) pass through. */
+  function read<T>(fn: () => T): T {
+    ensureOpen();
+    try {
+      return fn();
+    } catch (error) {
+      if (error instanceof CommitError || error instanceof RangeError) throw error;
+      throw storeFailure(`SQLite read failed: ${describeError(error)}`, error);
+    }
+  }
+
+  function commit(batch: CommitBatch): CommitResult {
+    ensureOpen();
+    if (readonly) throw storeFailure(`the SQLite store "${path}" is open read-only`);
+    checkUniqueIds(batch);
+    const token = crypto.randomUUID();
+    const now = new Date().toISOString();
+    const statements = commitStatements(batch, { token, stagedAt: now, committedAt: now, staleBefore: ALL_LEFTOVERS });
+    const transaction = db.transaction((): CommitResult => {
+      let rowsWritten = 0;
+      let resultRow: Row | undefined;
+      for (const s of statements) {
+        if (s.kind === 'result') {
+          resultRow = get(s);
+          continue;
+        }
+        let changes: number;
+        try {
+          changes = run(s).changes;
+        } catch (error) {
+          // A guard's RAISE(ABORT) failed this statement only: the transaction is
+          // still open, with the staged rows, for the INV-C04 report. Throwing
+          // then rolls it all back.
+          switch (guardFailure(error)) {
+            case 'DanglingRelationship': {
+              const report = readDanglingReport(get(danglingReportStatement(token)), batch);
+              if (report) throw danglingRelationship(report.relationship, report.count);
+              throw storeFailure('INV-C04 guard fired but no dangling relationship was found', error);
+            }
+            case 'DuplicateSyncId':
+              throw duplicateSync(batch.accountId, batch.syncId);
+            case 'StagingIncomplete':
+              throw storeFailure('staged rows of this commit went missing before promote; nothing was committed', error);
+            default:
+              throw error;
+          }
+        }
+        if (s.kind === 'graph') rowsWritten += changes;
+      }
+      if (!resultRow) throw storeFailure('the sync-run record was not written; nothing was committed');
+      const record = syncRecordFromRow(resultRow);
+      const counted = rowWrites(record.stats);
+      if (rowsWritten !== counted) {
+        throw storeFailure(`commit wrote ${rowsWritten} rows but its stats count ${counted}; nothing was committed`);
+      }
+      return { record, stats: { ...record.stats }, rowsWritten };
+    });
+    try {
+      return transaction.immediate();
+    } catch (error) {
+      if (error instanceof CommitError) throw error;
+      const code = (error as { code?: unknown }).code;
+      if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+        throw storeFailure(`SQLite database "${path}" stayed locked by another writer for ${busyTimeoutMs} ms; nothing was committed`, error);
+      }
+      throw storeFailure(`SQLite commit failed, nothing was committed: ${describeError(error)}`, error);
+    }
+  }
+
+  return {
+    kind: 'sqlite',
+    path,
+    async commit(batch) {
+      return commit(batch);
+    },
+    async getEntity(id) {
+      return read(() => {
+        const row = get(getEntityStatement(id));
+        return row && entityFromRow(row);
+      });
+    },
+    async findEntity(accountId, type, key) {
+      return read(() => {
+        const row = get(findEntityStatement(accountId, type, key));
+        return row && entityFromRow(row);
+      });
+    },
+    async listEntities(query = {}) {
+      return read(() => {
+        const page = listEntitiesStatement(query);
+        return page.toPage(all(page.statement));
+      });
+    },
+    async getRelationship(id) {
+      return read(() => {
+        const row = get(getRelationshipStatement(id));
+        return row && relationshipFromRow(row);
+      });
+    },
+    async listRelationships(query = {}) {
+      return read(() => {
+        const page = listRelationshipsStatement(query);
+        return page.toPage(all(page.statement));
+      });
+    },
+    async counts(query = {}) {
+      return read(() => {
+        const [byClass, byVerb] = countsStatements(query);
+        // One read transaction: both counts from the same snapshot.
+        return db.transaction(() => countsFromRows(all(byClass), all(byVerb)))();
+      });
+    },
+    async syncHistory(query = {}) {
+      return read(() => all(historyStatement(query)).map(syncRecordFromRow));
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      cache.clear();
+      db.close();
+    },
+  };
+}
+
+/**
+ * `prepareBatch` already refuses repeated rows; a hand-built batch that
+ * repeats an id is refused here the same way, before anything is staged.
+ */
+function checkUniqueIds(batch: CommitBatch): void {
+  const entities = new Set<string>();
+  for (const [index, e] of batch.entities.entries()) {
+    if (entities.has(e.id)) {
+      const field = `entities[${index}]`;
+      throw new CommitError('InvalidBatch', `${field} repeats entity ${e.entityType}:${e.entityKey}`, { field });
+    }
+    entities.add(e.id);
+  }
+  const relationships = new Set<string>();
+  for (const [index, r] of batch.relationships.entries()) {
+    if (relationships.has(r.id)) {
+      const field = `relationships[${index}]`;
+      throw new CommitError('InvalidBatch', `${field} repeats relationship ${r.fromType}:${r.fromKey} ${r.verb} ${r.toType}:${r.toKey}`, {
+        field,
+      });
+    }
+    relationships.add(r.id);
+  }
+}
