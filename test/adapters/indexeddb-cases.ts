@@ -1,0 +1,234 @@
+/**
+ * IndexedDB-specific failure modes, shared by the Chromium run
+ * (indexeddb.browser.test.ts) and the fake-indexeddb run (indexeddb.test.ts):
+ * a closed store, a versionchange from another connection (idle and in the
+ * middle of a commit), a QuotaExceededError during the commit's writes, and
+ * readers during a commit. Runtime-neutral: vitest, parallax-edge and the
+ * IndexedDB globals only.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { CommitError, type GraphCounts } from 'parallax-edge';
+import { openIndexedDbStore, type IndexedDbStore } from 'parallax-edge/adapters/indexeddb';
+import { dumpStore, ent, expectCommitError, rel, stats, sync } from './contract.js';
+
+export interface IndexedDbCaseOptions {
+  /** A factory for the store and for the test's own "other tab" connections. */
+  readonly factory: () => IDBFactory;
+  /** Rows in the big commits that a versionchange interrupts. */
+  readonly bigBatch?: number;
+}
+
+let names = 0;
+
+function request<T>(req: IDBRequest<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+/** Opens the database as "another tab" would: at `version`, closing itself when asked to. */
+async function openRaw(factory: IDBFactory, name: string, version?: number): Promise<IDBDatabase> {
+  const db = await request(factory.open(name, version));
+  db.onversionchange = () => db.close();
+  return db;
+}
+
+async function countRows(db: IDBDatabase): Promise<{ entities: number; relationships: number; history: number }> {
+  const tx = db.transaction(['entities', 'relationships', 'history']);
+  const [entities, relationships, history] = await Promise.all(
+    (['entities', 'relationships', 'history'] as const).map((store) => request(tx.objectStore(store).count())),
+  );
+  return { entities: entities!, relationships: relationships!, history: history! };
+}
+
+/**
+ * Makes the `failAt`-th write (put or add) of the next readwrite transaction
+ * abort it with a QuotaExceededError, the way a full disk does: the
+ * transaction's `error` is the DOMException and every later request fails.
+ */
+function injectQuotaFailure(failAt: number): { restore: () => void; readonly writes: number } {
+  const proto = IDBObjectStore.prototype;
+  const originalPut = Object.getOwnPropertyDescriptor(proto, 'put')!;
+  const originalAdd = Object.getOwnPropertyDescriptor(proto, 'add')!;
+  const state = { writes: 0, fired: false };
+  const wrap = (original: PropertyDescriptor) =>
+    function (this: IDBObjectStore, ...args: unknown[]): IDBRequest {
+      const result = (original.value as (...a: unknown[]) => IDBRequest).apply(this, args);
+      if (!state.fired && ++state.writes === failAt) {
+        state.fired = true;
+        const tx = this.transaction;
+        const quota = new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+        Object.defineProperty(tx, 'error', { configurable: true, get: () => quota });
+        tx.abort();
+      }
+      return result;
+    };
+  Object.defineProperty(proto, 'put', { ...originalPut, value: wrap(originalPut) });
+  Object.defineProperty(proto, 'add', { ...originalAdd, value: wrap(originalAdd) });
+  return {
+    restore() {
+      Object.defineProperty(proto, 'put', originalPut);
+      Object.defineProperty(proto, 'add', originalAdd);
+    },
+    get writes() {
+      return state.writes;
+    },
+  };
+}
+
+const many = (prefix: string, n: number, over: { displayName?: string } = {}) =>
+  Array.from({ length: n }, (_, i) => ent('host', `${prefix}-${i}`, over));
+
+export function describeIndexedDbFailures(label: string, options: IndexedDbCaseOptions): void {
+  const big = options.bigBatch ?? 2000;
+
+  describe(`IndexedDB failure modes: ${label}`, () => {
+    const cleanup: (() => unknown)[] = [];
+    afterEach(async () => {
+      for (const fn of cleanup.splice(0).reverse()) await fn();
+    });
+
+    async function fresh(): Promise<{ store: IndexedDbStore; factory: IDBFactory; name: string }> {
+      const factory = options.factory();
+      const name = `failures-${Date.now()}-${++names}`;
+      const store = await openIndexedDbStore(name, { indexedDB: factory });
+      cleanup.push(() => store.close());
+      return { store, factory, name };
+    }
+
+    it('INV-C01: a closed store refuses commits and reads with StoreFailure', async () => {
+      const { store } = await fresh();
+      await sync(store, { syncId: 's1', entities: [ent('host', 'h-1')] });
+      await store.close();
+      const error = await expectCommitError(sync(store, { syncId: 's2', entities: [ent('host', 'h-2')] }), 'StoreFailure');
+      expect(error.message).toMatch(/closed/);
+      await expectCommitError(store.getEntity('0'.repeat(32)), 'StoreFailure');
+      await expectCommitError(store.listEntities(), 'StoreFailure');
+      await expectCommitError(store.counts(), 'StoreFailure');
+      await expectCommitError(store.syncHistory(), 'StoreFailure');
+    });
+
+    it('INV-C01: a versionchange from another tab closes the store: later commits and reads fail with StoreFailure naming it', async () => {
+      const { store, factory, name } = await fresh();
+      await sync(store, { syncId: 's1', entities: [ent('host', 'h-1')] });
+      // Another tab upgrades the database: our connection must step aside, not block it.
+      const other = await openRaw(factory, name, 2);
+      cleanup.push(() => other.close());
+      expect(store.closedReason).toMatch(/versionchange/);
+      const error = await expectCommitError(sync(store, { syncId: 's2', entities: [ent('host', 'h-2')] }), 'StoreFailure');
+      expect(error.message).toContain(`"${name}"`);
+      expect(error.message).toMatch(/upgrading it to version 2 \(versionchange\)/);
+      await expectCommitError(store.listEntities(), 'StoreFailure');
+      expect(await countRows(other)).toEqual({ entities: 1, relationships: 0, history: 1 });
+      // This adapter cannot reopen a database upgraded past its schema.
+      other.close();
+      const reopening = await expectCommitError(openIndexedDbStore(name, { indexedDB: factory }), 'StoreFailure');
+      expect(reopening.message).toMatch(/newer schema/);
+    });
+
+    it('INV-C01: a versionchange in the middle of a commit rolls the whole commit back and reports StoreFailure', async () => {
+      const { store, factory, name } = await fresh();
+      await sync(store, { syncId: 's1', entities: many('h', big) });
+      // s2 updates every row: the commit walks the scope row by row before writing.
+      const committing = sync(store, { syncId: 's2', entities: many('h', big, { displayName: 'renamed' }) }).then(
+        (result) => ({ ok: true as const, result }),
+        (error: unknown) => ({ ok: false as const, error }),
+      );
+      const other = await openRaw(factory, name, 2);
+      cleanup.push(() => other.close());
+      const outcome = await committing;
+      const rows = await countRows(other);
+      expect(rows.entities).toBe(big);
+      expect(outcome.ok, 'the versionchange arrived after the commit finished: make bigBatch larger').toBe(false);
+      const error = outcome.ok ? undefined : (outcome.error as CommitError);
+      expect(error).toBeInstanceOf(CommitError);
+      expect(error?.code).toBe('StoreFailure');
+      expect(error?.message).toMatch(/versionchange/);
+      expect(error?.message).toMatch(/rolled back and nothing was written/);
+      // Nothing of s2 landed: one history record, every row still as s1 wrote it.
+      expect(rows.history).toBe(1);
+      const tx = other.transaction('entities');
+      const renamed = await new Promise<number>((resolve, reject) => {
+        let n = 0;
+        const req = tx.objectStore('entities').openCursor();
+        req.onsuccess = () => {
+          const cursor = req.result;
+          if (!cursor) return resolve(n);
+          if ((cursor.value as { displayName: string }).displayName === 'renamed') n++;
+          cursor.continue();
+        };
+        req.onerror = () => reject(req.error);
+      });
+      expect(renamed).toBe(0);
+    });
+
+    for (const [where, failAt] of [
+      ['in the middle of the writes', 3],
+      ['on the last write (the history record)', 6 + 4 + 1],
+    ] as const) {
+      it(`INV-C01/+P4: a QuotaExceededError ${where} aborts the commit: StoreFailure says so, nothing was written, the next commit is clean`, async () => {
+        const { store } = await fresh();
+        await sync(store, {
+          syncId: 's1',
+          entities: [ent('host', 'h-1'), ent('host', 'h-2'), ent('host', 'old')],
+          relationships: [rel('host:h-1', 'CONNECTS', 'host:old')],
+        });
+        const before = await dumpStore(store);
+        const s2 = {
+          syncId: 's2',
+          entities: [...many('new', 5), ent('host', 'h-1', { displayName: 'changed' }), ent('host', 'h-2')],
+          relationships: [rel('host:h-1', 'CONNECTS', 'host:h-2'), rel('host:new-0', 'CONNECTS', 'host:new-1'), rel('host:new-1', 'CONNECTS', 'host:new-2'), rel('host:new-2', 'CONNECTS', 'host:new-3')],
+        };
+        // s2 writes 6 entities and 4 relationships, deletes 'old' and its relationship, then the history record.
+        const quota = injectQuotaFailure(failAt);
+        let error: CommitError;
+        try {
+          error = await expectCommitError(sync(store, s2), 'StoreFailure');
+        } finally {
+          quota.restore();
+        }
+        expect(quota.writes).toBeGreaterThanOrEqual(failAt);
+        expect(error.message).toMatch(/quota was exceeded while committing sync "s2"/);
+        expect(error.message).toMatch(/rolled back and nothing was written/);
+        expect((error.cause as DOMException).name).toBe('QuotaExceededError');
+        expect(await dumpStore(store)).toStrictEqual(before);
+        // +P4: the aborted commit left nothing behind; the same sync now commits as if it were the first try.
+        const retried = await sync(store, s2);
+        expect(retried.stats).toEqual(
+          stats({
+            entitiesCreated: 5,
+            entitiesUpdated: 1,
+            entitiesUnchanged: 1,
+            entitiesDeleted: 1,
+            relationshipsCreated: 4,
+            relationshipsDeleted: 1,
+          }),
+        );
+        expect(retried.rowsWritten).toBe(5 + 1 + 1 + 4 + 1);
+      });
+    }
+
+    it('reads during a commit never see staged rows: they see the graph before or after, never between', async () => {
+      const { store } = await fresh();
+      await sync(store, { syncId: 's1', entities: many('a', 50) });
+      const before = await store.counts();
+      const committing = sync(store, { syncId: 's2', entities: many('b', big) });
+      const seen: GraphCounts[] = [];
+      const reading = (async () => {
+        for (let i = 0; i < 5; i++) seen.push(await store.counts());
+      })();
+      await Promise.all([committing, reading]);
+      const after = await store.counts();
+      expect(after.entities).toBe(big);
+      for (const counts of seen) expect([before, after]).toContainEqual(counts);
+    });
+
+    it('the store reports kind "indexeddb" and its database name', async () => {
+      const { store, name } = await fresh();
+      expect(store.kind).toBe('indexeddb');
+      expect(store.name).toBe(name);
+      expect(store.closedReason).toBeUndefined();
+    });
+  });
+}
