@@ -1,0 +1,30 @@
+/**
+ * The IndexedDB adapter in real headless Chromium (Vitest browser mode, the
+ * `browser` project): the GraphStore contract, the model-based comparison
+ * with the memory reference (+P3), and the failure modes (closed store,
+ * versionchange from another connection, QuotaExceededError, readers during
+ * a commit). Every store gets its own database, deleted after it closes.
+ */
+import { deleteIndexedDbStore, openIndexedDbStore, type IndexedDbStore } from 'parallax-edge/adapters/indexeddb';
+import { describeGraphStoreContract } from './contract.js';
+import { describeIndexedDbFailures } from './indexeddb-cases.js';
+import { describeModelBased } from './model.js';
+
+let databases = 0;
+
+async function open(): Promise<IndexedDbStore> {
+  const name = `browser-${Date.now()}-${++databases}`;
+  const store = await openIndexedDbStore(name);
+  const close = store.close.bind(store);
+  // Delete the database once the test is done with it, so the profile stays small.
+  return Object.assign(store, {
+    async close() {
+      await close();
+      await deleteIndexedDbStore(name);
+    },
+  });
+}
+
+describeGraphStoreContract('indexeddb (Chromium)', open);
+describeModelBased('indexeddb (Chromium)', open, { numRuns: 40 });
+describeIndexedDbFailures('Chromium', { factory: () => indexedDB, bigBatch: 3000 });

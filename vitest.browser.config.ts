@@ -1,0 +1,51 @@
+/**
+ * The browser project: tests named `*.browser.test.ts` run in headless
+ * Chromium through Vitest browser mode. It uses Debian's Chromium at
+ * /usr/bin/chromium (`apt-get install -y chromium`), never a downloaded one
+ * (see TOOLCHAIN.md). Listed in the `projects` of vitest.config.ts; run it
+ * alone with `npx vitest run --project browser`.
+ */
+import { fileURLToPath } from 'node:url';
+import { playwright } from '@vitest/browser-playwright';
+import { defineProject } from 'vitest/config';
+
+const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
+
+export default defineProject({
+  resolve: {
+    alias: [
+      { find: /^parallax-edge$/, replacement: here('./src/index.ts') },
+      { find: /^parallax-edge\/http$/, replacement: here('./src/http/index.ts') },
+      { find: /^parallax-edge\/adapters\/(.*)$/, replacement: here('./adapters/$1.ts') },
+    ],
+  },
+  optimizeDeps: {
+    // Pre-bundled up front, so the first run does not reload the page half way.
+    include: ['fast-check', 'idb', '@noble/hashes/blake3.js', '@noble/hashes/utils.js'],
+  },
+  test: {
+    name: 'browser',
+    include: ['test/**/*.browser.test.ts'],
+    testTimeout: 60_000,
+    browser: {
+      enabled: true,
+      headless: true,
+      screenshotFailures: false,
+      provider: playwright({
+        launchOptions: {
+          executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+          args: [
+            '--no-sandbox',
+            '--disable-gpu',
+            '--disable-quic',
+            '--no-first-run',
+            '--disable-background-networking',
+            '--disable-component-update',
+            '--disable-sync',
+          ],
+        },
+      }),
+      instances: [{ browser: 'chromium' }],
+    },
+  },
+});
