@@ -25,6 +25,7 @@ export default defineConfig({
         },
       },
       './vitest.browser.config.ts',
+      './vitest.workers.config.ts',
     ],
   },
 });
