@@ -1,0 +1,276 @@
+/**
+ * commitSync's semantics, named one by one, through the path a real sync
+ * takes: runConnector's output committed into the memory reference store.
+ * The adapter-independent version of these rules is test/adapters/contract.ts.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  CommitError,
+  ConnectorError,
+  DEFAULT_STEP_ID,
+  commitSync,
+  contentHash,
+  emptyStats,
+  entity,
+  entityId,
+  prepareBatch,
+  relationship,
+  relationshipId,
+  runConnector,
+  step,
+  type Connector,
+  type StepContext,
+  type StepDefinition,
+  type SyncInput,
+  type SyncStats,
+} from 'parallax-edge';
+import { createMemoryStore } from 'parallax-edge/adapters/memory';
+
+const stats = (partial: Partial<SyncStats> = {}): SyncStats => ({ ...emptyStats(), ...partial });
+
+/** A connector named `name` whose steps are plain functions of the run number. */
+function connector(
+  name: string,
+  steps: StepDefinition[],
+  run: Record<string, (ctx: StepContext, runNumber: number) => void | Promise<void>>,
+): Connector & { runNumber: number } {
+  return {
+    name,
+    runNumber: 1,
+    steps: () => steps,
+    async executeStep(stepId, ctx) {
+      const fn = run[stepId];
+      if (!fn) throw ConnectorError.unknownStep(stepId);
+      await fn(ctx, this.runNumber);
+    },
+  };
+}
+
+/**
+ * users -> roles (roles depends on users), hosts independent. Run 2 can make
+ * `users` fail and `hosts` emit fewer rows.
+ */
+function directory(options: { usersFailOn?: number; hostsOnRun2?: string[] } = {}) {
+  return connector(
+    'directory',
+    [step('users', 'Users').build(), step('roles', 'Roles').dependsOn(['users']).build(), step('hosts', 'Hosts').build()],
+    {
+      users(ctx, n) {
+        if (options.usersFailOn === n) throw ConnectorError.api(503, '/users', 'users endpoint failed');
+        ctx.emitEntity(entity('user', 'u-1').class('User').displayName('Ada'));
+        ctx.emitEntity(entity('user', 'u-2').class('User').displayName('Grace'));
+      },
+      roles(ctx) {
+        ctx.emitEntity(entity('role', 'admin').class('Role'));
+        // Relies on users it may not have seen in this run.
+        ctx.emitRelationship(relationship('user', 'u-1', 'ASSIGNED', 'role', 'admin'));
+      },
+      hosts(ctx, n) {
+        const keys = n === 1 ? ['h-1', 'h-2'] : (options.hostsOnRun2 ?? ['h-1', 'h-2']);
+        for (const key of keys) {
+          ctx.emitEntity(entity('host', key).class('Host').property('os', 'linux'));
+          ctx.emitRelationship(relationship('host', key, 'HAS', 'user', 'u-2'));
+        }
+      },
+    },
+  );
+}
+
+describe('commitSync through runConnector and the memory store', () => {
+  it('INV-C03: the committed rows carry the ids entityId()/relationshipId() derive, and each step as its source', async () => {
+    const store = createMemoryStore();
+    const output = await runConnector(directory(), { accountId: 'acme', syncId: 'run-1' });
+    await commitSync(store, output);
+    const admin = await store.getEntity(entityId('acme', 'role', 'admin'));
+    expect(admin).toMatchObject({ entityType: 'role', entityKey: 'admin', connectorId: 'directory', syncId: 'run-1', stepId: 'roles' });
+    const link = await store.getRelationship(relationshipId('acme', 'user', 'u-1', 'ASSIGNED', 'role', 'admin'));
+    expect(link).toMatchObject({ fromId: entityId('acme', 'user', 'u-1'), toId: entityId('acme', 'role', 'admin'), stepId: 'roles' });
+  });
+
+  it('+P2: running the same connector again writes nothing and reports every row unchanged', async () => {
+    const store = createMemoryStore();
+    const c = directory();
+    const first = await commitSync(store, await runConnector(c, { accountId: 'acme', syncId: 'run-1' }));
+    expect(first.stats).toEqual(stats({ entitiesCreated: 5, relationshipsCreated: 3 }));
+    c.runNumber = 2;
+    const second = await commitSync(store, await runConnector(c, { accountId: 'acme', syncId: 'run-2' }));
+    expect(second.stats).toEqual(stats({ entitiesUnchanged: 5, relationshipsUnchanged: 3 }));
+    expect(second.rowsWritten).toBe(0);
+    const { items } = await store.listEntities();
+    expect(items.every((e) => e.syncId === 'run-1')).toBe(true);
+  });
+
+  it('+P1: a failed step keeps its rows and its dependents\' rows; an independent step is diffed as usual', async () => {
+    const store = createMemoryStore();
+    const c = directory({ usersFailOn: 2, hostsOnRun2: ['h-1'] });
+    await commitSync(store, await runConnector(c, { accountId: 'acme', syncId: 'run-1' }));
+    c.runNumber = 2;
+    const output = await runConnector(c, { accountId: 'acme', syncId: 'run-2' });
+    expect(output.failedSteps).toEqual(['users']);
+    expect(output.keptSteps).toEqual(['users', 'roles']);
+    const result = await commitSync(store, output);
+    // users' two rows are kept, roles' rows (re-emitted, downstream of the
+    // failure) are unchanged; hosts drops h-2 and its relationship.
+    expect(result.stats).toEqual(
+      stats({
+        entitiesKept: 2,
+        entitiesUnchanged: 2,
+        entitiesDeleted: 1,
+        relationshipsUnchanged: 2,
+        relationshipsDeleted: 1,
+      }),
+    );
+    expect(await store.findEntity('acme', 'user', 'u-1')).toMatchObject({ syncId: 'run-1', stepId: 'users' });
+    expect(await store.findEntity('acme', 'host', 'h-2')).toBeUndefined();
+    const [record] = await store.syncHistory();
+    expect(record).toMatchObject({ syncId: 'run-2', failedSteps: ['users'], keptSteps: ['users', 'roles'] });
+  });
+
+  it('INV-C04 with +P1: a relationship to an entity that only a kept step stored is accepted', async () => {
+    const store = createMemoryStore();
+    const c = directory({ usersFailOn: 2 });
+    await commitSync(store, await runConnector(c, { accountId: 'acme', syncId: 'run-1' }));
+    c.runNumber = 2;
+    const output = await runConnector(c, { accountId: 'acme', syncId: 'run-2' });
+    // u-1 and u-2 are not in this run's output at all; they exist because users is kept.
+    expect(output.entities.some((e) => e.entityType === 'user')).toBe(false);
+    await expect(commitSync(store, output)).resolves.toBeDefined();
+  });
+
+  it('INV-C04: when the failed step never stored its entities, the relationship to them fails the commit whole, naming it', async () => {
+    const store = createMemoryStore();
+    const output = await runConnector(directory({ usersFailOn: 1 }), { accountId: 'acme', syncId: 'run-1' });
+    const error = await commitSync(store, output).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CommitError);
+    expect(error).toMatchObject({ code: 'DanglingRelationship', relationship: 'user:u-1 ASSIGNED role:admin' });
+    expect((error as CommitError).toJSON()).toMatchObject({ code: 'DanglingRelationship', relationship: 'user:u-1 ASSIGNED role:admin' });
+    expect(await store.counts()).toEqual({ entities: 0, relationships: 0, entitiesByClass: {}, relationshipsByVerb: {} });
+    expect(await store.syncHistory()).toEqual([]);
+  });
+
+  it('INV-03: a connector dropping an entity cascades to another connector\'s relationships, counted', async () => {
+    const store = createMemoryStore();
+    const c = directory({ hostsOnRun2: ['h-1'] });
+    await commitSync(store, await runConnector(c, { accountId: 'acme', syncId: 'run-1' }));
+    const scanner = connector('scanner', [step('scan', 'Scan').build()], {
+      scan(ctx) {
+        ctx.emitEntity(entity('scanner', 'nessus').class('Scanner'));
+        ctx.emitRelationship(relationship('scanner', 'nessus', 'SCANS', 'host', 'h-2'));
+        ctx.emitRelationship(relationship('scanner', 'nessus', 'SCANS', 'host', 'h-1'));
+      },
+    });
+    await commitSync(store, await runConnector(scanner, { accountId: 'acme', syncId: 'scan-1' }));
+    c.runNumber = 2;
+    const result = await commitSync(store, await runConnector(c, { accountId: 'acme', syncId: 'run-2' }));
+    expect(result.stats).toMatchObject({ entitiesDeleted: 1, relationshipsDeleted: 2, relationshipsCascaded: 1 });
+    const scans = await store.listRelationships({ connectorId: 'scanner' });
+    expect(scans.items.map((r) => r.toKey)).toEqual(['h-1']);
+  });
+
+  it('INV-C02: another connector\'s sync of the same account never touches these rows', async () => {
+    const store = createMemoryStore();
+    await commitSync(store, await runConnector(directory(), { accountId: 'acme', syncId: 'run-1' }));
+    const before = await store.listEntities({ connectorId: 'directory' });
+    const empty = connector('other', [step('nothing', 'Nothing').build()], { nothing() {} });
+    const result = await commitSync(store, await runConnector(empty, { accountId: 'acme', syncId: 'other-1' }));
+    expect(result.stats).toEqual(stats());
+    expect(await store.listEntities({ connectorId: 'directory' })).toEqual(before);
+  });
+
+  it('+P4: an aborted run never reaches the store', async () => {
+    const store = createMemoryStore();
+    const controller = new AbortController();
+    const c = connector('slow', [step('a', 'A').build()], {
+      async a(ctx) {
+        ctx.emitEntity(entity('host', 'h-1').class('Host'));
+        controller.abort(new Error('stop'));
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      },
+    });
+    await expect(runConnector(c, { accountId: 'acme', syncId: 'run-1', signal: controller.signal })).rejects.toThrow('stop');
+    expect((await store.counts()).entities).toBe(0);
+  });
+
+  it('DuplicateSyncId: committing the same run output twice is refused and changes nothing', async () => {
+    const store = createMemoryStore();
+    const output = await runConnector(directory(), { accountId: 'acme', syncId: 'run-1' });
+    await commitSync(store, output);
+    const before = await store.listEntities();
+    await expect(commitSync(store, output)).rejects.toMatchObject({ name: 'CommitError', code: 'DuplicateSyncId', field: 'syncId' });
+    expect(await store.listEntities()).toEqual(before);
+    expect(await store.syncHistory()).toHaveLength(1);
+  });
+});
+
+describe('prepareBatch', () => {
+  const input = (over: Partial<SyncInput> = {}): SyncInput => ({
+    connectorId: 'c',
+    accountId: 'acme',
+    syncId: 's1',
+    entities: [{ entityType: 'host', entityKey: 'h-1', entityClass: 'Host', displayName: 'H', properties: { b: 1, a: ['x'] }, stepId: 'hosts' }],
+    relationships: [{ fromType: 'host', fromKey: 'h-1', verb: 'HAS', toType: 'host', toKey: 'h-1', properties: {} }],
+    ...over,
+  });
+
+  it('INV-C03: derives ids, endpoint ids and canonical properties; rows without a step get DEFAULT_STEP_ID', () => {
+    const batch = prepareBatch(input());
+    expect(batch.entities[0]).toMatchObject({ id: entityId('acme', 'host', 'h-1'), propertiesJson: '{"a":["x"],"b":1}', stepId: 'hosts' });
+    expect(batch.relationships[0]).toMatchObject({
+      id: relationshipId('acme', 'host', 'h-1', 'HAS', 'host', 'h-1'),
+      fromId: entityId('acme', 'host', 'h-1'),
+      toId: entityId('acme', 'host', 'h-1'),
+      stepId: DEFAULT_STEP_ID,
+    });
+    expect(batch).toMatchObject({ keptSteps: [], failedSteps: [] });
+    expect(Number.isNaN(Date.parse(batch.startedAt))).toBe(false);
+  });
+
+  it('+P2: the content hash ignores property order but covers content, connector and step', () => {
+    const hashOf = (over: Partial<SyncInput>) => prepareBatch(input(over)).entities[0]!.hash;
+    const base = hashOf({});
+    const e = input().entities[0]!;
+    expect(hashOf({ entities: [{ ...e, properties: { a: ['x'], b: 1 } }] })).toBe(base);
+    expect(hashOf({ entities: [{ ...e, properties: { a: ['x'], b: 2 } }] })).not.toBe(base);
+    expect(hashOf({ entities: [{ ...e, displayName: 'other' }] })).not.toBe(base);
+    expect(hashOf({ entities: [{ ...e, entityClass: 'Device' }] })).not.toBe(base);
+    expect(hashOf({ entities: [{ ...e, stepId: 'other' }] })).not.toBe(base);
+    expect(hashOf({ connectorId: 'other' })).not.toBe(base);
+    expect(hashOf({ syncId: 'other', accountId: 'other' })).toBe(base);
+    expect(base).toMatch(/^[0-9a-f]{32}$/);
+    expect(contentHash('x')).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it.each([
+    ['accountId', { accountId: '' }],
+    ['syncId', { syncId: '' }],
+    ['connectorId', { connectorId: '' }],
+    ['entities', { entities: 'nope' as unknown as SyncInput['entities'] }],
+    ['entities[0].properties.bad', { entities: [{ ...input().entities[0]!, properties: { bad: { nested: 1 } as never } }] }],
+    ['entities[0].entityKey', { entities: [{ ...input().entities[0]!, entityKey: '' }] }],
+    ['entities[1]', { entities: [input().entities[0]!, { ...input().entities[0]!, displayName: 'again' }] }],
+    ['relationships[0].fromKey', { relationships: [{ ...input().relationships[0]!, fromKey: '' }] }],
+    ['relationships[1]', { relationships: [input().relationships[0]!, input().relationships[0]!] }],
+  ])('refuses a malformed batch with InvalidBatch naming %s', (field, over) => {
+    let thrown: unknown;
+    try {
+      prepareBatch(input(over as Partial<SyncInput>));
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(CommitError);
+    expect(thrown).toMatchObject({ code: 'InvalidBatch', field });
+  });
+
+  it('an unknown class or verb is not a batch error (it was a warning at emit time)', () => {
+    const e = input().entities[0]!;
+    const r = input().relationships[0]!;
+    expect(() => prepareBatch(input({ entities: [{ ...e, entityClass: 'Spaceship' }], relationships: [{ ...r, verb: 'ORBITS' }] }))).not.toThrow();
+  });
+
+  it('commitSync rejects (does not throw synchronously) on a malformed batch, and the store is untouched', async () => {
+    const store = createMemoryStore();
+    const pending = commitSync(store, input({ syncId: '' }));
+    await expect(pending).rejects.toMatchObject({ code: 'InvalidBatch', field: 'syncId' });
+    expect(await store.syncHistory()).toEqual([]);
+  });
+});
