@@ -56,6 +56,8 @@ export interface SqliteStoreOptions {
   readonly readonly?: boolean;
   /** How long a commit waits for another connection's write lock, in ms (default 5000). */
   readonly busyTimeoutMs?: number;
+  /** Bytes of rows per staging statement (one bound JSON text); defaults to the SQL module's 1.5 MB. */
+  readonly stagingChunkBytes?: number;
 }
 
 export interface SqliteStore extends GraphStore {
@@ -80,8 +82,12 @@ function describeError(error: unknown): string {
  * this code.
  */
 export function createSqliteStore(options: string | SqliteStoreOptions): SqliteStore {
-  const { path, readonly = false, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS } =
-    typeof options === 'string' ? { path: options } : options;
+  const {
+    path,
+    readonly = false,
+    busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS,
+    stagingChunkBytes,
+  }: SqliteStoreOptions = typeof options === 'string' ? { path: options } : options;
   let db: Database.Database;
   try {
     db = new Database(path, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
@@ -157,7 +163,14 @@ export function createSqliteStore(options: string | SqliteStoreOptions): SqliteS
     checkUniqueIds(batch);
     const token = crypto.randomUUID();
     const now = new Date().toISOString();
-    const statements = commitStatements(batch, { token, stagedAt: now, committedAt: now, staleBefore: ALL_LEFTOVERS });
+    const statements = commitStatements(batch, {
+      token,
+      stagedAt: now,
+      committedAt: now,
+      // Staging runs inside this transaction, so any other token's staged rows are a crashed commit's (+P4).
+      staleBefore: ALL_LEFTOVERS,
+      ...(stagingChunkBytes === undefined ? {} : { chunkBytes: stagingChunkBytes }),
+    });
     const transaction = db.transaction((): CommitResult => {
       let rowsWritten = 0;
       let resultRow: Row | undefined;

@@ -167,7 +167,8 @@ export function* jsonChunks(rows: readonly string[], maxBytes: number): Generato
 // ---------------------------------------------------------------------------
 // Check, diff, promote
 
-const KEPT = `(SELECT value FROM json_each(h.kept_steps))`;
+/** +P1 kept steps; not correlated with the outer row, so SQLite evaluates it once per statement. */
+const KEPT = `(SELECT value FROM json_each((SELECT kept_steps FROM staged_commits WHERE token = ?1)))`;
 const IN_SCOPE = (alias: string): string => `${alias}.account_id = h.account_id AND ${alias}.connector_id = h.connector_id`;
 
 /**
