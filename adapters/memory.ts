@@ -168,7 +168,8 @@ export function createMemoryStore(): MemoryStore {
       stats,
     };
     history.push(record);
-    return { record, stats: { ...stats }, rowsWritten: rowWrites(stats) };
+    // The caller gets copies: mutating them must not rewrite the stored history.
+    return { record: structuredClone(record), stats: { ...stats }, rowsWritten: rowWrites(stats) };
   }
 
   return {
@@ -243,7 +244,8 @@ export function createMemoryStore(): MemoryStore {
     },
     async syncHistory(query: HistoryQuery = {}) {
       open();
-      const limit = query.limit ?? DEFAULT_HISTORY_LIMIT;
+      // Checked like a page size: a negative limit must not slice from the end.
+      const limit = query.limit === undefined ? DEFAULT_HISTORY_LIMIT : pageLimit(query.limit);
       return history
         .filter(
           (r) =>

@@ -23,7 +23,8 @@ export interface EntityData {
 export class EntityBuilder {
   #class = '';
   #displayName: string | undefined;
-  readonly #properties: Record<string, unknown> = {};
+  // No prototype: a property named "__proto__" stays data.
+  readonly #properties: Record<string, unknown> = Object.create(null);
 
   constructor(
     readonly entityType: string,

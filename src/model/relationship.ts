@@ -21,7 +21,8 @@ export interface RelationshipData {
  * );
  */
 export class RelationshipBuilder {
-  readonly #properties: Record<string, unknown> = {};
+  // No prototype: a property named "__proto__" stays data.
+  readonly #properties: Record<string, unknown> = Object.create(null);
 
   constructor(
     readonly fromType: string,

@@ -33,8 +33,12 @@ export function propertyValueProblem(value: unknown): string | undefined {
  * sets give equal text and equal content hashes whatever the emit order.
  */
 export function canonicalProperties(properties: Properties): string {
-  const keys = Object.keys(properties).sort();
-  const sorted: Properties = {};
-  for (const key of keys) sorted[key] = properties[key] as PropertyValue;
+  // fromEntries defines own properties, so a key named "__proto__" is kept
+  // as data instead of setting the prototype (and vanishing from the JSON).
+  const sorted: Properties = Object.fromEntries(
+    Object.keys(properties)
+      .sort()
+      .map((key) => [key, properties[key] as PropertyValue]),
+  );
   return JSON.stringify(sorted);
 }

@@ -76,3 +76,13 @@ describe('data model', () => {
     expect(canonicalProperties({ b: 1, a: 'x' })).toBe(canonicalProperties({ a: 'x', b: 1 }));
   });
 });
+
+describe('builders keep unusual property names as data', () => {
+  it('a property named __proto__ is stored as a property, not as a prototype', () => {
+    const e = entity('t', 'k').class('Generic').property('__proto__', 'x').properties({ constructor: 'y' }).build();
+    expect(Object.keys(e.properties).sort()).toEqual(['__proto__', 'constructor']);
+    expect(canonicalProperties(e.properties)).toBe('{"__proto__":"x","constructor":"y"}');
+    const r = relationship('a', '1', 'HAS', 'b', '2').property('__proto__', 'z').build();
+    expect(Object.keys(r.properties)).toEqual(['__proto__']);
+  });
+});
