@@ -1,0 +1,426 @@
+/**
+ * The /v1 REST API inside workerd on a real local D1: auth on every route,
+ * request ids, validation errors with field paths, pagination, ingest
+ * equivalent to commitSync, INV-C04 as 422, payload limit, JSON errors.
+ */
+import { applyD1Migrations, createExecutionContext, reset } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { commitSync, entityId, relationshipId, type SyncInput } from 'parallax-edge';
+import { createMemoryStore } from 'parallax-edge/adapters/memory';
+import { createD1Store } from 'parallax-edge/adapters/d1';
+import { createWorker } from '../../workers/worker.js';
+import { dumpStore } from '../adapters/contract.js';
+import { serveUpstream, testRegistry, type Upstream } from './support/inventory.js';
+
+const TOKEN = 'test-api-token-0123456789';
+const silent = { log: () => {}, warn: () => {} };
+const worker = createWorker({ registry: testRegistry(), logger: silent });
+const baseEnv = (extra: Record<string, unknown> = {}): Cloudflare.Env =>
+  ({ ...env, PARALLAX_API_TOKEN: TOKEN, INVENTORY_TOKEN: 'inventory-secret', ...extra }) as Cloudflare.Env;
+
+interface Call {
+  method?: string;
+  token?: string | null;
+  body?: unknown;
+  raw?: BodyInit;
+  headers?: Record<string, string>;
+  env?: Cloudflare.Env;
+}
+
+async function call(path: string, options: Call = {}): Promise<{ status: number; body: any; headers: Headers }> {
+  const headers = new Headers(options.headers);
+  const token = options.token === undefined ? TOKEN : options.token;
+  if (token !== null) headers.set('authorization', `Bearer ${token}`);
+  let body: BodyInit | undefined = options.raw;
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers.set('content-type', 'application/json');
+  }
+  const response = await worker.fetch(
+    new Request(`http://worker.test${path}`, { method: options.method ?? (body === undefined ? 'GET' : 'POST'), headers, ...(body === undefined ? {} : { body }) }),
+    options.env ?? baseEnv(),
+    createExecutionContext(),
+  );
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
+}
+
+const ingestBody = (over: Record<string, unknown> = {}) => ({
+  connector_id: 'cmdb',
+  sync_id: 'sync-001',
+  entities: [
+    { entity_type: 'host', entity_key: 'h-1', entity_class: 'Host', display_name: 'web-1', properties: { os: 'debian-12', tags: ['prod'] } },
+    { entity_type: 'host', entity_key: 'h-2', entity_class: 'Host', display_name: 'db-1', properties: { os: 'debian-12' } },
+    { entity_type: 'user', entity_key: 'u-1', entity_class: 'User', display_name: 'Ada', properties: { mfa: true, age: 36, note: null } },
+  ],
+  relationships: [
+    { from_type: 'user', from_key: 'u-1', verb: 'USES', to_type: 'host', to_key: 'h-1', properties: { since: '2026-01-01' } },
+    { from_type: 'host', from_key: 'h-1', verb: 'CONNECTS', to_type: 'host', to_key: 'h-2', properties: {} },
+  ],
+  ...over,
+});
+
+let upstream: Upstream;
+beforeEach(async () => {
+  await reset();
+  await applyD1Migrations(env.DB, env.TEST_MIGRATIONS!);
+  upstream = serveUpstream();
+});
+afterEach(() => upstream.restore());
+
+const H1 = entityId('default', 'host', 'h-1');
+
+/** Every route but health, with a request that would succeed with the right token. */
+const ROUTES: [string, string, unknown?][] = [
+  ['GET', '/v1/stats'],
+  ['GET', '/v1/entities'],
+  ['GET', `/v1/entities/${H1}`],
+  ['GET', `/v1/entities/${H1}/relationships`],
+  ['POST', '/v1/ingest/sync', ingestBody({ sync_id: 'auth-check' })],
+  ['GET', '/v1/connectors'],
+  ['GET', '/v1/syncs'],
+  ['POST', '/v1/connectors/inventory/sync', { account_id: 'acme' }],
+];
+
+describe('auth and request ids', () => {
+  it('GET /v1/health needs no token and answers with an X-Request-Id', async () => {
+    const res = await call('/v1/health', { token: null });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: 'ok', database: 'ok' });
+    expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const echoed = await call('/v1/health', { token: null, headers: { 'x-request-id': 'trace-42' } });
+    expect(echoed.headers.get('x-request-id')).toBe('trace-42');
+    const unsafe = await call('/v1/health', { token: null, headers: { 'x-request-id': 'bad id\twith spaces' } });
+    expect(unsafe.headers.get('x-request-id')).not.toContain(' ');
+  });
+
+  it.each(ROUTES)('%s %s: 401 without a token, 401 with a wrong one, 2xx with the right one', async (method, path, body) => {
+    await call('/v1/ingest/sync', { body: ingestBody() }); // so that h-1 exists
+    const missing = await call(path, { method, token: null, body });
+    expect(missing.status).toBe(401);
+    expect(missing.body.error).toMatchObject({ code: 'Unauthorized', request_id: missing.headers.get('x-request-id') });
+    expect(missing.headers.get('www-authenticate')).toContain('Bearer');
+    const wrong = await call(path, { method, token: `${TOKEN}x`, body });
+    expect(wrong.status).toBe(401);
+    const short = await call(path, { method, token: 'x', body });
+    expect(short.status).toBe(401);
+    const right = await call(path, { method, body });
+    expect(right.status, JSON.stringify(right.body)).toBeLessThan(300);
+    expect(right.headers.get('x-request-id')).toBeTruthy();
+  });
+
+  it.each(ROUTES)('%s %s: with no PARALLAX_API_TOKEN configured the route refuses (503), health still answers', async (method, path, body) => {
+    const res = await call(path, { method, token: 'anything', body, env: baseEnv({ PARALLAX_API_TOKEN: undefined }) });
+    expect(res.status).toBe(503);
+    expect(res.body.error.code).toBe('AuthNotConfigured');
+    expect((await call('/v1/health', { token: null, env: baseEnv({ PARALLAX_API_TOKEN: undefined }) })).status).toBe(200);
+  });
+
+  it('an unknown route is a JSON 404 with a request id', async () => {
+    const res = await call('/v1/nope');
+    expect(res.status).toBe(404);
+    expect(res.body.error).toMatchObject({ code: 'NotFound' });
+    expect(res.headers.get('x-request-id')).toBe(res.body.error.request_id);
+  });
+
+  it('an unexpected failure is a JSON 500 without a stack trace', async () => {
+    const broken = { prepare: () => { throw new Error('secret internals at Object.<anonymous> (db.ts:1:1)'); }, batch: () => { throw new Error('boom'); } };
+    const res = await call('/v1/stats', { env: baseEnv({ DB: broken }) });
+    expect(res.status).toBe(503);
+    const health = await call('/v1/health', { token: null, env: baseEnv({ DB: broken }) });
+    expect(health.status).toBe(503);
+    const syncs = await call('/v1/syncs', { env: baseEnv({ DB: broken }) });
+    expect(syncs.status).toBe(500);
+    expect(syncs.body.error).toMatchObject({ code: 'InternalError' });
+    const text = JSON.stringify(syncs.body);
+    expect(text).not.toContain('secret internals');
+    expect(text).not.toMatch(/\bat \S+ \(/);
+  });
+});
+
+describe('POST /v1/ingest/sync', () => {
+  it('commits Parallax\'s body and answers with Parallax\'s snake_case stats', async () => {
+    const res = await call('/v1/ingest/sync', { body: ingestBody() });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      connector_id: 'cmdb',
+      sync_id: 'sync-001',
+      account_id: 'default',
+      rows_written: 5,
+      stats: {
+        entities_created: 3,
+        entities_updated: 0,
+        entities_unchanged: 0,
+        entities_deleted: 0,
+        relationships_created: 2,
+        relationships_updated: 0,
+        relationships_unchanged: 0,
+        relationships_deleted: 0,
+      },
+    });
+    const again = await call('/v1/ingest/sync', { body: ingestBody({ sync_id: 'sync-002' }) });
+    expect(again.body.stats).toMatchObject({ entities_unchanged: 3, relationships_unchanged: 2 });
+    expect(again.body.rows_written).toBe(0);
+  });
+
+  it('is equivalent to commitSync: same stats and same stored rows as the memory reference', async () => {
+    const steps: Record<string, unknown>[] = [
+      ingestBody(),
+      ingestBody({ sync_id: 'sync-002', entities: ingestBody().entities.slice(0, 2), relationships: [] }),
+      ingestBody({ sync_id: 'sync-003', account_id: 'globex' }),
+    ];
+    const reference = createMemoryStore();
+    for (const body of steps) {
+      const res = await call('/v1/ingest/sync', { body });
+      const input: SyncInput = {
+        connectorId: body.connector_id as string,
+        syncId: body.sync_id as string,
+        accountId: (body.account_id as string | undefined) ?? 'default',
+        entities: (body.entities as any[]).map((e) => ({ entityType: e.entity_type, entityKey: e.entity_key, entityClass: e.entity_class, displayName: e.display_name, properties: e.properties })),
+        relationships: (body.relationships as any[]).map((r) => ({ fromType: r.from_type, fromKey: r.from_key, verb: r.verb, toType: r.to_type, toKey: r.to_key, properties: r.properties })),
+      };
+      const expected = await commitSync(reference, input);
+      expect(res.status).toBe(200);
+      expect(res.body.rows_written).toBe(expected.rowsWritten);
+      expect(res.body.stats).toEqual({
+        entities_created: expected.stats.entitiesCreated,
+        entities_updated: expected.stats.entitiesUpdated,
+        entities_unchanged: expected.stats.entitiesUnchanged,
+        entities_deleted: expected.stats.entitiesDeleted,
+        entities_kept: expected.stats.entitiesKept,
+        relationships_created: expected.stats.relationshipsCreated,
+        relationships_updated: expected.stats.relationshipsUpdated,
+        relationships_unchanged: expected.stats.relationshipsUnchanged,
+        relationships_deleted: expected.stats.relationshipsDeleted,
+        relationships_cascaded: expected.stats.relationshipsCascaded,
+        relationships_kept: expected.stats.relationshipsKept,
+      });
+    }
+    const strip = ({ history, ...rest }: Awaited<ReturnType<typeof dumpStore>>) => ({ ...rest, history: history.map(({ committedAt, startedAt, finishedAt, ...h }) => h) });
+    expect(strip(await dumpStore(createD1Store(env.DB), ['default', 'globex']))).toEqual(strip(await dumpStore(reference, ['default', 'globex'])));
+  });
+
+  it('INV-C04: a dangling relationship is a 422 naming it, and nothing is committed', async () => {
+    const body = ingestBody({ relationships: [{ from_type: 'user', from_key: 'u-1', verb: 'ASSIGNED', to_type: 'role', to_key: 'admin' }] });
+    const res = await call('/v1/ingest/sync', { body });
+    expect(res.status).toBe(422);
+    expect(res.body.error).toMatchObject({ code: 'DanglingRelationship', relationship: 'user:u-1 ASSIGNED role:admin' });
+    expect(res.body.error.message).toContain('user:u-1 ASSIGNED role:admin');
+    expect((await call('/v1/stats')).body).toMatchObject({ entity_count: 0, relationship_count: 0 });
+    const runs = await call('/v1/syncs');
+    expect(runs.body.syncs[0]).toMatchObject({ trigger: 'ingest', status: 'failed', error: { code: 'DanglingRelationship' } });
+  });
+
+  it('a reused sync_id is a 409', async () => {
+    await call('/v1/ingest/sync', { body: ingestBody() });
+    const res = await call('/v1/ingest/sync', { body: ingestBody() });
+    expect(res.status).toBe(409);
+    expect(res.body.error).toMatchObject({ code: 'DuplicateSyncId', field: 'sync_id' });
+  });
+
+  it.each([
+    ['a missing connector_id', ingestBody({ connector_id: undefined }), 'connector_id'],
+    ['an empty entity_key', ingestBody({ entities: [{ entity_type: 'host', entity_key: '', entity_class: 'Host' }] }), 'entities[0].entity_key'],
+    ['a nested property', ingestBody({ entities: [{ entity_type: 'host', entity_key: 'h', entity_class: 'Host', properties: { owner: { name: 'x' } } }] }), 'entities[0].properties.owner'],
+    ['an array of numbers', ingestBody({ relationships: [{ from_type: 'host', from_key: 'h-1', verb: 'HAS', to_type: 'host', to_key: 'h-2', properties: { ports: [22, 80] } }] }), 'relationships[0].properties.ports'],
+    ['entities that are not an array', ingestBody({ entities: { entity_type: 'host' } }), 'entities'],
+    ['a repeated entity', ingestBody({ entities: [ingestBody().entities[0], ingestBody().entities[0]], relationships: [] }), 'entities[1]'],
+  ])('400 for %s, with the field path', async (_what, body, field) => {
+    const res = await call('/v1/ingest/sync', { body });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'ValidationFailed', field });
+    expect(res.body.error.issues[0].path).toBe(field);
+  });
+
+  it('400 for a body that is not JSON, 415 for another content type', async () => {
+    const bad = await call('/v1/ingest/sync', { raw: '{"connector_id":', headers: { 'content-type': 'application/json' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('InvalidJson');
+    const form = await call('/v1/ingest/sync', { raw: 'a=b', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(form.status).toBe(415);
+    const empty = await call('/v1/ingest/sync', { method: 'POST' });
+    expect(empty.status).toBe(400);
+  });
+
+  it('413 past the payload limit, declared or streamed, before anything is committed', async () => {
+    const limited = baseEnv({ PARALLAX_MAX_BODY_BYTES: '2000' });
+    const big = ingestBody({ entities: Array.from({ length: 40 }, (_, i) => ({ entity_type: 'host', entity_key: `h-${i}`, entity_class: 'Host', display_name: 'x'.repeat(20) })), relationships: [] });
+    const declared = await call('/v1/ingest/sync', { body: big, env: limited });
+    expect(declared.status).toBe(413);
+    expect(declared.body.error).toMatchObject({ code: 'PayloadTooLarge', limit_bytes: 2000 });
+    // Chunked, without a Content-Length: the limit is enforced while reading.
+    const bytes = new TextEncoder().encode(JSON.stringify(big));
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < bytes.length; i += 500) controller.enqueue(bytes.slice(i, i + 500));
+        controller.close();
+      },
+    });
+    const streamed = await call('/v1/ingest/sync', { raw: stream, headers: { 'content-type': 'application/json' }, env: limited });
+    expect(streamed.status).toBe(413);
+    expect((await call('/v1/stats')).body.entity_count).toBe(0);
+    expect((await call('/v1/ingest/sync', { body: ingestBody(), env: limited })).status).toBe(200);
+  });
+});
+
+describe('reads', () => {
+  beforeEach(async () => {
+    const entities = Array.from({ length: 25 }, (_, i) => ({ entity_type: i % 5 === 0 ? 'user' : 'host', entity_key: `k-${i}`, entity_class: i % 5 === 0 ? 'User' : 'Host' }));
+    const relationships = Array.from({ length: 4 }, (_, i) => ({ from_type: 'user', from_key: 'k-0', verb: 'USES', to_type: 'host', to_key: `k-${i + 1}` }));
+    expect((await call('/v1/ingest/sync', { body: { connector_id: 'cmdb', sync_id: 's1', entities, relationships } })).status).toBe(200);
+  });
+
+  it('GET /v1/stats counts entities and relationships by class and verb', async () => {
+    const res = await call('/v1/stats');
+    expect(res.body).toEqual({ entity_count: 25, relationship_count: 4, entities_by_class: { Host: 20, User: 5 }, relationships_by_verb: { USES: 4 } });
+    expect((await call('/v1/stats?account_id=nobody')).body.entity_count).toBe(0);
+  });
+
+  it('GET /v1/entities pages by cursor: every entity once, in id order, with type and class filters', async () => {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const res: { status: number; body: any } = await call(`/v1/entities?limit=10${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(res.status).toBe(200);
+      expect(res.body.entities.length).toBeLessThanOrEqual(10);
+      seen.push(...res.body.entities.map((e: { id: string }) => e.id));
+      cursor = res.body.next_cursor;
+      pages++;
+    } while (cursor);
+    expect(pages).toBe(3);
+    expect(seen).toHaveLength(25);
+    expect(new Set(seen).size).toBe(25);
+    expect([...seen].sort()).toEqual(seen);
+    const users = await call('/v1/entities?type=user');
+    expect(users.body.entities).toHaveLength(5);
+    expect(users.body.entities[0]).toMatchObject({ entity_type: 'user', entity_class: 'User', account_id: 'default', connector_id: 'cmdb', sync_id: 's1', step_id: 'ingest' });
+    expect((await call('/v1/entities?class=Host&limit=1000')).body.entities).toHaveLength(20);
+    expect((await call('/v1/entities?class=Host&type=user')).body.entities).toHaveLength(0);
+  });
+
+  it.each([
+    ['/v1/entities?limit=0', 'limit'],
+    ['/v1/entities?limit=1001', 'limit'],
+    ['/v1/entities?limit=ten', 'limit'],
+    ['/v1/entities?cursor=not-a-cursor', 'cursor'],
+    ['/v1/entities/not-an-id', ''],
+    ['/v1/entities/not-an-id/relationships', ''],
+    [`/v1/entities/${entityId('default', 'user', 'k-0')}/relationships?direction=sideways`, 'direction'],
+    ['/v1/syncs?status=exploded', 'status'],
+    ['/v1/syncs?cursor=zzz', 'cursor'],
+  ])('GET %s is a 400 naming the field', async (path, field) => {
+    const res = await call(path);
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'ValidationFailed', field });
+  });
+
+  it('GET /v1/entities/:id returns the entity or a JSON 404', async () => {
+    const id = entityId('default', 'host', 'k-1');
+    const res = await call(`/v1/entities/${id}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      id,
+      entity_type: 'host',
+      entity_key: 'k-1',
+      entity_class: 'Host',
+      display_name: 'k-1',
+      properties: {},
+      account_id: 'default',
+      connector_id: 'cmdb',
+      sync_id: 's1',
+      step_id: 'ingest',
+    });
+    const missing = await call(`/v1/entities/${'0'.repeat(32)}`);
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.code).toBe('NotFound');
+  });
+
+  it('GET /v1/entities/:id/relationships follows the direction and pages', async () => {
+    const user = entityId('default', 'user', 'k-0');
+    const out = await call(`/v1/entities/${user}/relationships?direction=out&limit=3`);
+    expect(out.body.relationships).toHaveLength(3);
+    expect(out.body.relationships[0]).toMatchObject({ from_id: user, verb: 'USES', from_type: 'user', from_key: 'k-0' });
+    const rest = await call(`/v1/entities/${user}/relationships?direction=out&limit=3&cursor=${out.body.next_cursor}`);
+    expect(rest.body.relationships).toHaveLength(1);
+    expect(rest.body.next_cursor).toBeNull();
+    expect((await call(`/v1/entities/${user}/relationships?direction=in`)).body.relationships).toHaveLength(0);
+    const host = entityId('default', 'host', 'k-1');
+    const incoming = await call(`/v1/entities/${host}/relationships`);
+    expect(incoming.body.relationships.map((r: { id: string }) => r.id)).toEqual([relationshipId('default', 'user', 'k-0', 'USES', 'host', 'k-1')]);
+    expect((await call(`/v1/entities/${'f'.repeat(32)}/relationships`)).status).toBe(404);
+  });
+});
+
+describe('connectors and syncs', () => {
+  it('GET /v1/connectors lists the registry: schedules, which secrets are set (never their values), the last run', async () => {
+    const before = await call('/v1/connectors');
+    expect(before.body.connectors).toEqual([
+      {
+        name: 'inventory',
+        description: 'The test inventory API',
+        secrets: [{ name: 'INVENTORY_TOKEN', configured: true }],
+        schedules: [
+          { cron: '*/5 * * * *', account_id: 'acme', lease_seconds: 960, last_run: null },
+          { cron: '0 3 * * *', account_id: 'globex', lease_seconds: 300, last_run: null },
+        ],
+      },
+    ]);
+    expect(JSON.stringify(before.body)).not.toContain('inventory-secret');
+    await call('/v1/connectors/inventory/sync', { body: { account_id: 'acme' } });
+    const after = await call('/v1/connectors');
+    expect(after.body.connectors[0].schedules[0].last_run).toMatchObject({ status: 'succeeded', trigger: 'api', account_id: 'acme' });
+    const unset = await call('/v1/connectors', { env: baseEnv({ INVENTORY_TOKEN: undefined }) });
+    expect(unset.body.connectors[0].secrets).toEqual([{ name: 'INVENTORY_TOKEN', configured: false }]);
+  });
+
+  it('POST /v1/connectors/:name/sync runs it now; a run already in progress is a 409 recorded as skipped', async () => {
+    const res = await call('/v1/connectors/inventory/sync', { body: { account_id: 'acme' } });
+    expect(res.status).toBe(200);
+    expect(res.body.run).toMatchObject({ status: 'succeeded', trigger: 'api', cron: null, connector_id: 'inventory', account_id: 'acme', stats: { entities_created: 5, relationships_created: 3 } });
+    expect(upstream.requests.length).toBe(3);
+
+    const held = upstream.hold('/users');
+    const first = call('/v1/connectors/inventory/sync', { body: { account_id: 'acme' } });
+    await held.reached;
+    const overlapping = await call('/v1/connectors/inventory/sync', { body: { account_id: 'acme' } });
+    expect(overlapping.status).toBe(409);
+    expect(overlapping.body.run).toMatchObject({ status: 'skipped', error: { code: 'LeaseHeld' } });
+    held.release();
+    expect((await first).status).toBe(200);
+  });
+
+  it('POST /v1/connectors/:name/sync: 404 for an unknown connector, 400 when the account is ambiguous, 502 when the run fails', async () => {
+    expect((await call('/v1/connectors/nope/sync', { method: 'POST' })).status).toBe(404);
+    const ambiguous = await call('/v1/connectors/inventory/sync', { method: 'POST' });
+    expect(ambiguous.status).toBe(400);
+    expect(ambiguous.body.error).toMatchObject({ field: 'account_id' });
+    expect((await call('/v1/connectors/inventory/sync', { body: { account_id: 'initech' } })).status).toBe(404);
+    expect((await call('/v1/connectors/inventory/sync', { body: { account_id: 7 } })).status).toBe(400);
+    const failed = await call('/v1/connectors/inventory/sync', { body: { account_id: 'acme' }, env: baseEnv({ INVENTORY_TOKEN: undefined }) });
+    expect(failed.status).toBe(502);
+    expect(failed.body.run).toMatchObject({ status: 'failed', error: { message: expect.stringContaining('INVENTORY_TOKEN') } });
+  });
+
+  it('GET /v1/syncs lists runs newest first, filters, and pages by cursor', async () => {
+    await call('/v1/connectors/inventory/sync', { body: { account_id: 'acme' } });
+    await call('/v1/connectors/inventory/sync', { body: { account_id: 'globex' } });
+    await call('/v1/ingest/sync', { body: ingestBody() });
+    upstream.failing.set('/hosts', 500);
+    await call('/v1/connectors/inventory/sync', { body: { account_id: 'acme' } });
+    const all = await call('/v1/syncs');
+    expect(all.body.syncs.map((s: { status: string; trigger: string }) => `${s.trigger}:${s.status}`)).toEqual(['api:partial', 'ingest:succeeded', 'api:succeeded', 'api:succeeded']);
+    expect(all.body.syncs[0].failed_steps).toEqual([{ step_id: 'hosts', kind: 'Api', message: expect.stringContaining('500') }]);
+    expect(all.body.next_cursor).toBeNull();
+    const page1 = await call('/v1/syncs?limit=3');
+    expect(page1.body.syncs).toHaveLength(3);
+    const page2 = await call(`/v1/syncs?limit=3&cursor=${page1.body.next_cursor}`);
+    expect(page2.body.syncs).toHaveLength(1);
+    expect(page2.body.syncs[0].account_id).toBe('acme');
+    expect((await call('/v1/syncs?connector_id=cmdb')).body.syncs).toHaveLength(1);
+    expect((await call('/v1/syncs?account_id=globex')).body.syncs).toHaveLength(1);
+    expect((await call('/v1/syncs?status=partial')).body.syncs).toHaveLength(1);
+  });
+});
+

@@ -1,0 +1,370 @@
+/**
+ * The REST API, under /v1, Parallax-compatible where Parallax defines the
+ * route (snake_case bodies, `POST /v1/ingest/sync` with Parallax's sync body
+ * and stats). Every route but `GET /v1/health` needs
+ * `Authorization: Bearer $PARALLAX_API_TOKEN`.
+ *
+ * | route | what |
+ * |---|---|
+ * | GET  /v1/health | liveness and D1 reachability (no auth) |
+ * | GET  /v1/stats | entity and relationship counts, by class and verb |
+ * | GET  /v1/entities?type=&class=&account_id=&connector_id=&limit=&cursor= | entities, paginated by id |
+ * | GET  /v1/entities/:id | one entity |
+ * | GET  /v1/entities/:id/relationships?direction=&verb=&limit=&cursor= | relationships touching an entity |
+ * | POST /v1/ingest/sync | commit a sync from the body (INV-C04 → 422) |
+ * | GET  /v1/connectors | the registry: connectors, schedules, secrets present, last run |
+ * | GET  /v1/syncs?connector_id=&account_id=&status=&limit=&cursor= | connector runs, newest first |
+ * | POST /v1/connectors/:name/sync | run a connector now |
+ */
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { CommitError, MAX_PAGE_SIZE, commitSync, decodeCursor, propertyValueProblem, type Properties, type SyncInput } from '../src/index.js';
+import { createD1Store, type D1StoreOptions } from '../adapters/d1.js';
+import {
+  ApiError,
+  bearerAuth,
+  entityJson,
+  errorBody,
+  maxBodyBytes,
+  readJson,
+  relationshipJson,
+  requestId,
+  runJson,
+  statsJson,
+  validate,
+  type AppEnv,
+} from './http.js';
+import { runSchedule } from './job.js';
+import type { Registry } from './registry.js';
+import { claimRun, finishRun, latestRuns, leaseHolder, listRuns, type NewRun, type RunOutcome, type RunStatus } from './runs.js';
+
+export interface AppOptions {
+  readonly registry: Registry;
+  /** Epoch ms; tests move the clock. */
+  readonly now?: () => number;
+  readonly storeOptions?: D1StoreOptions;
+}
+
+/** How long a REST ingest holds the (account, connector) lease: it is one request. */
+const INGEST_LEASE_SECONDS = 120;
+
+const Id = z.string().regex(/^[0-9a-f]{32}$/, 'must be a 32-character lowercase hex id');
+const Limit = z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).optional();
+const Cursor = z.string().min(1).optional();
+const NonEmpty = z.string().min(1);
+
+/** Flat property values (string, finite number, boolean, null, string[]); the object is passed on as parsed. */
+const PropertiesSchema = z.custom<Properties>((v) => v !== null && typeof v === 'object' && !Array.isArray(v), 'must be an object of flat values').superRefine((value, ctx) => {
+  for (const [name, item] of Object.entries(value as Record<string, unknown>)) {
+    if (name === '') ctx.addIssue({ code: 'custom', path: [name], message: 'property names must be non-empty' });
+    const problem = propertyValueProblem(item);
+    if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem });
+  }
+});
+
+const IngestEntity = z.object({
+  entity_type: NonEmpty,
+  entity_key: NonEmpty,
+  entity_class: NonEmpty,
+  display_name: z.string().optional(),
+  properties: PropertiesSchema.optional(),
+});
+
+const IngestRelationship = z.object({
+  from_type: NonEmpty,
+  from_key: NonEmpty,
+  verb: NonEmpty,
+  to_type: NonEmpty,
+  to_key: NonEmpty,
+  properties: PropertiesSchema.optional(),
+});
+
+/** Parallax's sync body; `account_id` is ours (default `PARALLAX_ACCOUNT_ID`, else "default"). */
+export const IngestBody = z.object({
+  connector_id: NonEmpty.max(200),
+  sync_id: NonEmpty.max(200),
+  account_id: NonEmpty.max(200).optional(),
+  entities: z.array(IngestEntity).default([]),
+  relationships: z.array(IngestRelationship).default([]),
+});
+
+const RunNowBody = z.object({ account_id: NonEmpty.optional() }).default({});
+
+const CAMEL_TO_WIRE: Record<string, string> = {
+  accountId: 'account_id',
+  connectorId: 'connector_id',
+  syncId: 'sync_id',
+  entityType: 'entity_type',
+  entityKey: 'entity_key',
+  entityClass: 'entity_class',
+  displayName: 'display_name',
+  fromType: 'from_type',
+  fromKey: 'from_key',
+  toType: 'to_type',
+  toKey: 'to_key',
+};
+
+/** `entities[3].entityKey` (prepareBatch) → `entities[3].entity_key` (the body's names). */
+function wireField(field: string): string {
+  return field.replace(/[A-Za-z]+/g, (word) => CAMEL_TO_WIRE[word] ?? word);
+}
+
+function cursorOf(query: { cursor?: string | undefined }): string | undefined {
+  try {
+    decodeCursor(query.cursor);
+    return query.cursor;
+  } catch (error) {
+    throw new ApiError(400, 'ValidationFailed', `cursor: ${(error as Error).message}`, { field: 'cursor', issues: [{ path: 'cursor', message: (error as Error).message }] });
+  }
+}
+
+const encodeSeq = (seq: number): string => btoa(`run:${seq}`).replace(/=+$/, '');
+function decodeSeq(cursor: string | undefined): number | undefined {
+  if (cursor === undefined) return undefined;
+  try {
+    const match = /^run:(\d{1,15})$/.exec(atob(cursor));
+    if (match) return Number(match[1]);
+  } catch {
+    /* below */
+  }
+  throw new ApiError(400, 'ValidationFailed', `cursor: "${cursor}" is not a cursor this API issued`, { field: 'cursor', issues: [{ path: 'cursor', message: 'not a cursor this API issued' }] });
+}
+
+function secretNames(schema: z.ZodType): string[] {
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+}
+
+export function createApp(options: AppOptions): Hono<AppEnv> {
+  const { registry } = options;
+  const now = options.now ?? Date.now;
+  const app = new Hono<AppEnv>();
+  const store = (env: Cloudflare.Env) => createD1Store(env.DB, options.storeOptions);
+
+  app.use('*', requestId);
+
+  app.get('/v1/health', async (c) => {
+    try {
+      await c.env.DB.prepare('SELECT 1 AS ok').first();
+      return c.json({ status: 'ok', database: 'ok', time: new Date(now()).toISOString() });
+    } catch {
+      return c.json({ status: 'degraded', database: 'unreachable', time: new Date(now()).toISOString() }, 503);
+    }
+  });
+
+  app.use('/v1/*', bearerAuth);
+
+  app.get('/v1/stats', async (c) => {
+    const q = validate(z.object({ account_id: NonEmpty.optional() }), c.req.query(), 'query');
+    const counts = await store(c.env).counts(q.account_id === undefined ? {} : { accountId: q.account_id });
+    return c.json({
+      entity_count: counts.entities,
+      relationship_count: counts.relationships,
+      entities_by_class: counts.entitiesByClass,
+      relationships_by_verb: counts.relationshipsByVerb,
+    });
+  });
+
+  app.get('/v1/entities', async (c) => {
+    const q = validate(
+      z.object({ type: NonEmpty.optional(), class: NonEmpty.optional(), account_id: NonEmpty.optional(), connector_id: NonEmpty.optional(), limit: Limit, cursor: Cursor }),
+      c.req.query(),
+      'query',
+    );
+    const cursor = cursorOf(q);
+    const page = await store(c.env).listEntities({
+      ...(q.type !== undefined ? { type: q.type } : {}),
+      ...(q.class !== undefined ? { class: q.class } : {}),
+      ...(q.account_id !== undefined ? { accountId: q.account_id } : {}),
+      ...(q.connector_id !== undefined ? { connectorId: q.connector_id } : {}),
+      ...(q.limit !== undefined ? { limit: q.limit } : {}),
+      ...(cursor !== undefined ? { cursor } : {}),
+    });
+    return c.json({ entities: page.items.map(entityJson), next_cursor: page.nextCursor ?? null });
+  });
+
+  app.get('/v1/entities/:id', async (c) => {
+    const id = validate(Id, c.req.param('id'), 'id');
+    const entity = await store(c.env).getEntity(id);
+    if (!entity) throw new ApiError(404, 'NotFound', `no entity with id ${id}`);
+    return c.json(entityJson(entity));
+  });
+
+  app.get('/v1/entities/:id/relationships', async (c) => {
+    const id = validate(Id, c.req.param('id'), 'id');
+    const q = validate(
+      z.object({ direction: z.enum(['out', 'in', 'both']).default('both'), verb: NonEmpty.optional(), limit: Limit, cursor: Cursor }),
+      c.req.query(),
+      'query',
+    );
+    const cursor = cursorOf(q);
+    const graph = store(c.env);
+    if (!(await graph.getEntity(id))) throw new ApiError(404, 'NotFound', `no entity with id ${id}`);
+    const page = await graph.listRelationships({
+      entityId: id,
+      direction: q.direction,
+      ...(q.verb !== undefined ? { verb: q.verb } : {}),
+      ...(q.limit !== undefined ? { limit: q.limit } : {}),
+      ...(cursor !== undefined ? { cursor } : {}),
+    });
+    return c.json({ relationships: page.items.map(relationshipJson), next_cursor: page.nextCursor ?? null });
+  });
+
+  app.post('/v1/ingest/sync', async (c) => {
+    const body = validate(IngestBody, await readJson(c, maxBodyBytes(c.env), true));
+    const accountId = body.account_id ?? c.env.PARALLAX_ACCOUNT_ID ?? 'default';
+    const input: SyncInput = {
+      connectorId: body.connector_id,
+      accountId,
+      syncId: body.sync_id,
+      entities: body.entities.map((e) => ({
+        entityType: e.entity_type,
+        entityKey: e.entity_key,
+        entityClass: e.entity_class,
+        displayName: e.display_name ?? e.entity_key,
+        properties: e.properties ?? {},
+      })),
+      relationships: body.relationships.map((r) => ({
+        fromType: r.from_type,
+        fromKey: r.from_key,
+        verb: r.verb,
+        toType: r.to_type,
+        toKey: r.to_key,
+        properties: r.properties ?? {},
+      })),
+    };
+    const startedMs = now();
+    const run: NewRun = {
+      runId: crypto.randomUUID(),
+      accountId,
+      connectorId: body.connector_id,
+      syncId: body.sync_id,
+      trigger: 'ingest',
+      cron: null,
+      startedAt: new Date(startedMs).toISOString(),
+    };
+    // Same lease as the cron runs: an ingest never interleaves with a run of the same connector.
+    if (!(await claimRun(c.env.DB, run, startedMs, INGEST_LEASE_SECONDS))) {
+      const holder = await leaseHolder(c.env.DB, accountId, body.connector_id);
+      throw new ApiError(409, 'SyncInProgress', `a sync of "${body.connector_id}" for account "${accountId}" is in progress`, holder ? { run_id: holder } : {});
+    }
+    let outcome: RunOutcome;
+    try {
+      const result = await commitSync(store(c.env), input);
+      outcome = { status: 'succeeded', finishedAt: new Date(now()).toISOString(), stats: result.stats, rowsWritten: result.rowsWritten };
+      await finishRun(c.env.DB, run, outcome);
+      return c.json({
+        connector_id: body.connector_id,
+        sync_id: body.sync_id,
+        account_id: accountId,
+        run_id: run.runId,
+        stats: statsJson(result.stats),
+        rows_written: result.rowsWritten,
+      });
+    } catch (error) {
+      const apiError = ingestError(error);
+      outcome = { status: 'failed', finishedAt: new Date(now()).toISOString(), error: { code: apiError.code, message: apiError.message } };
+      await finishRun(c.env.DB, run, outcome);
+      throw apiError;
+    }
+  });
+
+  app.get('/v1/connectors', async (c) => {
+    const latest = await latestRuns(c.env.DB);
+    const env = c.env as unknown as Record<string, unknown>;
+    const connectors = [...registry.connectors.values()].map((definition) => ({
+      name: definition.name,
+      description: definition.description ?? null,
+      secrets: secretNames(definition.secrets).map((name) => ({ name, configured: typeof env[name] === 'string' && env[name] !== '' })),
+      schedules: registry.schedules
+        .filter((s) => s.connector === definition.name)
+        .map((s) => {
+          const last = latest.find((r) => r.connectorId === s.connector && r.accountId === s.account);
+          return { cron: s.cron, account_id: s.account, lease_seconds: s.leaseSeconds, last_run: last ? runJson(last) : null };
+        }),
+    }));
+    return c.json({ connectors });
+  });
+
+  app.get('/v1/syncs', async (c) => {
+    const q = validate(
+      z.object({
+        connector_id: NonEmpty.optional(),
+        account_id: NonEmpty.optional(),
+        status: z.enum(['running', 'succeeded', 'partial', 'failed', 'skipped', 'abandoned']).optional(),
+        limit: Limit,
+        cursor: Cursor,
+      }),
+      c.req.query(),
+      'query',
+    );
+    const limit = q.limit ?? 50;
+    const beforeSeq = decodeSeq(q.cursor);
+    const rows = await listRuns(c.env.DB, {
+      ...(q.connector_id !== undefined ? { connectorId: q.connector_id } : {}),
+      ...(q.account_id !== undefined ? { accountId: q.account_id } : {}),
+      ...(q.status !== undefined ? { status: q.status as RunStatus } : {}),
+      ...(beforeSeq !== undefined ? { beforeSeq } : {}),
+      limit: limit + 1,
+    });
+    const page = rows.slice(0, limit);
+    const next = rows.length > limit ? encodeSeq(page.at(-1)!.seq) : null;
+    return c.json({ syncs: page.map(runJson), next_cursor: next });
+  });
+
+  app.post('/v1/connectors/:name/sync', async (c) => {
+    const name = c.req.param('name');
+    const body = validate(RunNowBody, (await readJson(c, maxBodyBytes(c.env), false)) ?? {});
+    if (!registry.connectors.has(name)) throw new ApiError(404, 'NotFound', `no connector named "${name}" in the registry`);
+    const schedules = registry.schedules.filter((s) => s.connector === name && (body.account_id === undefined || s.account === body.account_id));
+    const accounts = [...new Set(schedules.map((s) => s.account))];
+    if (schedules.length === 0) {
+      throw new ApiError(404, 'NotFound', `connector "${name}" has no schedule${body.account_id ? ` for account "${body.account_id}"` : ''}`);
+    }
+    if (accounts.length > 1) {
+      throw new ApiError(400, 'ValidationFailed', `account_id: connector "${name}" runs for several accounts (${accounts.join(', ')}); say which`, {
+        field: 'account_id',
+        issues: [{ path: 'account_id', message: `one of ${accounts.join(', ')}` }],
+      });
+    }
+    const record = await runSchedule({ db: c.env.DB, env: c.env as unknown as Record<string, unknown>, registry, now, ...(options.storeOptions ? { storeOptions: options.storeOptions } : {}) }, schedules[0]!, 'api', null);
+    const status = record.status === 'skipped' ? 409 : record.status === 'failed' ? 502 : 200;
+    return c.json({ run: runJson(record) }, status);
+  });
+
+  app.notFound((c) => c.json(errorBody(c, new ApiError(404, 'NotFound', `no route ${c.req.method} ${new URL(c.req.url).pathname}`)), 404));
+
+  app.onError((error, c) => {
+    if (error instanceof ApiError) return c.json(errorBody(c, error), error.status);
+    if (error instanceof CommitError && error.code === 'StoreFailure') {
+      console.error(`request ${c.get('requestId')}: graph store failure`, error);
+      return c.json(errorBody(c, new ApiError(503, 'StoreFailure', 'the graph store is unavailable; retry later')), 503);
+    }
+    // Never a stack trace in a response: the details go to the Worker's logs only.
+    console.error(`request ${c.get('requestId')} failed`, error);
+    return c.json(errorBody(c, new ApiError(500, 'InternalError', 'internal error; see the Worker logs for this request id')), 500);
+  });
+
+  return app;
+}
+
+/** A refused commit as the API answers it: 400 invalid, 422 dangling (INV-C04), 409 reused sync id, 503 store. */
+function ingestError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof CommitError) {
+    switch (error.code) {
+      case 'InvalidBatch': {
+        const field = error.field ? wireField(error.field) : '';
+        return new ApiError(400, 'ValidationFailed', wireField(error.message), { field, issues: [{ path: field, message: wireField(error.message) }] });
+      }
+      case 'DanglingRelationship':
+        return new ApiError(422, 'DanglingRelationship', error.message, { relationship: error.relationship });
+      case 'DuplicateSyncId':
+        return new ApiError(409, 'DuplicateSyncId', error.message, { field: 'sync_id' });
+      case 'StoreFailure':
+        console.error('ingest commit failed', error);
+        return new ApiError(503, 'StoreFailure', 'the graph store failed; nothing was committed');
+    }
+  }
+  console.error('ingest failed', error);
+  return new ApiError(500, 'InternalError', 'internal error; nothing was committed');
+}

@@ -1,0 +1,222 @@
+/**
+ * HTTP plumbing of the REST API: JSON errors, request ids, bearer auth in
+ * constant time, bounded JSON bodies, zod issues as field paths, and the
+ * snake_case wire shapes (Parallax's naming).
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import type { z } from 'zod';
+import type { StoredEntity, StoredRelationship, SyncStats } from '../src/index.js';
+import type { RunRecord } from './runs.js';
+
+export type AppEnv = { Bindings: Cloudflare.Env; Variables: { requestId: string } };
+
+/** An error the API answers with: status, a stable code, a message, and details for the client. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 500 | 503,
+    readonly code: string,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+export function errorBody(c: Context<AppEnv>, error: ApiError): Record<string, unknown> {
+  return { error: { code: error.code, message: error.message, ...error.details, request_id: c.get('requestId') } };
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** X-Request-Id on every response: the caller's when it is a sane token, else a new UUID. */
+export const requestId: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const given = c.req.header('x-request-id');
+  const id = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+  c.set('requestId', id);
+  await next();
+  c.res.headers.set('X-Request-Id', id);
+};
+
+const encoder = new TextEncoder();
+
+/** Compares a presented token with the configured one in constant time (both hashed to 32 bytes first). */
+export async function tokenMatches(presented: string, expected: string): Promise<boolean> {
+  const [a, b] = await Promise.all([
+    crypto.subtle.digest('SHA-256', encoder.encode(presented)),
+    crypto.subtle.digest('SHA-256', encoder.encode(expected)),
+  ]);
+  const subtle = crypto.subtle as SubtleCrypto & { timingSafeEqual?: (x: ArrayBuffer, y: ArrayBuffer) => boolean };
+  if (typeof subtle.timingSafeEqual === 'function') return subtle.timingSafeEqual(a, b);
+  const x = new Uint8Array(a);
+  const y = new Uint8Array(b);
+  let diff = 0;
+  for (let i = 0; i < x.length; i++) diff |= x[i]! ^ y[i]!;
+  return diff === 0;
+}
+
+/**
+ * Bearer auth with `PARALLAX_API_TOKEN`. Without a configured token nothing
+ * but health is served: a deployment that forgot the secret fails closed.
+ */
+export const bearerAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const expected = c.env.PARALLAX_API_TOKEN;
+  if (typeof expected !== 'string' || expected.length === 0) {
+    throw new ApiError(503, 'AuthNotConfigured', 'PARALLAX_API_TOKEN is not configured; set it with `wrangler secret put PARALLAX_API_TOKEN`');
+  }
+  const header = c.req.header('authorization');
+  const match = header ? /^Bearer ([^\s]+)\s*$/i.exec(header) : null;
+  if (!match) {
+    c.header('WWW-Authenticate', 'Bearer realm="parallax-edge"');
+    throw new ApiError(401, 'Unauthorized', 'an Authorization: Bearer <token> header is required');
+  }
+  if (!(await tokenMatches(match[1]!, expected))) {
+    c.header('WWW-Authenticate', 'Bearer realm="parallax-edge", error="invalid_token"');
+    throw new ApiError(401, 'Unauthorized', 'the bearer token is not valid');
+  }
+  await next();
+};
+
+export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+export function maxBodyBytes(env: Cloudflare.Env): number {
+  const configured = Number(env.PARALLAX_MAX_BODY_BYTES);
+  return Number.isInteger(configured) && configured > 0 ? configured : DEFAULT_MAX_BODY_BYTES;
+}
+
+/** Reads a JSON body of at most `limit` bytes (declared or streamed): 413 past it, 415/400 for non-JSON. */
+export async function readJson(c: Context<AppEnv>, limit: number, required: boolean): Promise<unknown> {
+  const tooLarge = () => new ApiError(413, 'PayloadTooLarge', `the request body is larger than ${limit} bytes`, { limit_bytes: limit });
+  const declared = c.req.header('content-length');
+  if (declared !== undefined && Number(declared) > limit) throw tooLarge();
+  const body = c.req.raw.body;
+  if (!body) {
+    if (required) throw new ApiError(400, 'ValidationFailed', 'a JSON body is required', { issues: [{ path: '', message: 'a JSON body is required' }] });
+    return undefined;
+  }
+  const contentType = c.req.header('content-type') ?? '';
+  if (!/^application\/(.+\+)?json\b/i.test(contentType)) {
+    await body.cancel();
+    throw new ApiError(415, 'UnsupportedMediaType', 'send the body as application/json');
+  }
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  const text = new TextDecoder().decode(bytes);
+  if (text.trim() === '') {
+    if (required) throw new ApiError(400, 'ValidationFailed', 'a JSON body is required', { issues: [{ path: '', message: 'a JSON body is required' }] });
+    return undefined;
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ApiError(400, 'InvalidJson', `the body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** `entities[3].entity_key` from a zod path. */
+export function fieldPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out ? `.${String(part)}` : String(part);
+  return out;
+}
+
+/** Parses with a zod schema, or throws a 400 listing every issue with its field path (`where` prefixes it: "query"). */
+export function validate<T>(schema: z.ZodType<T>, value: unknown, where?: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.slice(0, 20).map((issue) => ({ path: fieldPath(issue.path), message: issue.message }));
+  const first = issues[0]!;
+  const label = first.path || where || 'body';
+  throw new ApiError(400, 'ValidationFailed', `${where && first.path ? `${where} ` : ''}${label}: ${first.message}`, {
+    field: first.path,
+    issues,
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Wire shapes
+
+export function entityJson(e: StoredEntity): Record<string, unknown> {
+  return {
+    id: e.id,
+    entity_type: e.entityType,
+    entity_key: e.entityKey,
+    entity_class: e.entityClass,
+    display_name: e.displayName,
+    properties: e.properties,
+    account_id: e.accountId,
+    connector_id: e.connectorId,
+    sync_id: e.syncId,
+    step_id: e.stepId,
+  };
+}
+
+export function relationshipJson(r: StoredRelationship): Record<string, unknown> {
+  return {
+    id: r.id,
+    from_id: r.fromId,
+    to_id: r.toId,
+    from_type: r.fromType,
+    from_key: r.fromKey,
+    verb: r.verb,
+    to_type: r.toType,
+    to_key: r.toKey,
+    properties: r.properties,
+    account_id: r.accountId,
+    connector_id: r.connectorId,
+    sync_id: r.syncId,
+    step_id: r.stepId,
+  };
+}
+
+/** Parallax's snake_case sync stats. */
+export function statsJson(s: SyncStats): Record<string, number> {
+  return {
+    entities_created: s.entitiesCreated,
+    entities_updated: s.entitiesUpdated,
+    entities_unchanged: s.entitiesUnchanged,
+    entities_deleted: s.entitiesDeleted,
+    entities_kept: s.entitiesKept,
+    relationships_created: s.relationshipsCreated,
+    relationships_updated: s.relationshipsUpdated,
+    relationships_unchanged: s.relationshipsUnchanged,
+    relationships_deleted: s.relationshipsDeleted,
+    relationships_cascaded: s.relationshipsCascaded,
+    relationships_kept: s.relationshipsKept,
+  };
+}
+
+export function runJson(r: RunRecord): Record<string, unknown> {
+  return {
+    run_id: r.runId,
+    account_id: r.accountId,
+    connector_id: r.connectorId,
+    sync_id: r.syncId,
+    trigger: r.trigger,
+    cron: r.cron,
+    status: r.status,
+    started_at: r.startedAt,
+    finished_at: r.finishedAt,
+    stats: r.stats ? statsJson(r.stats) : null,
+    rows_written: r.rowsWritten,
+    failed_steps: r.failedSteps.map((s) => ({ step_id: s.stepId, kind: s.kind, message: s.message })),
+    error: r.error,
+  };
+}

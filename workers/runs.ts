@@ -1,0 +1,254 @@
+/**
+ * Connector runs and their leases, in the Worker's own D1 tables
+ * (workers/migrations/0100_worker_runs.sql).
+ *
+ * A lease is one row per (account, connector). A run claims it with a single
+ * conditional write (an upsert that only replaces an expired lease), so two
+ * overlapping runs can never both hold it; the loser is recorded as skipped.
+ * A finished run deletes its lease; a run that died leaves it to expire, and
+ * the run that takes it over marks the dead run `abandoned`.
+ */
+import type { SyncStats } from '../src/index.js';
+
+export type RunTrigger = 'cron' | 'api' | 'ingest';
+/**
+ * - `running`: started, not finished (or died: becomes `abandoned` when its lease is taken over)
+ * - `succeeded`: committed, no step failed
+ * - `partial`: committed, some steps failed (their rows kept: +P1)
+ * - `failed`: nothing committed (setup error, every step failed to run, or the commit was refused)
+ * - `skipped`: refused because another run of the same (account, connector) held the lease
+ */
+export type RunStatus = 'running' | 'succeeded' | 'partial' | 'failed' | 'skipped' | 'abandoned';
+
+export interface FailedStep {
+  readonly stepId: string;
+  readonly kind: string;
+  readonly message: string;
+}
+
+export interface RunError {
+  readonly code: string;
+  readonly message: string;
+  readonly relationship?: string;
+  readonly field?: string;
+}
+
+export interface RunRecord {
+  readonly runId: string;
+  readonly seq: number;
+  readonly accountId: string;
+  readonly connectorId: string;
+  readonly syncId: string;
+  readonly trigger: RunTrigger;
+  readonly cron: string | null;
+  readonly status: RunStatus;
+  readonly startedAt: string;
+  readonly finishedAt: string | null;
+  readonly stats: SyncStats | null;
+  readonly rowsWritten: number | null;
+  readonly failedSteps: readonly FailedStep[];
+  readonly error: RunError | null;
+}
+
+export interface NewRun {
+  readonly runId: string;
+  readonly accountId: string;
+  readonly connectorId: string;
+  readonly syncId: string;
+  readonly trigger: RunTrigger;
+  readonly cron: string | null;
+  readonly startedAt: string;
+}
+
+export interface RunOutcome {
+  readonly status: Exclude<RunStatus, 'running'>;
+  readonly finishedAt: string;
+  readonly stats?: SyncStats;
+  readonly rowsWritten?: number;
+  readonly failedSteps?: readonly FailedStep[];
+  readonly error?: RunError;
+}
+
+/**
+ * Claims the lease of (account, connector) for `runId` and records the run as
+ * `running`, in one batch. Returns false, with nothing recorded, when another
+ * run holds an unexpired lease.
+ */
+export async function claimRun(db: D1Database, run: NewRun, nowMs: number, leaseSeconds: number): Promise<boolean> {
+  const [, claim] = await db.batch([
+    // A dead run's lease is being taken over: its record says so.
+    db
+      .prepare(
+        `UPDATE connector_runs SET status = 'abandoned', finished_at = ?4,
+           error = json_object('code', 'LeaseExpired', 'message', 'the run stopped before finishing; its lease expired')
+         WHERE status = 'running' AND run_id = (
+           SELECT run_id FROM sync_leases WHERE account_id = ?1 AND connector_id = ?2 AND expires_at <= ?3)`,
+      )
+      .bind(run.accountId, run.connectorId, nowMs, run.startedAt),
+    // The conditional write: insert, or replace only an expired lease.
+    db
+      .prepare(
+        `INSERT INTO sync_leases (account_id, connector_id, run_id, acquired_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (account_id, connector_id) DO UPDATE SET run_id = excluded.run_id, acquired_at = excluded.acquired_at,
+           expires_at = excluded.expires_at
+         WHERE sync_leases.expires_at <= excluded.acquired_at`,
+      )
+      .bind(run.accountId, run.connectorId, run.runId, nowMs, nowMs + leaseSeconds * 1000),
+    db
+      .prepare(
+        `INSERT INTO connector_runs (run_id, account_id, connector_id, sync_id, trigger, cron, status, started_at)
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, 'running', ?7
+         WHERE EXISTS (SELECT 1 FROM sync_leases WHERE account_id = ?2 AND connector_id = ?3 AND run_id = ?1)`,
+      )
+      .bind(run.runId, run.accountId, run.connectorId, run.syncId, run.trigger, run.cron, run.startedAt),
+  ]);
+  return (claim?.meta.changes ?? 0) === 1;
+}
+
+/** Records a run that was refused because another run holds the lease. */
+export async function recordSkipped(db: D1Database, run: NewRun, finishedAt: string, heldBy: string | undefined): Promise<void> {
+  const error: RunError = {
+    code: 'LeaseHeld',
+    message: `another run of "${run.connectorId}" for account "${run.accountId}" is in progress${heldBy ? ` (${heldBy})` : ''}`,
+  };
+  await db
+    .prepare(
+      `INSERT INTO connector_runs (run_id, account_id, connector_id, sync_id, trigger, cron, status, started_at, finished_at, error)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'skipped', ?7, ?8, ?9)`,
+    )
+    .bind(run.runId, run.accountId, run.connectorId, run.syncId, run.trigger, run.cron, run.startedAt, finishedAt, JSON.stringify(error))
+    .run();
+}
+
+/** The run currently holding the lease, if any (for messages). */
+export async function leaseHolder(db: D1Database, accountId: string, connectorId: string): Promise<string | undefined> {
+  const row = await db
+    .prepare(`SELECT run_id FROM sync_leases WHERE account_id = ?1 AND connector_id = ?2`)
+    .bind(accountId, connectorId)
+    .first<{ run_id: string }>();
+  return row?.run_id;
+}
+
+/** Records how a claimed run ended and releases its lease, in one batch. */
+export async function finishRun(db: D1Database, run: NewRun, outcome: RunOutcome): Promise<void> {
+  await db.batch([
+    db
+      .prepare(
+        `UPDATE connector_runs SET status = ?2, finished_at = ?3, stats = ?4, rows_written = ?5, failed_steps = ?6, error = ?7
+         WHERE run_id = ?1`,
+      )
+      .bind(
+        run.runId,
+        outcome.status,
+        outcome.finishedAt,
+        outcome.stats ? JSON.stringify(outcome.stats) : null,
+        outcome.rowsWritten ?? null,
+        JSON.stringify(outcome.failedSteps ?? []),
+        outcome.error ? JSON.stringify(outcome.error) : null,
+      ),
+    db
+      .prepare(`DELETE FROM sync_leases WHERE account_id = ?1 AND connector_id = ?2 AND run_id = ?3`)
+      .bind(run.accountId, run.connectorId, run.runId),
+  ]);
+}
+
+/** Records a run that needs no lease (REST ingest): one insert with its outcome. */
+export async function recordRun(db: D1Database, run: NewRun, outcome: RunOutcome): Promise<void> {
+  await db
+    .prepare(
+      `INSERT INTO connector_runs (run_id, account_id, connector_id, sync_id, trigger, cron, status, started_at, finished_at,
+         stats, rows_written, failed_steps, error)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)`,
+    )
+    .bind(
+      run.runId,
+      run.accountId,
+      run.connectorId,
+      run.syncId,
+      run.trigger,
+      run.cron,
+      outcome.status,
+      run.startedAt,
+      outcome.finishedAt,
+      outcome.stats ? JSON.stringify(outcome.stats) : null,
+      outcome.rowsWritten ?? null,
+      JSON.stringify(outcome.failedSteps ?? []),
+      outcome.error ? JSON.stringify(outcome.error) : null,
+    )
+    .run();
+}
+
+interface RunRow {
+  seq: number;
+  run_id: string;
+  account_id: string;
+  connector_id: string;
+  sync_id: string;
+  trigger: string;
+  cron: string | null;
+  status: string;
+  started_at: string;
+  finished_at: string | null;
+  stats: string | null;
+  rows_written: number | null;
+  failed_steps: string;
+  error: string | null;
+}
+
+function toRecord(row: RunRow): RunRecord {
+  return {
+    runId: row.run_id,
+    seq: row.seq,
+    accountId: row.account_id,
+    connectorId: row.connector_id,
+    syncId: row.sync_id,
+    trigger: row.trigger as RunTrigger,
+    cron: row.cron,
+    status: row.status as RunStatus,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    stats: row.stats ? (JSON.parse(row.stats) as SyncStats) : null,
+    rowsWritten: row.rows_written,
+    failedSteps: JSON.parse(row.failed_steps) as FailedStep[],
+    error: row.error ? (JSON.parse(row.error) as RunError) : null,
+  };
+}
+
+export async function getRun(db: D1Database, runId: string): Promise<RunRecord | undefined> {
+  const row = await db.prepare(`SELECT * FROM connector_runs WHERE run_id = ?1`).bind(runId).first<RunRow>();
+  return row ? toRecord(row) : undefined;
+}
+
+export interface RunQuery {
+  readonly accountId?: string;
+  readonly connectorId?: string;
+  readonly status?: RunStatus;
+  /** Runs older than this `seq` (the previous page's last). */
+  readonly beforeSeq?: number;
+  readonly limit: number;
+}
+
+/** Newest first. */
+export async function listRuns(db: D1Database, query: RunQuery): Promise<RunRecord[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT * FROM connector_runs
+       WHERE (?1 IS NULL OR account_id = ?1) AND (?2 IS NULL OR connector_id = ?2) AND (?3 IS NULL OR status = ?3)
+         AND (?4 IS NULL OR seq < ?4)
+       ORDER BY seq DESC LIMIT ?5`,
+    )
+    .bind(query.accountId ?? null, query.connectorId ?? null, query.status ?? null, query.beforeSeq ?? null, query.limit)
+    .all<RunRow>();
+  return results.map(toRecord);
+}
+
+/** The latest run of each (account, connector), for `GET /v1/connectors`. */
+export async function latestRuns(db: D1Database): Promise<RunRecord[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT r.* FROM connector_runs r
+       JOIN (SELECT MAX(seq) AS seq FROM connector_runs GROUP BY account_id, connector_id) latest ON latest.seq = r.seq`,
+    )
+    .all<RunRow>();
+  return results.map(toRecord);
+}
