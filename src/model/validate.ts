@@ -23,9 +23,21 @@ function propertyProblems(properties: unknown, out: FieldProblem[]): void {
   }
 }
 
+// A lone UTF-16 surrogate is not Unicode: stores would silently turn it into
+// U+FFFD, so two different keys could land on one row.
+const LONE_SURROGATE = /\p{Cs}/u;
+
+function wellFormed(value: unknown, field: string, out: FieldProblem[]): void {
+  if (typeof value === 'string' && LONE_SURROGATE.test(value)) {
+    out.push({ field, message: 'contains a lone surrogate and is not valid Unicode' });
+  }
+}
+
 function nonEmpty(value: unknown, field: string, out: FieldProblem[]): void {
   if (typeof value !== 'string' || value.length === 0) {
     out.push({ field, message: 'must be a non-empty string' });
+  } else {
+    wellFormed(value, field, out);
   }
 }
 
@@ -40,6 +52,7 @@ export function entityProblems(data: EntityData): FieldProblem[] {
     out.push({ field: 'entityClass', message: `"${data.entityClass}" is not a known class`, vocabulary: true });
   }
   if (typeof data.displayName !== 'string') out.push({ field: 'displayName', message: 'must be a string' });
+  else wellFormed(data.displayName, 'displayName', out);
   propertyProblems(data.properties, out);
   return out;
 }
