@@ -85,7 +85,7 @@ interface Schema extends DBSchema {
     indexes: {
       account_type: [string, string];
       account_class: [string, string];
-      account_connector: [string, string];
+      scope: ScopeKey;
       account_type_key: [string, string, string];
     };
   };
@@ -95,7 +95,7 @@ interface Schema extends DBSchema {
     indexes: {
       fromId: string;
       toId: string;
-      account_connector: [string, string];
+      scope: ScopeKey;
       account_verb: [string, string];
     };
   };
@@ -112,6 +112,21 @@ interface Schema extends DBSchema {
 }
 
 type StoreName = 'entities' | 'relationships' | 'history';
+
+/**
+ * The key of the `scope` index of both graph stores: a connector's rows in id
+ * order, covering what the diff needs (id, hash, step), so the commit walks
+ * the scope with a key cursor and never deserializes a stored row.
+ */
+type ScopeKey = [accountId: string, connectorId: string, id: string, hash: string, stepId: string];
+const SCOPE_KEY_PATH = ['accountId', 'connectorId', 'id', 'hash', 'stepId'];
+
+/** Every entry of one (account, connector) in the scope index, optionally only ids after `after`. */
+const scopeRange = (accountId: string, connectorId: string, after?: string): IDBKeyRange =>
+  after === undefined
+    ? IDBKeyRange.bound([accountId, connectorId], [accountId, connectorId, []])
+    : // [..., after, []] sorts after every key whose id is `after`.
+      IDBKeyRange.bound([accountId, connectorId, after, []], [accountId, connectorId, []], true);
 
 /** Every key of an account in an index whose key starts with the account id. */
 const accountRange = (accountId: string): IDBKeyRange => IDBKeyRange.bound([accountId], [accountId, []]);
@@ -277,7 +292,7 @@ export async function openIndexedDbStore(
               : entityClass !== undefined
                 ? { from: entities.index('account_class'), key: [accountId, entityClass] }
                 : connectorId !== undefined
-                  ? { from: entities.index('account_connector'), key: [accountId, connectorId] }
+                  ? { from: entities.index('scope'), range: scopeRange(accountId, connectorId, after) }
                   : { from: entities };
         const rows = await pageOf<EntityRow>(
           source,
@@ -325,7 +340,7 @@ export async function openIndexedDbStore(
             accountId === undefined
               ? { from: relationships }
               : connectorId !== undefined
-                ? { from: relationships.index('account_connector'), key: [accountId, connectorId] }
+                ? { from: relationships.index('scope'), range: scopeRange(accountId, connectorId, after) }
                 : verb !== undefined
                   ? { from: relationships.index('account_verb'), key: [accountId, verb] }
                   : { from: relationships };
@@ -390,7 +405,7 @@ export async function openIndexedDbStore(
     const relationships = tx.objectStore('relationships');
     const history = tx.objectStore('history');
     const kept = new Set(batch.keptSteps);
-    const scope = IDBKeyRange.only([accountId, connectorId]);
+    const scope = scopeRange(accountId, connectorId);
     const stats = emptyStats();
 
     const duplicate = await request(history.index('account_sync').getKey([accountId, syncId]));
@@ -403,17 +418,17 @@ export async function openIndexedDbStore(
     const keptEntities = new Set<string>();
     const deletedEntities = new Set<string>();
     let entityScopeSize = 0;
-    await walk(entities.index('account_connector').openCursor(scope), (cursor) => {
-      const row = cursor.value as EntityRow;
+    await walk(entities.index('scope').openKeyCursor(scope), (cursor) => {
+      const [, , id, hash, stepId] = cursor.key as ScopeKey;
       entityScopeSize++;
-      if (emittedEntities.has(row.id)) storedEntityHash.set(row.id, row.hash);
-      else if (kept.has(row.stepId)) keptEntities.add(row.id);
-      else deletedEntities.add(row.id);
+      if (emittedEntities.has(id)) storedEntityHash.set(id, hash);
+      else if (kept.has(stepId)) keptEntities.add(id);
+      else deletedEntities.add(id);
     });
     // Emitted rows outside the scope may still be stored under another
     // connector of the account (last writer wins); look them up only if the
     // account has such rows at all.
-    const otherEntities = (await request(entities.index('account_connector').count(accountRange(accountId)))) - entityScopeSize;
+    const otherEntities = (await request(entities.index('scope').count(accountRange(accountId)))) - entityScopeSize;
     if (otherEntities > 0) {
       const unseen = batch.entities.filter((e) => !storedEntityHash.has(e.id)).map((e) => e.id);
       await getEach(entities, unseen, (id, row: EntityRow | undefined) => {
@@ -461,15 +476,15 @@ export async function openIndexedDbStore(
     const keptRelationships = new Set<string>();
     const deletedRelationships = new Set<string>();
     let relationshipScopeSize = 0;
-    await walk(relationships.index('account_connector').openCursor(scope), (cursor) => {
-      const row = cursor.value as RelationshipRow;
+    await walk(relationships.index('scope').openKeyCursor(scope), (cursor) => {
+      const [, , id, hash, stepId] = cursor.key as ScopeKey;
       relationshipScopeSize++;
-      if (emittedRelationships.has(row.id)) storedRelationshipHash.set(row.id, row.hash);
-      else if (kept.has(row.stepId)) keptRelationships.add(row.id);
-      else deletedRelationships.add(row.id);
+      if (emittedRelationships.has(id)) storedRelationshipHash.set(id, hash);
+      else if (kept.has(stepId)) keptRelationships.add(id);
+      else deletedRelationships.add(id);
     });
     const otherRelationships =
-      (await request(relationships.index('account_connector').count(accountRange(accountId)))) - relationshipScopeSize;
+      (await request(relationships.index('scope').count(accountRange(accountId)))) - relationshipScopeSize;
     if (otherRelationships > 0) {
       const unseen = batch.relationships.filter((r) => !storedRelationshipHash.has(r.id)).map((r) => r.id);
       await getEach(relationships, unseen, (id, row: RelationshipRow | undefined) => {
@@ -548,12 +563,12 @@ function createSchema(database: IDBPDatabase<Schema>): void {
   const entities = database.createObjectStore('entities', { keyPath: 'id' });
   entities.createIndex('account_type', ['accountId', 'entityType']);
   entities.createIndex('account_class', ['accountId', 'entityClass']);
-  entities.createIndex('account_connector', ['accountId', 'connectorId']);
+  entities.createIndex('scope', SCOPE_KEY_PATH);
   entities.createIndex('account_type_key', ['accountId', 'entityType', 'entityKey']);
   const relationships = database.createObjectStore('relationships', { keyPath: 'id' });
   relationships.createIndex('fromId', 'fromId');
   relationships.createIndex('toId', 'toId');
-  relationships.createIndex('account_connector', ['accountId', 'connectorId']);
+  relationships.createIndex('scope', SCOPE_KEY_PATH);
   relationships.createIndex('account_verb', ['accountId', 'verb']);
   const history = database.createObjectStore('history', { keyPath: 'seq', autoIncrement: true });
   history.createIndex('account_sync', ['accountId', 'syncId'], { unique: true });
@@ -627,10 +642,15 @@ function getEach<T>(
   });
 }
 
-/** Where a page is read from: a whole store, or one key of an index (rows ordered by id within it). */
+/**
+ * Where a page is read from: a whole store, one key of an index (rows are
+ * ordered by id within it), or an index range already in id order and past
+ * the cursor (the scope index).
+ */
 interface Source {
   readonly from: IDBObjectStore | IDBIndex;
   readonly key?: IDBValidKey;
+  readonly range?: IDBKeyRange;
 }
 
 /** Up to `count` matching rows with id > `after`, in id order. */
@@ -643,7 +663,7 @@ function pageOf<Row extends { id: string }>(
   const rows: Row[] = [];
   const { from, key } = source;
   if (key === undefined) {
-    const range = after === undefined ? null : IDBKeyRange.lowerBound(after, true);
+    const range = source.range ?? (after === undefined ? null : IDBKeyRange.lowerBound(after, true));
     return walk(from.openCursor(range), (cursor) => {
       const row = cursor.value as Row;
       if (match(row)) rows.push(row);

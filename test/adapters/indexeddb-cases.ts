@@ -7,9 +7,10 @@
  * IndexedDB globals only.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { CommitError, type GraphCounts } from 'parallax-edge';
+import { CommitError, commitSync, entityId, type EntityQuery, type GraphCounts, type GraphStore, type RelationshipQuery } from 'parallax-edge';
+import { createMemoryStore } from 'parallax-edge/adapters/memory';
 import { openIndexedDbStore, type IndexedDbStore } from 'parallax-edge/adapters/indexeddb';
-import { dumpStore, ent, expectCommitError, rel, stats, sync } from './contract.js';
+import { dumpStore, ent, expectCommitError, listAll, rel, stats, sync, syncInput, type SyncParams } from './contract.js';
 
 export interface IndexedDbCaseOptions {
   /** A factory for the store and for the test's own "other tab" connections. */
@@ -222,6 +223,85 @@ export function describeIndexedDbFailures(label: string, options: IndexedDbCaseO
       const after = await store.counts();
       expect(after.entities).toBe(big);
       for (const counts of seen) expect([before, after]).toContainEqual(counts);
+    });
+
+    it('every index path pages like the memory reference: each query, page sizes 1 to 3 and 1000', async () => {
+      const { store } = await fresh();
+      const memory = createMemoryStore();
+      const types = ['host', 'user'];
+      const classes = ['Host', 'User', 'Generic'];
+      const syncs: SyncParams[] = [];
+      for (const accountId of ['acme', 'globex']) {
+        for (const connectorId of ['alpha', 'beta']) {
+          const entities = Array.from({ length: 7 }, (_, i) =>
+            ent(types[i % 2]!, `${connectorId}-${i}`, { entityClass: classes[i % 3]! }),
+          );
+          const relationships = entities.slice(1).flatMap((e, i) => [
+            rel(`${entities[0]!.entityType}:${entities[0]!.entityKey}`, i % 2 ? 'HAS' : 'USES', `${e.entityType}:${e.entityKey}`),
+            rel(`${e.entityType}:${e.entityKey}`, 'CONNECTS', `${entities[0]!.entityType}:${entities[0]!.entityKey}`),
+          ]);
+          syncs.push({ syncId: `${accountId}-${connectorId}`, accountId, connectorId, entities, relationships });
+        }
+      }
+      // beta also links to alpha's hub, so relationships of one entity span connectors.
+      syncs.push({
+        syncId: 'acme-beta-2',
+        accountId: 'acme',
+        connectorId: 'beta',
+        entities: syncs[1]!.entities!,
+        relationships: [...syncs[1]!.relationships!, rel('host:beta-0', 'TRUSTS', 'host:alpha-0'), rel('host:alpha-0', 'TRUSTS', 'host:alpha-0')],
+      });
+      for (const p of syncs) {
+        await commitSync(store, syncInput(p));
+        await commitSync(memory, syncInput(p));
+      }
+      const hub = entityId('acme', 'host', 'alpha-0');
+      const entityQueries: EntityQuery[] = [
+        {},
+        { accountId: 'acme' },
+        { type: 'user' },
+        { accountId: 'acme', type: 'host' },
+        { accountId: 'acme', class: 'User' },
+        { accountId: 'globex', connectorId: 'beta' },
+        { accountId: 'acme', type: 'host', class: 'Generic', connectorId: 'alpha' },
+        { class: 'Host', connectorId: 'alpha' },
+        { accountId: 'nobody', connectorId: 'alpha' },
+      ];
+      const relationshipQueries: RelationshipQuery[] = [
+        {},
+        { accountId: 'acme' },
+        { verb: 'HAS' },
+        { accountId: 'acme', verb: 'CONNECTS' },
+        { accountId: 'acme', connectorId: 'beta' },
+        { accountId: 'acme', connectorId: 'beta', verb: 'TRUSTS' },
+        { entityId: hub },
+        { entityId: hub, direction: 'out' },
+        { entityId: hub, direction: 'in' },
+        { entityId: hub, direction: 'both', verb: 'TRUSTS' },
+        { entityId: hub, connectorId: 'alpha', direction: 'in' },
+      ];
+      const both = async <Q, T>(list: (s: GraphStore) => (q: Q) => Promise<{ items: readonly T[] }>, query: Q, limit: number) => ({
+        got: await listAll((q) => list(store)({ ...query, ...q }) as never, limit),
+        want: await listAll((q) => list(memory)({ ...query, ...q }) as never, limit),
+      });
+      for (const limit of [1, 2, 3, 1000]) {
+        for (const query of entityQueries) {
+          const { got, want } = await both((s) => s.listEntities.bind(s), query, limit);
+          expect(got, `listEntities ${JSON.stringify(query)} limit ${limit}`).toEqual(want);
+        }
+        for (const query of relationshipQueries) {
+          const { got, want } = await both((s) => s.listRelationships.bind(s), query, limit);
+          expect(got, `listRelationships ${JSON.stringify(query)} limit ${limit}`).toEqual(want);
+        }
+      }
+      expect((await listAll((q) => store.listRelationships({ ...q, entityId: hub }), 1)).length).toBeGreaterThan(10);
+      for (const accountId of [undefined, 'acme', 'globex', 'nobody']) {
+        const query = accountId === undefined ? {} : { accountId };
+        expect(await store.counts(query)).toEqual(await memory.counts(query));
+      }
+      expect(await store.syncHistory({ accountId: 'acme', connectorId: 'beta' })).toEqual(
+        (await memory.syncHistory({ accountId: 'acme', connectorId: 'beta' })).map((r) => ({ ...r, committedAt: expect.any(String) })),
+      );
     });
 
     it('the store reports kind "indexeddb" and its database name', async () => {
