@@ -159,7 +159,7 @@ export class GitHubConnector implements Connector {
       step(s.members, 'Members').dependsOn([s.organization]).build(),
       step(s.teams, 'Teams').dependsOn([s.organization]).build(),
       step(s.teamMembers, 'Team members').dependsOn([s.teams, s.members]).build(),
-      step(s.teamRepositories, 'Team repository access').dependsOn([s.teams, s.repositories]).build(),
+      step(s.teamRepositories, 'Team repo access').dependsOn([s.teams, s.repositories]).build(),
     ];
   }
 
