@@ -1,0 +1,191 @@
+/**
+ * The benchmark phases against one GraphStore, runtime-neutral: a runner
+ * (Node here; D1 inside workerd or IndexedDB in Chromium later) supplies the
+ * store, a {@link Measure} that knows how to read memory in its runtime, and
+ * a raw-insert baseline with its own driver, and gets back the common
+ * {@link ScaleResult} that `report.ts` checks and prints.
+ *
+ * Phases, all with the synthetic connector at scale `n`:
+ * 1. raw insert   the first sync's rows, inserted raw (the baseline)
+ * 2. first sync   generation 0 into an empty store: everything created
+ * 3. unchanged    generation 0 again: everything unchanged, nothing written (+P2)
+ * 4. churn        generation 1: about `churnFraction` of the entities differ
+ * 5. failed step  generation 1 again with `failStep` failing: its rows and its
+ *                 dependents' rows are kept (+P1), nothing else changes
+ * 6. small batch  a second, small synthetic connector (scale `probeN`) synced
+ *                 at generation 0 (not reported) then 1 (reported) into the
+ *                 store that now holds the big graph: comparing its heap
+ *                 growth across scales shows whether commit memory depends on
+ *                 the stored graph's size
+ *
+ * Each phase measures the connector run and the commit separately: the run's
+ * output holds the whole batch, so heap growth is taken from the start of the
+ * commit (after a GC), and only the commit counts in `wallMs`.
+ */
+import { prepareBatch, runConnector, type CommitBatch, type GraphStore, type SyncOutput } from 'parallax-edge';
+import { createSyntheticConnector, type SyntheticOptions } from '../connectors/synthetic/index.js';
+import { PHASE_LABELS, type Measure, type Measured, type PhaseId, type PhaseRow, type ScaleResult } from './report.js';
+
+export interface PhaseSettings {
+  readonly n: number;
+  readonly seed: number;
+  /** Per-generation churn of the churn phase; default 0.01. */
+  readonly churnFraction: number;
+  /** Step that fails in the failed-step phase; default 'hosts'. */
+  readonly failStep: string;
+  /** Scale of the small-batch probe connector; 0 skips the phase. */
+  readonly probeN: number;
+}
+
+export const DEFAULT_PHASE_SETTINGS: Omit<PhaseSettings, 'n'> = {
+  seed: 1,
+  churnFraction: 0.01,
+  failStep: 'hosts',
+  probeN: 2000,
+};
+
+export interface PhaseRunner {
+  readonly store: GraphStore;
+  readonly measure: Measure;
+  /** Inserts the batch's rows raw, returns how many; omitted when the runtime has no baseline. */
+  readonly rawInsert?: (batch: CommitBatch) => Promise<number> | number;
+  readonly baseline: string;
+  readonly runtime: string;
+  /** Between phases, e.g. a full GC. */
+  readonly settle?: () => void;
+  readonly log?: (line: string) => void;
+}
+
+const ACCOUNT = 'bench';
+const now = (): number => performance.now();
+
+export async function runPhases(settings: PhaseSettings, runner: PhaseRunner): Promise<ScaleResult> {
+  const { store, measure } = runner;
+  const log = runner.log ?? (() => {});
+  const phases: PhaseRow[] = [];
+  let syncs = 0;
+  const pct = `${+(settings.churnFraction * 100).toFixed(2)}%`;
+
+  const options = (generation: number, extra: Partial<SyntheticOptions> = {}): SyntheticOptions => ({
+    seed: settings.seed,
+    n: settings.n,
+    churn: { fraction: settings.churnFraction, generation },
+    ...extra,
+  });
+
+  const storedRows = async (): Promise<number> => {
+    const counts = await store.counts();
+    return counts.entities + counts.relationships;
+  };
+
+  const runOnce = async (opts: SyntheticOptions) => {
+    runner.settle?.();
+    return measure(() => runConnector(createSyntheticConnector(opts), { accountId: ACCOUNT, syncId: `bench-${++syncs}` }));
+  };
+
+  const commitPhase = async (
+    id: PhaseId,
+    label: string,
+    run: Measured<SyncOutput>,
+  ): Promise<PhaseRow> => {
+    const storedRowsBefore = await storedRows();
+    runner.settle?.();
+    const output = run.value;
+    const commit = await measure(async () => {
+      const t0 = now();
+      const batch = prepareBatch(output);
+      const t1 = now();
+      const result = await store.commit(batch);
+      const t2 = now();
+      return { result, prepareMs: t1 - t0, storeMs: t2 - t1, rows: batch.entities.length + batch.relationships.length };
+    });
+    const { result, prepareMs, storeMs, rows } = commit.value;
+    const row: PhaseRow = {
+      phase: id,
+      label,
+      wallMs: commit.ms,
+      ...(commit.cpuMs === undefined ? {} : { cpuMs: commit.cpuMs }),
+      prepareMs,
+      storeMs,
+      rowsInBatch: rows,
+      rowsWritten: result.rowsWritten,
+      storedRowsBefore,
+      stats: result.stats,
+      memory: commit.memory,
+      run: { ms: run.ms, ...(run.cpuMs === undefined ? {} : { cpuMs: run.cpuMs }), memory: run.memory },
+      failedSteps: output.failedSteps,
+      keptSteps: output.keptSteps,
+    };
+    log(`${label}: ${row.wallMs.toFixed(0)} ms (prepare ${prepareMs.toFixed(0)}, store ${storeMs.toFixed(0)}), ${rows} rows in, ${row.rowsWritten} written`);
+    phases.push(row);
+    return row;
+  };
+
+  // 1 + 2: the first sync's output, inserted raw, then committed.
+  let first: Awaited<ReturnType<typeof runOnce>> | undefined = await runOnce(options(0));
+  const entities = first.value.entities.length;
+  const relationships = first.value.relationships.length;
+  log(`generated ${entities} entities + ${relationships} relationships in ${first.ms.toFixed(0)} ms`);
+  if (runner.rawInsert) {
+    const rawInsert = runner.rawInsert;
+    let batch: CommitBatch | undefined = prepareBatch(first.value);
+    runner.settle?.();
+    const raw = await measure(async () => rawInsert(batch!));
+    const rows = batch.entities.length + batch.relationships.length;
+    batch = undefined;
+    phases.push({
+      phase: 'raw-insert',
+      label: PHASE_LABELS['raw-insert'],
+      wallMs: raw.ms,
+      ...(raw.cpuMs === undefined ? {} : { cpuMs: raw.cpuMs }),
+      rowsInBatch: rows,
+      rowsWritten: raw.value,
+      memory: raw.memory,
+    });
+    log(`raw insert: ${raw.ms.toFixed(0)} ms, ${raw.value} rows`);
+  }
+  await commitPhase('first-sync', PHASE_LABELS['first-sync'], first);
+  first = undefined;
+
+  // 3: the same estate again.
+  await commitPhase('unchanged-resync', PHASE_LABELS['unchanged-resync'], await runOnce(options(0)));
+
+  // 4: one generation of churn.
+  await commitPhase('churn', `${PHASE_LABELS.churn} (${pct})`, await runOnce(options(1)));
+
+  // 5: the same generation with one step failing halfway.
+  await commitPhase(
+    'failed-step',
+    `${PHASE_LABELS['failed-step']} (${settings.failStep})`,
+    await runOnce(options(1, { failStep: settings.failStep })),
+  );
+
+  // 6: a small batch of another connector into the store holding the big graph.
+  if (settings.probeN > 0) {
+    const probe = (generation: number): SyntheticOptions => ({
+      seed: settings.seed + 1000,
+      n: settings.probeN,
+      name: 'synthetic-probe',
+      accountLabel: 'probe',
+      churn: { fraction: settings.churnFraction, generation },
+    });
+    const setup = await runOnce(probe(0));
+    await store.commit(prepareBatch(setup.value));
+    await commitPhase(
+      'small-churn-on-stored',
+      `${PHASE_LABELS['small-churn-on-stored']} (n=${settings.probeN}, ${pct})`,
+      await runOnce(probe(1)),
+    );
+  }
+
+  return {
+    adapter: store.kind,
+    runtime: runner.runtime,
+    n: settings.n,
+    entities,
+    relationships,
+    churnFraction: settings.churnFraction,
+    phases,
+    baseline: runner.baseline,
+  };
+}

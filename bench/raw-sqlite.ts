@@ -1,0 +1,56 @@
+/**
+ * The baseline: the same rows a first sync writes, inserted raw with the
+ * same driver (better-sqlite3) as fast as it goes: prepared INSERTs in one
+ * transaction into plain tables with the store's columns (no primary key, no
+ * index, no staging, no diff), with the store's journal mode (WAL) on a file
+ * in the same directory.
+ */
+import Database from 'better-sqlite3';
+import type { CommitBatch } from 'parallax-edge';
+
+export const RAW_BASELINE =
+  'better-sqlite3 12, prepared INSERT per row in one transaction, plain tables (same columns, no keys, no indexes), WAL, file next to the store';
+
+export interface RawBaseline {
+  /** Inserts every entity and relationship of the batch; returns the rows inserted. */
+  insert(batch: CommitBatch): number;
+  close(): void;
+}
+
+export function openRawBaseline(path: string): RawBaseline {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.exec(`
+    CREATE TABLE raw_entities (
+      id TEXT, account_id TEXT, connector_id TEXT, sync_id TEXT, step_id TEXT,
+      entity_type TEXT, entity_key TEXT, entity_class TEXT, display_name TEXT, properties TEXT, hash TEXT
+    );
+    CREATE TABLE raw_relationships (
+      id TEXT, account_id TEXT, connector_id TEXT, sync_id TEXT, step_id TEXT,
+      from_id TEXT, to_id TEXT, from_type TEXT, from_key TEXT, verb TEXT, to_type TEXT, to_key TEXT, properties TEXT, hash TEXT
+    );
+  `);
+  const insertEntity = db.prepare('INSERT INTO raw_entities VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  const insertRelationship = db.prepare('INSERT INTO raw_relationships VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  const insertAll = db.transaction((batch: CommitBatch): number => {
+    const { accountId, connectorId, syncId } = batch;
+    let rows = 0;
+    for (const e of batch.entities) {
+      rows += insertEntity.run(
+        e.id, accountId, connectorId, syncId, e.stepId,
+        e.entityType, e.entityKey, e.entityClass, e.displayName, e.propertiesJson, e.hash,
+      ).changes;
+    }
+    for (const r of batch.relationships) {
+      rows += insertRelationship.run(
+        r.id, accountId, connectorId, syncId, r.stepId,
+        r.fromId, r.toId, r.fromType, r.fromKey, r.verb, r.toType, r.toKey, r.propertiesJson, r.hash,
+      ).changes;
+    }
+    return rows;
+  });
+  return {
+    insert: (batch) => insertAll.immediate(batch),
+    close: () => db.close(),
+  };
+}
