@@ -304,6 +304,36 @@ export function describeIndexedDbFailures(label: string, options: IndexedDbCaseO
       );
     });
 
+    it('INV-C02/INV-C04: rows of other connectors are found both ways (walking their scopes, or one get per id) with the reference\'s results', async () => {
+      // A small batch against a big other scope takes the gets; a big batch against a small one walks it.
+      for (const [others, emitted] of [
+        [40, 3],
+        [3, 40],
+      ] as const) {
+        const { store } = await fresh();
+        const memory = createMemoryStore();
+        const both = async (p: SyncParams) => {
+          const want = await commitSync(memory, syncInput(p)).then((r) => r.stats, (e: CommitError) => e.code);
+          const got = await commitSync(store, syncInput(p)).then((r) => r.stats, (e: CommitError) => e.code);
+          expect(got, `${others} other rows, ${emitted} emitted: ${p.syncId}`).toEqual(want);
+        };
+        const theirs = many('b', others);
+        await both({ syncId: 'b1', connectorId: 'beta', entities: theirs, relationships: [rel('host:b-0', 'CONNECTS', 'host:b-1')] });
+        const ours = [...many('a', emitted - 1), ent('host', 'b-0')];
+        // Takes b-0 over, links to beta's b-2 (stored elsewhere), and takes the b-0 -> b-1 relationship over.
+        await both({
+          syncId: 'a1',
+          connectorId: 'alpha',
+          entities: ours,
+          relationships: [rel('host:a-0', 'CONNECTS', 'host:b-2'), rel('host:b-0', 'CONNECTS', 'host:b-1')],
+        });
+        // An endpoint that exists nowhere is still refused.
+        await both({ syncId: 'a2', connectorId: 'alpha', entities: ours, relationships: [rel('host:a-0', 'CONNECTS', 'host:nowhere')] });
+        await both({ syncId: 'a3', connectorId: 'alpha', entities: ours });
+        expect(await dumpStore(store).then((d) => d.counts)).toEqual(await dumpStore(memory).then((d) => d.counts));
+      }
+    });
+
     it('the store reports kind "indexeddb" and its database name', async () => {
       const { store, name } = await fresh();
       expect(store.kind).toBe('indexeddb');
