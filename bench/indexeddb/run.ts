@@ -1,0 +1,140 @@
+/**
+ * Runs the IndexedDB benchmark in headless Chromium: bundles
+ * bench/indexeddb/page.ts with esbuild, serves it on 127.0.0.1, drives a page
+ * per scale with playwright-core and Debian's Chromium (/usr/bin/chromium, or
+ * CHROMIUM_PATH), and returns the page's {@link ScaleResult} rows in the
+ * common report format.
+ *
+ * Run alone: `npx tsx bench/indexeddb/run.ts [--scales 10000,50000] [--json out.json]`;
+ * `npm run bench -- --adapter indexeddb` calls {@link runIndexedDbScale}.
+ */
+import { createServer, type Server } from 'node:http';
+import { existsSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { chromium } from 'playwright-core';
+import { evaluateChecks, formatReport, type BenchReport, type ScaleResult } from '../report.js';
+import { DEFAULT_PHASE_SETTINGS, type PhaseSettings } from '../phases.js';
+
+export interface IndexedDbBenchOptions {
+  /** Chromium binary; default $CHROMIUM_PATH or /usr/bin/chromium. */
+  readonly executablePath?: string;
+}
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  // performance.memory with byte precision, and gc() for clean heap starts.
+  '--enable-precise-memory-info',
+  '--js-flags=--expose-gc',
+];
+
+const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
+
+/** The scales `npm run bench` uses for IndexedDB unless told otherwise. */
+export const INDEXEDDB_DEFAULT_SCALES: readonly number[] = [10_000, 50_000];
+
+/** The Chromium binary to drive ($CHROMIUM_PATH, else Debian's /usr/bin/chromium), or undefined when there is none. */
+export function chromiumPath(): string | undefined {
+  const path = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  return existsSync(path) ? path : undefined;
+}
+
+/** The page script, bundled for the browser with the package resolved to its sources. */
+async function bundlePage(): Promise<string> {
+  const result = await build({
+    entryPoints: [here('./page.ts')],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    tsconfig: here('../../tsconfig.json'),
+    logLevel: 'silent',
+  });
+  return result.outputFiles[0]!.text;
+}
+
+function serve(script: string): Promise<Server> {
+  const html = '<!doctype html><meta charset="utf-8"><title>parallax-edge IndexedDB bench</title><script type="module" src="/bench.js"></script>';
+  const server = createServer((req, res) => {
+    if (req.url === '/bench.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(script);
+    } else if (req.url === '/favicon.ico') {
+      res.writeHead(204).end();
+    } else if (req.url === '/' || req.url === '/index.html') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(html);
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+/**
+ * Runs the shared phases for one scale against the IndexedDB store in a fresh
+ * headless Chromium (clean heap), and returns the page's result.
+ */
+export async function runIndexedDbScale(
+  settings: PhaseSettings,
+  log: (line: string) => void = () => undefined,
+  options: IndexedDbBenchOptions = {},
+): Promise<ScaleResult> {
+  const executablePath = options.executablePath ?? chromiumPath() ?? process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  if (!existsSync(executablePath)) {
+    throw new Error(`Chromium not found at ${executablePath}: install it (apt-get install -y chromium) or set CHROMIUM_PATH`);
+  }
+  const server = await serve(await bundlePage());
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const browser = await chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS });
+  try {
+    const page = await browser.newPage();
+    page.on('console', (message) => log(message.text()));
+    page.on('pageerror', (error) => log(`page error: ${error.message}`));
+    await page.goto(url);
+    await page.waitForFunction(() => 'parallaxBench' in globalThis);
+    const result = await page.evaluate(
+      (s) => (globalThis as unknown as { parallaxBench: { runScale: (s: PhaseSettings) => Promise<ScaleResult> } }).parallaxBench.runScale(s),
+      settings,
+    );
+    return { ...result, runtime: `${result.runtime}, ${executablePath}` };
+  } finally {
+    await browser.close();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+function argument(name: string): string | undefined {
+  const at = process.argv.indexOf(name);
+  return at >= 0 ? process.argv[at + 1] : undefined;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const startedAt = new Date().toISOString();
+  const scales = argument('--scales')?.split(',').map(Number) ?? INDEXEDDB_DEFAULT_SCALES;
+  const results: ScaleResult[] = [];
+  for (const n of scales) {
+    console.error(`== indexeddb n=${n} (Chromium)`);
+    results.push(await runIndexedDbScale({ ...DEFAULT_PHASE_SETTINGS, n }, (line) => console.error(line)));
+  }
+  const report: BenchReport = {
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    host: { node: process.version, platform: `${process.platform} ${process.arch}`, cpus: cpus().length },
+    settings: { adapters: ['indexeddb'], scales, ...DEFAULT_PHASE_SETTINGS, isolation: 'fresh Chromium per scale' },
+    results,
+    checks: evaluateChecks(results),
+  };
+  console.log(formatReport(report));
+  const json = argument('--json');
+  if (json) writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
+}
