@@ -211,9 +211,14 @@ export async function openIndexedDbStore(
     });
   };
 
+  /** Like the memory store: a closed store says so before any argument is checked. */
+  const ensureOpen = (): void => {
+    if (closedReason !== undefined) throw failure();
+  };
+
   /** A native transaction, after checking the store is usable. */
   const transaction = (stores: StoreName[], mode: IDBTransactionMode): IDBTransaction => {
-    if (closedReason !== undefined) throw failure();
+    ensureOpen();
     try {
       return native.transaction(stores, mode);
     } catch (error) {
@@ -279,6 +284,7 @@ export async function openIndexedDbStore(
       }),
 
     async listEntities(query: EntityQuery = {}) {
+      ensureOpen();
       const limit = pageLimit(query.limit);
       const after = decodeCursor(query.cursor);
       return read(['entities'], 'listing entities', async (tx) => {
@@ -315,6 +321,7 @@ export async function openIndexedDbStore(
       }),
 
     async listRelationships(query: RelationshipQuery = {}) {
+      ensureOpen();
       const limit = pageLimit(query.limit);
       const after = decodeCursor(query.cursor);
       return read(['relationships'], 'listing relationships', async (tx) => {
@@ -366,6 +373,7 @@ export async function openIndexedDbStore(
       }),
 
     async syncHistory(query: HistoryQuery = {}) {
+      ensureOpen();
       const limit = query.limit === undefined ? DEFAULT_HISTORY_LIMIT : pageLimit(query.limit);
       return read(['history'], 'reading sync history', async (tx) => {
         const history = tx.objectStore('history');

@@ -108,6 +108,8 @@ export function describeIndexedDbFailures(label: string, options: IndexedDbCaseO
       await expectCommitError(store.listEntities(), 'StoreFailure');
       await expectCommitError(store.counts(), 'StoreFailure');
       await expectCommitError(store.syncHistory(), 'StoreFailure');
+      // As in the memory store, being closed is reported before a bad argument.
+      await expectCommitError(store.listEntities({ limit: 0 }), 'StoreFailure');
     });
 
     it('INV-C01: a versionchange from another tab closes the store: later commits and reads fail with StoreFailure naming it', async () => {
