@@ -3,19 +3,28 @@
  * The IndexedDB GraphStore, for browsers (and Node with `fake-indexeddb/auto`).
  *
  * A commit is one readwrite transaction over `entities`, `relationships` and
- * `history`: it checks the sync id, diffs the batch against the connector's
- * stored scope with cursors over the (account, connector) index, checks
- * INV-C04 against the graph as it will be after the commit, and only then
- * issues every put and delete without awaiting them one by one. Nothing but
+ * `history`. It checks the sync id, then diffs the batch against the
+ * connector's stored scope with a key cursor over the `scope` index
+ * (account, connector, id, hash, step: the diff never deserializes a stored
+ * row, and never holds more of the stored graph than the ids it will delete
+ * or keep), looks up rows of other connectors only when the account has any,
+ * checks INV-C04 against the graph as it will be after the commit, finds the
+ * INV-03 cascade through the `fromId`/`toId` indexes, and only then issues
+ * every put and delete without awaiting them one by one. Nothing but
  * IndexedDB requests is awaited inside the transaction, so it cannot
  * auto-commit half way; a failure at any point (a check, the quota, a
  * versionchange from another tab, a closed connection) aborts it, and
  * IndexedDB rolls every write back (INV-C01).
  *
  * Staging happens inside that transaction: the batch is already in memory
- * (a `CommitBatch`), and uncommitted writes of an IndexedDB transaction are
- * invisible to every other transaction, so readers never see staged rows and
- * an aborted or crashed commit leaves nothing behind to clean up (+P4).
+ * (a `CommitBatch`), and the writes of an uncommitted IndexedDB transaction
+ * are invisible to every other transaction, so readers never see staged rows
+ * and an aborted or crashed commit leaves nothing behind to clean up (+P4).
+ * A staging object store would only write every row twice.
+ *
+ * `idb` opens the database and types the schema; the hot paths (cursor walks,
+ * batched gets, puts) use the native requests with callbacks, one promise per
+ * phase rather than one per row.
  *
  * @example
  * import { commitSync, runConnector } from 'parallax-edge';
