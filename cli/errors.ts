@@ -1,0 +1,47 @@
+/**
+ * Exit codes of the `parallax-edge` CLI. Each outcome has its own code so that
+ * scripts and cron jobs can tell them apart:
+ *
+ * | code | meaning |
+ * |------|---------|
+ * | 0    | success |
+ * | 1    | the sync failed: the commit was refused (a dangling relationship, a reused sync id, a store failure) or the run broke; nothing was committed |
+ * | 2    | usage error: unknown command or option, bad option value, missing or invalid config file, connector module missing, broken or not a connector, store path unusable; nothing ran |
+ * | 3    | partial sync: the commit succeeded but one or more steps failed; the rows those steps and their dependents last wrote were kept (+P1) |
+ * | 130  | interrupted (SIGINT) before the commit; nothing was committed |
+ */
+export const ExitCode = {
+  Success: 0,
+  SyncFailed: 1,
+  Usage: 2,
+  PartialSync: 3,
+  Interrupted: 130,
+} as const;
+
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/**
+ * An error the CLI reports as one line on stderr, without a stack trace, and
+ * exits with `exitCode`.
+ */
+export class CliError extends Error {
+  override readonly name = 'CliError';
+
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode = ExitCode.Usage,
+  ) {
+    super(message);
+  }
+}
+
+/** The message of anything thrown, squeezed onto one line. */
+export function oneLine(error: unknown, max = 400): string {
+  const text = error instanceof Error ? error.message : String(error);
+  const line = text
+    .split('\n')
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .join(' ');
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}

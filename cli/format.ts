@@ -1,0 +1,156 @@
+/** Plain-text tables and numbers for the CLI's output. No colors, no escape sequences. */
+import type { GraphCounts, StepReport, StoredEntity, SyncRecord, SyncStats } from '../src/index.js';
+
+export type Align = 'left' | 'right';
+
+export interface Column {
+  readonly header: string;
+  readonly align?: Align;
+}
+
+/** `1,234` */
+export function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+/** `1 entity`, `2 entities`: the count with thousands separators and the right noun. */
+export function plural(n: number, one: string, many: string): string {
+  return `${formatCount(n)} ${n === 1 ? one : many}`;
+}
+
+/** A whole number of milliseconds (`1234 ms`), or seconds with one decimal for live timers (`1.2s`). */
+export function formatDuration(ms: number, live = false): string {
+  const safe = Math.max(0, ms);
+  return live ? `${(safe / 1000).toFixed(1)}s` : `${Math.round(safe)} ms`;
+}
+
+/** Columns padded to their widest cell, two spaces apart, no trailing spaces. */
+export function table(columns: readonly Column[], rows: readonly (readonly string[])[]): string {
+  const widths = columns.map((column, i) => Math.max(column.header.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const render = (cells: readonly string[]): string =>
+    columns
+      .map((column, i) => {
+        const cell = cells[i] ?? '';
+        return column.align === 'right' ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!);
+      })
+      .join('  ')
+      .trimEnd();
+  return [render(columns.map((c) => c.header)), ...rows.map(render)].join('\n');
+}
+
+/** The stats of one commit: created / updated / unchanged / deleted / kept, and cascaded deletions. */
+export function syncStatsTable(stats: SyncStats): string {
+  const n = (value: number): string => formatCount(value);
+  return table(
+    [
+      { header: '' },
+      { header: 'created', align: 'right' },
+      { header: 'updated', align: 'right' },
+      { header: 'unchanged', align: 'right' },
+      { header: 'deleted', align: 'right' },
+      { header: 'kept', align: 'right' },
+      { header: 'cascaded', align: 'right' },
+    ],
+    [
+      ['entities', n(stats.entitiesCreated), n(stats.entitiesUpdated), n(stats.entitiesUnchanged), n(stats.entitiesDeleted), n(stats.entitiesKept), '-'],
+      [
+        'relationships',
+        n(stats.relationshipsCreated),
+        n(stats.relationshipsUpdated),
+        n(stats.relationshipsUnchanged),
+        n(stats.relationshipsDeleted),
+        n(stats.relationshipsKept),
+        n(stats.relationshipsCascaded),
+      ],
+    ],
+  );
+}
+
+/**
+ * Failed steps with their errors, and steps that ran without a failed
+ * dependency's data (their stored rows are kept too). Empty when all passed.
+ */
+export function failedStepsReport(steps: readonly StepReport[]): string {
+  const failed = steps.filter((s) => s.status === 'failed');
+  const downstream = steps.filter((s) => s.status === 'completed' && s.upstreamFailed.length > 0);
+  const lines: string[] = [];
+  if (failed.length > 0) {
+    lines.push(`Failed steps (${failed.length}):`);
+    for (const s of failed) {
+      const error = s.error ? `${s.error.kind}: ${s.error.message}` : 'failed';
+      lines.push(`  ${s.stepId}: ${error.replace(/\s*\n\s*/g, ' ')}`);
+    }
+  }
+  if (downstream.length > 0) {
+    lines.push('Ran without data of a failed step (their stored rows were kept):');
+    for (const s of downstream) lines.push(`  ${s.stepId}: after ${s.upstreamFailed.join(', ')}`);
+  }
+  return lines.join('\n');
+}
+
+/** Entity counts by class and relationship counts by verb, largest first. */
+export function countsReport(counts: GraphCounts): string {
+  const sorted = (record: Readonly<Record<string, number>>): [string, number][] =>
+    Object.entries(record).sort(([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0));
+  const parts = [`${plural(counts.entities, 'entity', 'entities')}, ${plural(counts.relationships, 'relationship', 'relationships')}`];
+  const classes = sorted(counts.entitiesByClass);
+  if (classes.length > 0) {
+    parts.push(
+      table(
+        [{ header: 'class' }, { header: 'entities', align: 'right' }],
+        classes.map(([name, count]) => [name, formatCount(count)]),
+      ),
+    );
+  }
+  const verbs = sorted(counts.relationshipsByVerb);
+  if (verbs.length > 0) {
+    parts.push(
+      table(
+        [{ header: 'verb' }, { header: 'relationships', align: 'right' }],
+        verbs.map(([name, count]) => [name, formatCount(count)]),
+      ),
+    );
+  }
+  return parts.join('\n\n');
+}
+
+export function entitiesTable(items: readonly StoredEntity[]): string {
+  return table(
+    [{ header: 'type' }, { header: 'key' }, { header: 'class' }, { header: 'display name' }, { header: 'connector' }, { header: 'account' }, { header: 'id' }],
+    items.map((e) => [e.entityType, e.entityKey, e.entityClass, e.displayName, e.connectorId, e.accountId, e.id]),
+  );
+}
+
+/** `+3 ~1 =10 -2 k0`: created, updated, unchanged, deleted, kept. */
+function compactStats(created: number, updated: number, unchanged: number, deleted: number, kept: number): string {
+  return `+${created} ~${updated} =${unchanged} -${deleted} k${kept}`;
+}
+
+export function historyTable(records: readonly SyncRecord[]): string {
+  return table(
+    [
+      { header: 'committed' },
+      { header: 'connector' },
+      { header: 'account' },
+      { header: 'sync id' },
+      { header: 'entities' },
+      { header: 'relationships' },
+      { header: 'failed steps' },
+    ],
+    records.map((r) => {
+      const s = r.stats;
+      const cascaded = s.relationshipsCascaded > 0 ? ` (${s.relationshipsCascaded} cascaded)` : '';
+      return [
+        r.committedAt,
+        r.connectorId,
+        r.accountId,
+        r.syncId,
+        compactStats(s.entitiesCreated, s.entitiesUpdated, s.entitiesUnchanged, s.entitiesDeleted, s.entitiesKept),
+        compactStats(s.relationshipsCreated, s.relationshipsUpdated, s.relationshipsUnchanged, s.relationshipsDeleted, s.relationshipsKept) + cascaded,
+        r.failedSteps.join(', ') || '-',
+      ];
+    }),
+  );
+}
+
+export const HISTORY_LEGEND = '+ created, ~ updated, = unchanged, - deleted (cascaded deletions included), k kept after a failed step';
