@@ -326,7 +326,19 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
         issues: [{ path: 'account_id', message: `one of ${accounts.join(', ')}` }],
       });
     }
-    const record = await runSchedule({ db: c.env.DB, env: c.env as unknown as Record<string, unknown>, registry, now, ...(options.storeOptions ? { storeOptions: options.storeOptions } : {}) }, schedules[0]!, 'api', null);
+    const job = runSchedule(
+      { db: c.env.DB, env: c.env as unknown as Record<string, unknown>, registry, now, ...(options.storeOptions ? { storeOptions: options.storeOptions } : {}) },
+      schedules[0]!,
+      'api',
+      null,
+    );
+    // The run finishes and releases its lease even if the caller hangs up.
+    try {
+      c.executionCtx.waitUntil(job.catch(() => undefined));
+    } catch {
+      /* no execution context (app.request in unit tests) */
+    }
+    const record = await job;
     const status = record.status === 'skipped' ? 409 : record.status === 'failed' ? 502 : 200;
     return c.json({ run: runJson(record) }, status);
   });
