@@ -106,7 +106,8 @@ export async function runIndexedDbScale(
       (s) => (globalThis as unknown as { parallaxBench: { runScale: (s: PhaseSettings) => Promise<ScaleResult> } }).parallaxBench.runScale(s),
       settings,
     );
-    return { ...result, runtime: `${result.runtime}, ${executablePath}` };
+    // The page's user agent is reduced (156.0.0.0); the browser knows its full version.
+    return { ...result, runtime: `chromium ${browser.version()} (headless, ${executablePath})` };
   } finally {
     await browser.close();
     await new Promise((resolve) => server.close(resolve));
