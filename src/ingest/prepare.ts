@@ -49,6 +49,11 @@ export function prepareBatch(input: SyncInput): CommitBatch {
 
   const entities: PreparedEntity[] = [];
   const seenEntities = new Set<string>();
+  // Hashing dominates preparation: relationship endpoints reuse the ids of
+  // entities in the batch instead of hashing (account, type, key) again.
+  const idsByTypeKey = new Map<string, string>();
+  const endpointId = (type: string, key: string): string =>
+    idsByTypeKey.get(`${type}\0${key}`) ?? entityId(accountId, type, key);
   for (const [index, e] of input.entities.entries()) {
     const problem = e ? entityProblems(e).find((p) => !p.vocabulary) : { field: '', message: 'is missing' };
     if (problem) {
@@ -61,6 +66,7 @@ export function prepareBatch(input: SyncInput): CommitBatch {
       throw new CommitError('InvalidBatch', `${field} repeats entity ${e.entityType}:${e.entityKey}`, { field });
     }
     seenEntities.add(id);
+    idsByTypeKey.set(`${e.entityType}\0${e.entityKey}`, id);
     const stepId = e.stepId ?? DEFAULT_STEP_ID;
     const propertiesJson = canonicalProperties(e.properties);
     entities.push({
@@ -93,8 +99,8 @@ export function prepareBatch(input: SyncInput): CommitBatch {
     const propertiesJson = canonicalProperties(r.properties);
     relationships.push({
       id,
-      fromId: entityId(accountId, r.fromType, r.fromKey),
-      toId: entityId(accountId, r.toType, r.toKey),
+      fromId: endpointId(r.fromType, r.fromKey),
+      toId: endpointId(r.toType, r.toKey),
       fromType: r.fromType,
       fromKey: r.fromKey,
       verb: r.verb,
