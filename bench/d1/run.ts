@@ -4,7 +4,7 @@
  * and reads the {@link ScaleResult} the Worker computes (the whole run happens
  * inside workerd; Node only starts it and prints).
  *
- * Run alone: `npx tsx bench/d1/run.ts [--scales 10000,100000] [--json out.json]`;
+ * Run alone: `npx tsx bench/d1/run.ts [--scales 10000,100000] [--repeat 3] [--json out.json]`;
  * `npm run bench -- --adapter d1` calls {@link runD1Scale}.
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,8 +37,53 @@ async function bundleWorker(): Promise<string> {
 
 let bundled: Promise<string> | undefined;
 
-/** One scale in a fresh Miniflare (fresh isolate, empty D1). */
-export async function runD1Scale(settings: PhaseSettings, log: (line: string) => void = () => undefined): Promise<ScaleResult> {
+export interface D1BenchOptions {
+  /**
+   * Runs of the scale, each in a fresh Miniflare; the reported times are the
+   * per-phase medians (a shared machine is noisy). Default
+   * $PARALLAX_BENCH_D1_REPEAT or 1.
+   */
+  readonly repeat?: number;
+}
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+/** One scale in a fresh Miniflare per run (fresh isolate, empty D1); medians over `repeat` runs. */
+export async function runD1Scale(
+  settings: PhaseSettings,
+  log: (line: string) => void = () => undefined,
+  options: D1BenchOptions = {},
+): Promise<ScaleResult> {
+  const repeat = options.repeat ?? Math.max(1, Number(process.env.PARALLAX_BENCH_D1_REPEAT ?? 1) || 1);
+  const runs: ScaleResult[] = [];
+  for (let i = 0; i < repeat; i++) runs.push(await runOnce(settings, repeat > 1 ? (line) => log(`run ${i + 1}/${repeat}: ${line}`) : log));
+  if (runs.length === 1) return runs[0]!;
+  const first = runs[0]!;
+  const pick = (phase: string, key: 'wallMs' | 'prepareMs' | 'storeMs'): number | undefined => {
+    const values = runs.map((r) => r.phases.find((p) => p.phase === phase)?.[key]).filter((v): v is number => v !== undefined);
+    return values.length > 0 ? median(values) : undefined;
+  };
+  return {
+    ...first,
+    phases: first.phases.map((p) => ({
+      ...p,
+      wallMs: pick(p.phase, 'wallMs')!,
+      ...(p.prepareMs !== undefined ? { prepareMs: pick(p.phase, 'prepareMs')! } : {}),
+      ...(p.storeMs !== undefined ? { storeMs: pick(p.phase, 'storeMs')! } : {}),
+    })),
+    notes: [
+      `times are medians of ${repeat} runs, each in a fresh Miniflare; wall per run: ` +
+        first.phases.map((p) => `${p.phase} ${runs.map((r) => Math.round(r.phases.find((q) => q.phase === p.phase)?.wallMs ?? 0)).join('/')} ms`).join(', '),
+      ...(first.notes ?? []),
+    ],
+  };
+}
+
+async function runOnce(settings: PhaseSettings, log: (line: string) => void): Promise<ScaleResult> {
   bundled ??= bundleWorker();
   // The local D1 is a SQLite file: on a RAM disk when there is one, so that disk flushes do not add noise.
   const dir = mkdtempSync(join(process.env.PARALLAX_BENCH_D1_DIR ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir()), 'parallax-bench-d1-'));
@@ -86,10 +131,11 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const startedAt = new Date().toISOString();
   const scales = (argument('--scales') ?? '10000,100000').split(',').map(Number);
   const probeN = argument('--probe-n');
+  const repeat = Number(argument('--repeat') ?? 1);
   const results: ScaleResult[] = [];
   for (const n of scales) {
     console.error(`== d1 n=${n} (workerd)`);
-    results.push(await runD1Scale({ ...DEFAULT_PHASE_SETTINGS, ...(probeN ? { probeN: Number(probeN) } : {}), n }, (line) => console.error(`[d1 n=${n}] ${line}`)));
+    results.push(await runD1Scale({ ...DEFAULT_PHASE_SETTINGS, ...(probeN ? { probeN: Number(probeN) } : {}), n }, (line) => console.error(`[d1 n=${n}] ${line}`), { repeat }));
   }
   const report: BenchReport = {
     startedAt,
