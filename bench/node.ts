@@ -9,7 +9,7 @@ import type { GraphStore } from 'parallax-edge';
 import { createMemoryStore } from 'parallax-edge/adapters/memory';
 import { MemoryProbe } from './memory.js';
 import { runPhases, type PhaseSettings } from './phases.js';
-import { RAW_BASELINE, openRawBaseline } from './raw-sqlite.js';
+import { RAW_BASELINE, SCHEMA_BASELINE, openRawBaseline, openSchemaBaseline } from './raw-sqlite.js';
 import type { ScaleResult } from './report.js';
 
 export const NODE_ADAPTERS = ['sqlite', 'memory'] as const;
@@ -31,12 +31,15 @@ export async function runNodeScale(adapter: NodeAdapter, settings: PhaseSettings
   const probe = new MemoryProbe();
   const store = await openStore(adapter, dir);
   const raw = openRawBaseline(join(dir, 'raw.db'));
+  const rawSchema = openSchemaBaseline(join(dir, 'raw-schema.db'));
   try {
     const result = await runPhases(settings, {
       store,
       measure: probe.measure,
       rawInsert: (batch) => raw.insert(batch),
       baseline: RAW_BASELINE,
+      rawInsertSchema: (batch) => rawSchema.insert(batch),
+      schemaBaseline: SCHEMA_BASELINE,
       runtime: `node ${process.version}`,
       settle: () => probe.collect(),
       log,
@@ -47,6 +50,7 @@ export async function runNodeScale(adapter: NodeAdapter, settings: PhaseSettings
     return { ...result, notes };
   } finally {
     raw.close();
+    rawSchema.close();
     await store.close();
     await probe.close();
     rmSync(dir, { recursive: true, force: true });

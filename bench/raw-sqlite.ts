@@ -7,6 +7,7 @@
  */
 import Database from 'better-sqlite3';
 import type { CommitBatch } from 'parallax-edge';
+import { CREATE_MIGRATIONS_TABLE, migrationStatements, numberedParams } from '../adapters/sql/index.js';
 
 export const RAW_BASELINE =
   'better-sqlite3 12, prepared INSERT per row in one transaction, plain tables (same columns, no keys, no indexes), WAL, file next to the store';
@@ -32,6 +33,56 @@ export function openRawBaseline(path: string): RawBaseline {
   `);
   const insertEntity = db.prepare('INSERT INTO raw_entities VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
   const insertRelationship = db.prepare('INSERT INTO raw_relationships VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  const insertAll = db.transaction((batch: CommitBatch): number => {
+    const { accountId, connectorId, syncId } = batch;
+    let rows = 0;
+    for (const e of batch.entities) {
+      rows += insertEntity.run(
+        e.id, accountId, connectorId, syncId, e.stepId,
+        e.entityType, e.entityKey, e.entityClass, e.displayName, e.propertiesJson, e.hash,
+      ).changes;
+    }
+    for (const r of batch.relationships) {
+      rows += insertRelationship.run(
+        r.id, accountId, connectorId, syncId, r.stepId,
+        r.fromId, r.toId, r.fromType, r.fromKey, r.verb, r.toType, r.toKey, r.propertiesJson, r.hash,
+      ).changes;
+    }
+    return rows;
+  });
+  return {
+    insert: (batch) => insertAll.immediate(batch),
+    close: () => db.close(),
+  };
+}
+
+export const SCHEMA_BASELINE =
+  "better-sqlite3 12, prepared INSERT per row in one transaction into the store's own schema (same DDL: primary keys and indexes, from the SQL module's migrations), WAL, file next to the store";
+
+/**
+ * The second baseline: the same rows inserted the same way, but into tables
+ * created by the store's own migrations (its primary keys and indexes), so
+ * the ratio shows what the sync path costs beyond maintaining the schema.
+ * Only the graph tables are written; no staging, no diff.
+ */
+export function openSchemaBaseline(path: string): RawBaseline {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  const run = (sql: string, params: readonly (string | number | null)[]): void => {
+    db.prepare(sql).run(...(params.length > 0 ? [numberedParams(params)] : []));
+  };
+  db.transaction(() => {
+    run(CREATE_MIGRATIONS_TABLE.sql, []);
+    for (const s of migrationStatements(null, new Date().toISOString())) run(s.sql, s.params);
+  })();
+  const insertEntity = db.prepare(
+    `INSERT INTO entities (id, account_id, connector_id, sync_id, step_id, entity_type, entity_key, entity_class,
+      display_name, properties, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const insertRelationship = db.prepare(
+    `INSERT INTO relationships (id, account_id, connector_id, sync_id, step_id, from_id, to_id, from_type, from_key, verb,
+      to_type, to_key, properties, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
   const insertAll = db.transaction((batch: CommitBatch): number => {
     const { accountId, connectorId, syncId } = batch;
     let rows = 0;

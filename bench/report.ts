@@ -7,10 +7,11 @@
 import type { SyncStats } from 'parallax-edge';
 
 /** The phases every runner reports, in this order. */
-export type PhaseId = 'raw-insert' | 'first-sync' | 'unchanged-resync' | 'churn' | 'failed-step' | 'small-churn-on-stored';
+export type PhaseId = 'raw-insert' | 'raw-insert-schema' | 'first-sync' | 'unchanged-resync' | 'churn' | 'failed-step' | 'small-churn-on-stored';
 
 export const PHASE_LABELS: Readonly<Record<PhaseId, string>> = {
   'raw-insert': 'raw insert (baseline)',
+  'raw-insert-schema': 'raw insert, store schema',
   'first-sync': 'first sync',
   'unchanged-resync': 'unchanged re-sync',
   churn: 'churn sync',
@@ -81,6 +82,8 @@ export interface ScaleResult {
   readonly phases: readonly PhaseRow[];
   /** What the raw baseline is, e.g. "better-sqlite3 prepared INSERT, one transaction, plain tables, WAL". */
   readonly baseline: string;
+  /** The second baseline (phase `raw-insert-schema`): raw inserts into the store's own schema, where the runner has one. */
+  readonly schemaBaseline?: string;
   readonly notes?: readonly string[];
 }
 
@@ -122,14 +125,23 @@ export function heapDelta(memory: MemorySample): number | null {
   return memory.heapPeakBytes === null || memory.heapStartBytes === null ? null : memory.heapPeakBytes - memory.heapStartBytes;
 }
 
+const isBaseline = (id: PhaseId): boolean => id === 'raw-insert' || id === 'raw-insert-schema';
+
+/** Wall time relative to the plain-table raw insert (`raw-insert`). */
 export function ratioToRaw(result: ScaleResult, row: PhaseRow): number | null {
   const raw = phase(result, 'raw-insert');
   return raw && raw.wallMs > 0 && row.phase !== 'raw-insert' ? row.wallMs / raw.wallMs : null;
 }
 
+/** Wall time relative to the raw insert into the store's own schema (`raw-insert-schema`), where measured. */
+export function ratioToSchemaRaw(result: ScaleResult, row: PhaseRow): number | null {
+  const raw = phase(result, 'raw-insert-schema');
+  return raw && raw.wallMs > 0 && row.phase !== 'raw-insert-schema' ? row.wallMs / raw.wallMs : null;
+}
+
 export function ratioToFirst(result: ScaleResult, row: PhaseRow): number | null {
   const first = phase(result, 'first-sync');
-  return first && first.wallMs > 0 && row.phase !== 'raw-insert' && row.phase !== 'first-sync' ? row.wallMs / first.wallMs : null;
+  return first && first.wallMs > 0 && !isBaseline(row.phase) && row.phase !== 'first-sync' ? row.wallMs / first.wallMs : null;
 }
 
 function cpuRatio(a: PhaseRow, b: PhaseRow): string {
@@ -141,19 +153,27 @@ export function evaluateChecks(results: readonly ScaleResult[]): Check[] {
   const checks: Check[] = [];
   for (const result of results) {
     const base = { adapter: result.adapter, n: result.n };
-    const raw = phase(result, 'raw-insert');
+    const plain = phase(result, 'raw-insert');
+    const schema = phase(result, 'raw-insert-schema');
+    // The target is measured against the raw insert into the store's own
+    // schema where the runner measured one; the plain-table ratio is printed beside it.
+    const raw = schema ?? plain;
     const first = phase(result, 'first-sync');
     const resync = phase(result, 'unchanged-resync');
     const failed = phase(result, 'failed-step');
-    const name1 = `first sync ≤ ${TARGETS.firstSyncVsRaw}× raw insert`;
+    const name1 = `first sync ≤ ${TARGETS.firstSyncVsRaw}× ${schema ? "raw insert into the store's schema" : 'raw insert'}`;
     if (raw && first) {
       const ratio = first.wallMs / raw.wallMs;
       const store = first.storeMs === undefined ? '' : `; store commit alone ${fmtRatio(first.storeMs / raw.wallMs)}`;
+      const vsPlain =
+        schema && plain && plain.wallMs > 0
+          ? `; vs raw insert into plain tables (no keys/indexes, ${fmtMs(plain.wallMs)}): ${fmtRatio(first.wallMs / plain.wallMs)}`
+          : '';
       checks.push({
         ...base,
         name: name1,
         pass: ratio <= TARGETS.firstSyncVsRaw,
-        detail: `${fmtRatio(ratio)} (${fmtMs(first.wallMs)} vs ${fmtMs(raw.wallMs)}${store}${cpuRatio(first, raw)})`,
+        detail: `${fmtRatio(ratio)} (${fmtMs(first.wallMs)} vs ${fmtMs(raw.wallMs)}${store}${cpuRatio(first, raw)})${vsPlain}`,
       });
     } else {
       checks.push({ ...base, name: name1, pass: null, detail: 'phase missing' });
@@ -230,9 +250,15 @@ function table(header: readonly string[], rows: readonly (readonly string[])[], 
 
 /** One block per adapter and scale. */
 export function formatScale(result: ScaleResult): string {
-  const header = ['phase', 'rows in', 'written', 'wall', 'cpu', 'prepare', 'store', '×raw', '×first', 'peak RSS', 'peak heap', 'heap Δ', 'run'];
+  const hasSchema = phase(result, 'raw-insert-schema') !== undefined;
+  const header = [
+    'phase', 'rows in', 'written', 'wall', 'cpu', 'prepare', 'store', '×raw',
+    ...(hasSchema ? ['×schema'] : []),
+    '×first', 'peak RSS', 'peak heap', 'heap Δ', 'run',
+  ];
   const rows = result.phases.map((p) => {
     const toRaw = ratioToRaw(result, p);
+    const toSchema = ratioToSchemaRaw(result, p);
     const toFirst = ratioToFirst(result, p);
     return [
       p.label,
@@ -243,6 +269,7 @@ export function formatScale(result: ScaleResult): string {
       p.prepareMs === undefined ? '-' : fmtMs(p.prepareMs),
       p.storeMs === undefined ? '-' : fmtMs(p.storeMs),
       toRaw === null ? '-' : fmtRatio(toRaw),
+      ...(hasSchema ? [toSchema === null ? '-' : fmtRatio(toSchema)] : []),
       toFirst === null ? '-' : fmtRatio(toFirst),
       fmtBytes(p.memory.rssPeakBytes),
       fmtBytes(p.memory.heapPeakBytes),
@@ -253,7 +280,11 @@ export function formatScale(result: ScaleResult): string {
   const title =
     `${result.adapter} · n=${fmtInt(result.n)} · ${fmtInt(result.entities)} entities + ${fmtInt(result.relationships)} relationships` +
     ` · ${result.runtime}`;
-  const notes = [`baseline: ${result.baseline}`, ...(result.notes ?? [])];
+  const notes = [
+    `baseline (×raw): ${result.baseline}`,
+    ...(result.schemaBaseline ? [`baseline (×schema): ${result.schemaBaseline}`] : []),
+    ...(result.notes ?? []),
+  ];
   const wall = result.phases.reduce((sum, p) => sum + p.wallMs, 0);
   const cpu = result.phases.reduce((sum, p) => sum + (p.cpuMs ?? Number.NaN), 0);
   if (cpu > 0 && wall / cpu > 1.3) {
@@ -283,7 +314,7 @@ export function formatGrowth(results: readonly ScaleResult[]): string {
       const a = list[i - 1]!;
       const b = list[i]!;
       const rowsFactor = (b.entities + b.relationships) / (a.entities + a.relationships);
-      const parts = (['raw-insert', 'first-sync', 'unchanged-resync', 'churn', 'failed-step'] as const).flatMap((id) => {
+      const parts = (['raw-insert', 'raw-insert-schema', 'first-sync', 'unchanged-resync', 'churn', 'failed-step'] as const).flatMap((id) => {
         const pa = phase(a, id);
         const pb = phase(b, id);
         return pa && pb && pa.wallMs > 0 ? [`${PHASE_LABELS[id]} ${fmtRatio(pb.wallMs / pa.wallMs)}`] : [];
