@@ -25,10 +25,18 @@ import {
 import {
   ALL_LEFTOVERS,
   CREATE_MIGRATIONS_TABLE,
+  cleanupStatements,
+  promoteStatements,
+  stageEntityRowSql,
+  stageHeaderStatement,
+  stageRelationshipRowSql,
+  stageChunkStatements,
+  stagedEntityValues,
+  stagedRelationshipValues,
+  tempStagingStatements,
   CURRENT_VERSION_QUERY,
   MIGRATIONS_TABLE_QUERY,
   SCHEMA_VERSION,
-  commitStatements,
   countsFromRows,
   countsStatements,
   danglingReportStatement,
@@ -56,7 +64,11 @@ export interface SqliteStoreOptions {
   readonly readonly?: boolean;
   /** How long a commit waits for another connection's write lock, in ms (default 5000). */
   readonly busyTimeoutMs?: number;
-  /** Bytes of rows per staging statement (one bound JSON text); defaults to the SQL module's 1.5 MB. */
+  /**
+   * Stage the rows as JSON chunks of at most this many bytes expanded by
+   * `json_each` (the D1 way) instead of one prepared INSERT per row (the
+   * default, faster in-process); for tests of the chunked path.
+   */
   readonly stagingChunkBytes?: number;
 }
 
@@ -113,6 +125,16 @@ export function createSqliteStore(options: string | SqliteStoreOptions): SqliteS
     if (!readonly) {
       db.pragma('journal_mode = WAL');
       migrate();
+      // Commits stage into connection-local TEMP tables held in memory: the
+      // staged rows never reach the file or its WAL, and other connections
+      // never see them. The SQL module's staging tables in the file (used by
+      // D1, or left by a process that staged there and crashed, +P4) are
+      // emptied of leftovers once here, before the TEMP tables shadow their names.
+      db.transaction(() => {
+        for (const s of cleanupStatements('', ALL_LEFTOVERS)) run(s);
+      }).immediate();
+      db.pragma('temp_store = MEMORY');
+      for (const s of tempStagingStatements()) run(s);
     } else {
       const present = Number(get(MIGRATIONS_TABLE_QUERY)?.present ?? 0);
       const version = present ? Number(get(CURRENT_VERSION_QUERY)?.version ?? 0) : 0;
@@ -157,24 +179,39 @@ export function createSqliteStore(options: string | SqliteStoreOptions): SqliteS
     }
   }
 
+  /**
+   * The batch's rows into the TEMP staging tables, one prepared INSERT per row
+   * (better-sqlite3 binds in-process, so this beats building and parsing JSON
+   * chunks); `stagingChunkBytes` > 0 stages JSON chunks through `json_each`
+   * instead, as D1 does (kept for tests of that path).
+   */
+  function stageRows(batch: CommitBatch, token: string): void {
+    if (stagingChunkBytes !== undefined) {
+      for (const s of stageChunkStatements(batch, token, stagingChunkBytes, 'temp')) run(s);
+      return;
+    }
+    const entity = prepare(stageEntityRowSql('temp'));
+    batch.entities.forEach((e, ord) => entity.run(stagedEntityValues(token, ord, e)));
+    const relationship = prepare(stageRelationshipRowSql('temp'));
+    batch.relationships.forEach((r, ord) => relationship.run(stagedRelationshipValues(token, ord, r)));
+  }
+
   function commit(batch: CommitBatch): CommitResult {
     ensureOpen();
     if (readonly) throw storeFailure(`the SQLite store "${path}" is open read-only`);
     checkUniqueIds(batch);
     const token = crypto.randomUUID();
     const now = new Date().toISOString();
-    const statements = commitStatements(batch, {
-      token,
-      stagedAt: now,
-      committedAt: now,
-      // Staging runs inside this transaction, so any other token's staged rows are a crashed commit's (+P4).
-      staleBefore: ALL_LEFTOVERS,
-      ...(stagingChunkBytes === undefined ? {} : { chunkBytes: stagingChunkBytes }),
-    });
+    // Staging runs inside this transaction on this connection's TEMP tables,
+    // so nothing else can be staged there (the cleanup is a formality).
+    const before = [...cleanupStatements(token, ALL_LEFTOVERS, 'temp'), stageHeaderStatement(batch, token, now, 'temp')];
+    const after = promoteStatements(token, now, 'temp');
     const transaction = db.transaction((): CommitResult => {
       let rowsWritten = 0;
       let resultRow: Row | undefined;
-      for (const s of statements) {
+      for (const s of before) run(s);
+      stageRows(batch, token);
+      for (const s of after) {
         if (s.kind === 'result') {
           resultRow = get(s);
           continue;
@@ -188,7 +225,7 @@ export function createSqliteStore(options: string | SqliteStoreOptions): SqliteS
           // then rolls it all back.
           switch (guardFailure(error)) {
             case 'DanglingRelationship': {
-              const report = readDanglingReport(get(danglingReportStatement(token)), batch);
+              const report = readDanglingReport(get(danglingReportStatement(token, 'temp')), batch);
               if (report) throw danglingRelationship(report.relationship, report.count);
               throw storeFailure('INV-C04 guard fired but no dangling relationship was found', error);
             }

@@ -25,8 +25,8 @@
  * The semantics are those of the memory store (`adapters/memory.ts`); the
  * comments below name the branch of the reference each statement mirrors.
  */
-import type { CommitBatch, PreparedRelationship, SyncRecord, SyncStats } from '../../src/index.js';
-import { DEFAULT_CHUNK_BYTES, statement, utf8Length, type SqlStatement } from './statement.js';
+import type { CommitBatch, PreparedEntity, PreparedRelationship, SyncRecord, SyncStats } from '../../src/index.js';
+import { DEFAULT_CHUNK_BYTES, statement, utf8Length, type SqlStatement, type SqlValue } from './statement.js';
 
 /** A staleness cutoff later than any ISO timestamp: every other token's staged rows are leftovers. */
 export const ALL_LEFTOVERS = '9999-12-31T23:59:59.999Z';
@@ -48,29 +48,63 @@ export interface CommitPlanOptions {
   readonly staleBefore: string;
   /** Upper bound of one bound JSON chunk in bytes; defaults to {@link DEFAULT_CHUNK_BYTES}. */
   readonly chunkBytes?: number;
+  /** Where the staging tables live; defaults to `'main'` (see {@link StagingSchema}). */
+  readonly stagingSchema?: StagingSchema;
+}
+
+/**
+ * Where a commit's staged rows live:
+ * - `'main'`: the staging tables of the schema migrations (migration 2), in
+ *   the database itself, referenced unqualified. Needed where staging and
+ *   promote may run in separate calls or connections (D1: a big commit stages
+ *   in several batches). Crashed commits leave rows there; the next commit's
+ *   cleanup removes them (+P4).
+ * - `'temp'`: connection-local TEMP tables of the same shape (create them with
+ *   {@link tempStagingStatements} once per connection), referenced as
+ *   `temp.staged_*`. Invisible to other connections, never written to the
+ *   database file or its WAL (with `PRAGMA temp_store = MEMORY`, not to disk
+ *   at all), gone with the connection. Only for a store that stages and
+ *   promotes in one transaction on one connection (SQLite): the discard then
+ *   empties the tables whole.
+ */
+export type StagingSchema = 'main' | 'temp';
+
+const STAGED_TABLE = /\bstaged_(?:commits|entities|relationships|entity_deletes|relationship_deletes)\b/g;
+
+/** The statement with its staging tables qualified for `schema` ('main' stays unqualified: the text D1 runs). */
+function staging(schema: StagingSchema, s: SqlStatement): SqlStatement {
+  return schema === 'main' ? s : { ...s, sql: s.sql.replace(STAGED_TABLE, (table) => `${schema}.${table}`) };
 }
 
 /** The whole commit, in order: cleanup, stage, promote. See the module comment. */
 export function commitStatements(batch: CommitBatch, options: CommitPlanOptions): SqlStatement[] {
+  const schema = options.stagingSchema ?? 'main';
   return [
-    ...cleanupStatements(options.token, options.staleBefore),
-    ...stageStatements(batch, options.token, options.stagedAt, options.chunkBytes),
-    ...promoteStatements(options.token, options.committedAt),
+    ...cleanupStatements(options.token, options.staleBefore, schema),
+    ...stageStatements(batch, options.token, options.stagedAt, options.chunkBytes, schema),
+    ...promoteStatements(options.token, options.committedAt, schema),
   ];
 }
 
 /** Removes staged rows of other commits staged before `staleBefore`, and orphans (+P4). */
-export function cleanupStatements(ownToken: string, staleBefore: string): SqlStatement[] {
+export function cleanupStatements(ownToken: string, staleBefore: string, schema: StagingSchema = 'main'): SqlStatement[] {
   const live = `(SELECT token FROM staged_commits WHERE token = ?1 OR staged_at >= ?2)`;
   return [
     ...STAGED_ROW_TABLES.map((table) => statement('cleanup', `DELETE FROM ${table} WHERE token NOT IN ${live}`, [ownToken, staleBefore])),
     statement('cleanup', `DELETE FROM staged_commits WHERE token <> ?1 AND staged_at < ?2`, [ownToken, staleBefore]),
-  ];
+  ].map((s) => staging(schema, s));
 }
 
-/** Removes this commit's staged rows: the last statements of a commit, or after a failed one (D1). */
-export function discardStatements(token: string): SqlStatement[] {
-  return [...STAGED_ROW_TABLES, 'staged_commits'].map((table) => statement('cleanup', `DELETE FROM ${table} WHERE token = ?1`, [token]));
+/**
+ * Removes this commit's staged rows: the last statements of a commit, or after
+ * a failed one (D1). With `'temp'` staging the connection's staging tables
+ * hold this commit's rows only, so they are emptied whole (SQLite's fast
+ * truncate instead of a delete per row).
+ */
+export function discardStatements(token: string, schema: StagingSchema = 'main'): SqlStatement[] {
+  const tables = [...STAGED_ROW_TABLES, 'staged_commits'];
+  if (schema === 'temp') return tables.map((table) => staging(schema, statement('cleanup', `DELETE FROM ${table}`)));
+  return tables.map((table) => statement('cleanup', `DELETE FROM ${table} WHERE token = ?1`, [token]));
 }
 
 const STAGED_ROW_TABLES = [
@@ -109,8 +143,15 @@ export function stageStatements(
   token: string,
   stagedAt: string,
   chunkBytes: number = DEFAULT_CHUNK_BYTES,
+  schema: StagingSchema = 'main',
 ): SqlStatement[] {
-  const out: SqlStatement[] = [
+  return stageStatementsIn(batch, token, stagedAt, chunkBytes).map((s) => staging(schema, s));
+}
+
+/** The commit header (`staged_commits` row): the first staging statement. */
+export function stageHeaderStatement(batch: CommitBatch, token: string, stagedAt: string, schema: StagingSchema = 'main'): SqlStatement {
+  return staging(
+    schema,
     statement(
       'stage',
       `INSERT INTO staged_commits (token, account_id, connector_id, sync_id, started_at, finished_at, failed_steps, kept_steps,
@@ -129,7 +170,22 @@ export function stageStatements(
         stagedAt,
       ],
     ),
-  ];
+  );
+}
+
+function stageStatementsIn(batch: CommitBatch, token: string, stagedAt: string, chunkBytes: number): SqlStatement[] {
+  return [stageHeaderStatement(batch, token, stagedAt), ...stageChunkStatements(batch, token, chunkBytes)];
+}
+
+/** The batch's rows as JSON chunks expanded by `json_each` ({@link stageStatements} without the header). */
+export function stageChunkStatements(
+  batch: CommitBatch,
+  token: string,
+  chunkBytes: number = DEFAULT_CHUNK_BYTES,
+  schema: StagingSchema = 'main',
+): SqlStatement[] {
+  if (schema !== 'main') return stageChunkStatements(batch, token, chunkBytes).map((s) => staging(schema, s));
+  const out: SqlStatement[] = [];
   const entityRows = batch.entities.map((e) =>
     JSON.stringify([e.id, e.entityType, e.entityKey, e.entityClass, e.displayName, e.propertiesJson, e.hash, e.stepId]),
   );
@@ -143,6 +199,48 @@ export function stageStatements(
     out.push(statement('stage', STAGE_RELATIONSHIPS, [token, chunk.json, chunk.offset]));
   }
   return out;
+}
+
+/**
+ * Row-at-a-time staging, for a driver where binding a prepared statement is
+ * cheap and runs in-process (better-sqlite3): one prepared INSERT per staged
+ * row instead of JSON chunks parsed by `json_each`. Same rows, same columns
+ * as {@link stageStatements}; run after {@link stageHeaderStatement}.
+ * The SQL uses anonymous `?` parameters, bound in the order of
+ * {@link stagedEntityValues} / {@link stagedRelationshipValues} (it is not an
+ * `SqlStatement`: one row per statement would not fit D1's query limits).
+ */
+export function stageEntityRowSql(schema: StagingSchema = 'main'): string {
+  return staging(
+    schema,
+    statement(
+      'stage',
+      `INSERT INTO staged_entities (token, id, ord, entity_type, entity_key, entity_class, display_name, properties, hash, step_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+  ).sql;
+}
+
+export function stageRelationshipRowSql(schema: StagingSchema = 'main'): string {
+  return staging(
+    schema,
+    statement(
+      'stage',
+      `INSERT INTO staged_relationships
+        (token, id, ord, from_id, to_id, from_type, from_key, verb, to_type, to_key, properties, hash, step_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+  ).sql;
+}
+
+/** The values of one staged entity row for {@link stageEntityRowSql}; `ord` is its index in the batch. */
+export function stagedEntityValues(token: string, ord: number, e: PreparedEntity): SqlValue[] {
+  return [token, e.id, ord, e.entityType, e.entityKey, e.entityClass, e.displayName, e.propertiesJson, e.hash, e.stepId];
+}
+
+/** The values of one staged relationship row for {@link stageRelationshipRowSql}. */
+export function stagedRelationshipValues(token: string, ord: number, r: PreparedRelationship): SqlValue[] {
+  return [token, r.id, ord, r.fromId, r.toId, r.fromType, r.fromKey, r.verb, r.toType, r.toKey, r.propertiesJson, r.hash, r.stepId];
 }
 
 /** JSON arrays of at most `maxBytes` (a single larger row gets a chunk of its own). */
@@ -193,7 +291,11 @@ const NOT_EMITTED_RELATIONSHIP = (alias: string): string =>
  * record with stats, the graph writes, the result row and the cleanup of this
  * commit's staged rows. Binds only the token (and `committedAt`).
  */
-export function promoteStatements(token: string, committedAt: string): SqlStatement[] {
+export function promoteStatements(token: string, committedAt: string, schema: StagingSchema = 'main'): SqlStatement[] {
+  return [...promoteStatementsIn(token, committedAt).map((s) => staging(schema, s)), ...discardStatements(token, schema)];
+}
+
+function promoteStatementsIn(token: string, committedAt: string): SqlStatement[] {
   const t = [token];
   return [
     // Staged rows are all there: a staged commit that lost rows to a cleanup must not delete the rest.
@@ -311,7 +413,6 @@ export function promoteStatements(token: string, committedAt: string): SqlStatem
        WHERE h.token = ?1`,
       t,
     ),
-    ...discardStatements(token),
   ];
 }
 
@@ -329,15 +430,15 @@ export function promoteStatements(token: string, committedAt: string): SqlStatem
  *   `[...stageStatements(batch, token2, now), danglingReportStatement(token2),
  *   ...discardStatements(token2)]` and read the report statement's result.
  */
-export function danglingReportStatement(token: string): SqlStatement {
-  return statement(
+export function danglingReportStatement(token: string, schema: StagingSchema = 'main'): SqlStatement {
+  return staging(schema, statement(
     'read',
     `SELECT r.id, r.from_type, r.from_key, r.verb, r.to_type, r.to_key, COUNT(*) OVER () AS dangling_count
      FROM staged_relationships r JOIN staged_commits h ON h.token = r.token
      WHERE r.token = ?1 AND ${DANGLING}
      ORDER BY r.ord LIMIT 1`,
     [token],
-  );
+  ));
 }
 
 export interface DanglingReport {

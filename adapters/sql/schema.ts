@@ -20,6 +20,66 @@ export interface Migration {
   readonly statements: readonly string[];
 }
 
+/** The staging tables (migration 2; also created as TEMP tables by {@link tempStagingStatements}). */
+// prettier-ignore
+const STAGING_TABLES: readonly string[] = [
+      // One row per commit in progress (or crashed: +P4, removed by the next commit).
+      `CREATE TABLE IF NOT EXISTS staged_commits (
+        token TEXT PRIMARY KEY NOT NULL,
+        account_id TEXT NOT NULL,
+        connector_id TEXT NOT NULL,
+        sync_id TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT NOT NULL,
+        failed_steps TEXT NOT NULL,
+        kept_steps TEXT NOT NULL,
+        entity_count INTEGER NOT NULL,
+        relationship_count INTEGER NOT NULL,
+        staged_at TEXT NOT NULL
+      )`,
+      `CREATE TABLE IF NOT EXISTS staged_entities (
+        token TEXT NOT NULL,
+        id TEXT NOT NULL,
+        ord INTEGER NOT NULL,
+        entity_type TEXT NOT NULL,
+        entity_key TEXT NOT NULL,
+        entity_class TEXT NOT NULL,
+        display_name TEXT NOT NULL,
+        properties TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        step_id TEXT NOT NULL,
+        PRIMARY KEY (token, id)
+      )`,
+      `CREATE TABLE IF NOT EXISTS staged_relationships (
+        token TEXT NOT NULL,
+        id TEXT NOT NULL,
+        ord INTEGER NOT NULL,
+        from_id TEXT NOT NULL,
+        to_id TEXT NOT NULL,
+        from_type TEXT NOT NULL,
+        from_key TEXT NOT NULL,
+        verb TEXT NOT NULL,
+        to_type TEXT NOT NULL,
+        to_key TEXT NOT NULL,
+        properties TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        step_id TEXT NOT NULL,
+        PRIMARY KEY (token, id)
+      )`,
+      // The diff's delete sets, materialized before the graph changes.
+      `CREATE TABLE IF NOT EXISTS staged_entity_deletes (
+        token TEXT NOT NULL,
+        id TEXT NOT NULL,
+        PRIMARY KEY (token, id)
+      )`,
+      `CREATE TABLE IF NOT EXISTS staged_relationship_deletes (
+        token TEXT NOT NULL,
+        id TEXT NOT NULL,
+        cascaded INTEGER NOT NULL,
+        PRIMARY KEY (token, id)
+      )`,
+];
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -93,61 +153,7 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 2,
     name: 'staging',
     statements: [
-      // One row per commit in progress (or crashed: +P4, removed by the next commit).
-      `CREATE TABLE IF NOT EXISTS staged_commits (
-        token TEXT PRIMARY KEY NOT NULL,
-        account_id TEXT NOT NULL,
-        connector_id TEXT NOT NULL,
-        sync_id TEXT NOT NULL,
-        started_at TEXT NOT NULL,
-        finished_at TEXT NOT NULL,
-        failed_steps TEXT NOT NULL,
-        kept_steps TEXT NOT NULL,
-        entity_count INTEGER NOT NULL,
-        relationship_count INTEGER NOT NULL,
-        staged_at TEXT NOT NULL
-      )`,
-      `CREATE TABLE IF NOT EXISTS staged_entities (
-        token TEXT NOT NULL,
-        id TEXT NOT NULL,
-        ord INTEGER NOT NULL,
-        entity_type TEXT NOT NULL,
-        entity_key TEXT NOT NULL,
-        entity_class TEXT NOT NULL,
-        display_name TEXT NOT NULL,
-        properties TEXT NOT NULL,
-        hash TEXT NOT NULL,
-        step_id TEXT NOT NULL,
-        PRIMARY KEY (token, id)
-      )`,
-      `CREATE TABLE IF NOT EXISTS staged_relationships (
-        token TEXT NOT NULL,
-        id TEXT NOT NULL,
-        ord INTEGER NOT NULL,
-        from_id TEXT NOT NULL,
-        to_id TEXT NOT NULL,
-        from_type TEXT NOT NULL,
-        from_key TEXT NOT NULL,
-        verb TEXT NOT NULL,
-        to_type TEXT NOT NULL,
-        to_key TEXT NOT NULL,
-        properties TEXT NOT NULL,
-        hash TEXT NOT NULL,
-        step_id TEXT NOT NULL,
-        PRIMARY KEY (token, id)
-      )`,
-      // The diff's delete sets, materialized before the graph changes.
-      `CREATE TABLE IF NOT EXISTS staged_entity_deletes (
-        token TEXT NOT NULL,
-        id TEXT NOT NULL,
-        PRIMARY KEY (token, id)
-      )`,
-      `CREATE TABLE IF NOT EXISTS staged_relationship_deletes (
-        token TEXT NOT NULL,
-        id TEXT NOT NULL,
-        cascaded INTEGER NOT NULL,
-        PRIMARY KEY (token, id)
-      )`,
+      ...STAGING_TABLES,
       // Guards: inserting a row aborts the statement, hence the transaction or
       // D1 batch. The message is fixed; `guardFailure` maps it to an error code.
       `CREATE TABLE IF NOT EXISTS commit_guards (code TEXT NOT NULL)`,
@@ -161,6 +167,15 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
 ];
+
+/**
+ * DDL for the staging tables as connection-local TEMP tables (same shape as
+ * migration 2's), for a store that stages with `stagingSchema: 'temp'`
+ * (SQLite). Run once per connection; safe to run again.
+ */
+export function tempStagingStatements(): SqlStatement[] {
+  return STAGING_TABLES.map((sql) => statement('stage', sql.replace(/^CREATE TABLE IF NOT EXISTS /, 'CREATE TEMP TABLE IF NOT EXISTS ')));
+}
 
 /** The schema version this code reads and writes. */
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;

@@ -506,6 +506,29 @@ describe('+P2 zero writes, measured by SQLite', () => {
   });
 });
 
+describe('staging in TEMP tables', () => {
+  it('+P4: the store stages in connection-local TEMP tables: no staged row ever reaches the file (counted by triggers on its staging tables)', async () => {
+    const path = freshPath();
+    const store = createSqliteStore(path);
+    const db = raw(path);
+    db.exec(`CREATE TABLE staging_writes (tbl TEXT NOT NULL)`);
+    for (const table of STAGING_TABLES) {
+      db.exec(`CREATE TRIGGER count_${table} AFTER INSERT ON ${table} BEGIN INSERT INTO staging_writes VALUES ('${table}'); END`);
+    }
+    const memory = await replayOnMemory([bigInput(200, 's1'), bigInput(200, 's2'), seedInput('s3', 'beta')]);
+    const results = [];
+    for (const input of [bigInput(200, 's1'), bigInput(200, 's2'), seedInput('s3', 'beta')]) {
+      const { stats, rowsWritten } = await commitSync(store, input);
+      results.push({ stats, rowsWritten });
+    }
+    expect(results).toEqual(memory.results);
+    expect((db.prepare('SELECT COUNT(*) AS n FROM staging_writes').get() as { n: number }).n).toBe(0);
+    expect(stagedRowCount(path)).toBe(0);
+    db.close();
+    await store.close();
+  });
+});
+
 describe('D1 limits and the statement list', () => {
   it('D1 limits: every statement for a 20k-entity, 20k-relationship batch binds ≤100 params and ≤100 KB of SQL, and the commit is a short fixed list', async () => {
     const batch = prepareBatch(bigInput(20_000));
