@@ -91,7 +91,7 @@ async function runOnce(settings: PhaseSettings, log: (line: string) => void): Pr
     modules: true,
     script: await bundled,
     compatibilityDate: '2026-04-20',
-    d1Databases: { DB: 'parallax-bench' },
+    d1Databases: { DB: 'parallax-bench', DB_RAW: 'parallax-bench-raw' },
     d1Persist: dir,
   });
   log(`local D1 in ${dir}`);
