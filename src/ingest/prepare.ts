@@ -1,7 +1,7 @@
 import type { EntityData } from '../model/entity.js';
 import { contentHash, entityId, relationshipId } from '../model/ids.js';
 import type { RelationshipData } from '../model/relationship.js';
-import { entityProblems, relationshipProblems, describeRelationship } from '../model/validate.js';
+import { entityLooksValid, entityProblems, relationshipLooksValid, relationshipProblems, describeRelationship } from '../model/validate.js';
 import { canonicalProperties } from '../model/values.js';
 import type { CommitBatch, PreparedEntity, PreparedRelationship } from '../store/types.js';
 import { CommitError } from './errors.js';
@@ -30,6 +30,13 @@ function requireId(value: unknown, field: string): string {
 }
 
 /**
+ * One field of a content hash's input: length-prefixed, so that fields never
+ * run into each other (`ab`+`c` and `a`+`bc` differ); the last field (the
+ * properties JSON) needs no prefix.
+ */
+const hashField = (text: string): string => `${text.length}:${text}`;
+
+/**
  * Validates a sync's records and derives what stores need: ids (INV-C03),
  * canonical properties and content hashes. Throws `InvalidBatch` naming the
  * field (`entities[3].properties.tags`) before any store is touched.
@@ -51,11 +58,11 @@ export function prepareBatch(input: SyncInput): CommitBatch {
   const seenEntities = new Set<string>();
   // Hashing dominates preparation: relationship endpoints reuse the ids of
   // entities in the batch instead of hashing (account, type, key) again.
-  const idsByTypeKey = new Map<string, string>();
-  const endpointId = (type: string, key: string): string =>
-    idsByTypeKey.get(`${type}\0${key}`) ?? entityId(accountId, type, key);
+  // Keyed by type, then key: no joined string to build per lookup.
+  const idsByTypeKey = new Map<string, Map<string, string>>();
+  const endpointId = (type: string, key: string): string => idsByTypeKey.get(type)?.get(key) ?? entityId(accountId, type, key);
   for (const [index, e] of input.entities.entries()) {
-    const problem = e ? entityProblems(e).find((p) => !p.vocabulary) : { field: '', message: 'is missing' };
+    const problem = !e ? { field: '', message: 'is missing' } : entityLooksValid(e) ? undefined : entityProblems(e).find((p) => !p.vocabulary);
     if (problem) {
       const field = `entities[${index}]${problem.field ? `.${problem.field}` : ''}`;
       throw new CommitError('InvalidBatch', `${field} ${problem.message}`, { field });
@@ -66,7 +73,9 @@ export function prepareBatch(input: SyncInput): CommitBatch {
       throw new CommitError('InvalidBatch', `${field} repeats entity ${e.entityType}:${e.entityKey}`, { field });
     }
     seenEntities.add(id);
-    idsByTypeKey.set(`${e.entityType}\0${e.entityKey}`, id);
+    let idsByKey = idsByTypeKey.get(e.entityType);
+    if (!idsByKey) idsByTypeKey.set(e.entityType, (idsByKey = new Map()));
+    idsByKey.set(e.entityKey, id);
     const stepId = e.stepId ?? DEFAULT_STEP_ID;
     const propertiesJson = canonicalProperties(e.properties);
     entities.push({
@@ -76,7 +85,7 @@ export function prepareBatch(input: SyncInput): CommitBatch {
       entityClass: e.entityClass,
       displayName: e.displayName,
       propertiesJson,
-      hash: contentHash(JSON.stringify([e.entityClass, e.displayName, propertiesJson, connectorId, stepId])),
+      hash: contentHash(`${hashField(e.entityClass)}${hashField(e.displayName)}${hashField(connectorId)}${hashField(stepId)}${propertiesJson}`),
       stepId,
     });
   }
@@ -84,7 +93,11 @@ export function prepareBatch(input: SyncInput): CommitBatch {
   const relationships: PreparedRelationship[] = [];
   const seenRelationships = new Set<string>();
   for (const [index, r] of input.relationships.entries()) {
-    const problem = r ? relationshipProblems(r).find((p) => !p.vocabulary) : { field: '', message: 'is missing' };
+    const problem = !r
+      ? { field: '', message: 'is missing' }
+      : relationshipLooksValid(r)
+      ? undefined
+      : relationshipProblems(r).find((p) => !p.vocabulary);
     if (problem) {
       const field = `relationships[${index}]${problem.field ? `.${problem.field}` : ''}`;
       throw new CommitError('InvalidBatch', `${field} ${problem.message}`, { field });
@@ -107,7 +120,7 @@ export function prepareBatch(input: SyncInput): CommitBatch {
       toType: r.toType,
       toKey: r.toKey,
       propertiesJson,
-      hash: contentHash(JSON.stringify([propertiesJson, connectorId, stepId])),
+      hash: contentHash(`${hashField(connectorId)}${hashField(stepId)}${propertiesJson}`),
       stepId,
     });
   }

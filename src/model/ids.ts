@@ -1,25 +1,79 @@
 import { blake3 } from '@noble/hashes/blake3.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { sha256 } from '@noble/hashes/sha2.js';
 
+/*
+ * Hashing dominates batch preparation (two hashes per row), and id inputs are
+ * a few dozen bytes, where noble's per-call set-up (a new hasher with its
+ * typed arrays, a new encoded buffer, a new digest) costs as much as the
+ * compression itself. So one fresh hasher per algorithm is kept as a template
+ * and copied into a reused one for every hash (`_cloneInto`, noble's own way
+ * to reuse a hasher, as its HMAC does), and text is encoded into a reused
+ * buffer. Same bytes as `blake3()` / `sha256()`: test/model/ids.test.ts
+ * checks reference vectors and agreement for inputs of every size class.
+ * Synchronous and single-threaded, so the shared buffers are safe.
+ */
 const encoder = new TextEncoder();
+let input = new Uint8Array(4096);
+const out = new Uint8Array(32);
+/** Char codes of the two hex digits of every byte value, at 2b and 2b+1. */
+const HEX_CODES = new Uint16Array(512).map((_, i) => '0123456789abcdef'.charCodeAt(i & 1 ? (i >> 1) & 15 : i >> 5));
+const hexChars = new Uint16Array(32);
 
-/** Lowercase hex of the first 16 bytes of BLAKE3 over the NUL-joined parts. */
-function hashId(parts: readonly string[]): string {
-  return bytesToHex(blake3(encoder.encode(parts.join('\0'))).subarray(0, 16));
+/** `text` as UTF-8 in the reused input buffer; returns the view of the bytes written. */
+function utf8(text: string): Uint8Array {
+  // UTF-8 takes at most 3 bytes per UTF-16 code unit.
+  if (text.length * 3 > input.length) input = new Uint8Array(Math.max(text.length * 3, input.length * 2));
+  return input.subarray(0, encoder.encodeInto(text, input).written);
+}
+
+/** Lowercase hex of the first 16 bytes of `out`. */
+function hex16(): string {
+  for (let i = 0; i < 16; i++) {
+    const at = out[i]! << 1;
+    hexChars[i << 1] = HEX_CODES[at]!;
+    hexChars[(i << 1) + 1] = HEX_CODES[at + 1]!;
+  }
+  // One flat string at once: cheaper than 16 concatenations (which leave a
+  // rope to flatten and collect) for ids that are kept and compared.
+  return String.fromCharCode.apply(null, hexChars as unknown as number[]);
+}
+
+const BLAKE3_TEMPLATE = blake3.create();
+let blake3Hasher = blake3.create();
+
+/** Lowercase hex of the first 16 bytes of BLAKE3 over the UTF-8 bytes of `text`. */
+function blake3Hex16(text: string): string {
+  blake3Hasher = BLAKE3_TEMPLATE._cloneInto(blake3Hasher);
+  blake3Hasher.update(utf8(text));
+  // The first 16 bytes of the output stream are the first 16 of the 32-byte digest.
+  blake3Hasher.xofInto(out.subarray(0, 16));
+  return hex16();
+}
+
+const SHA256_TEMPLATE = sha256.create();
+let sha256Hasher = sha256.create();
+
+/** Lowercase hex of the first 16 bytes of SHA-256 over the UTF-8 bytes of `text`. */
+function sha256Hex16(text: string): string {
+  sha256Hasher = SHA256_TEMPLATE._cloneInto(sha256Hasher);
+  sha256Hasher.update(utf8(text));
+  sha256Hasher.digestInto(out);
+  return hex16();
 }
 
 /**
  * INV-C03: the id Parallax derives for an entity, so data can move between
- * Parallax and parallax-edge.
+ * Parallax and parallax-edge: lowercase hex of the first 16 bytes of
+ * BLAKE3(`accountId` NUL `type` NUL `key`).
  *
  * @example
  * entityId('acme', 'user', 'u-1'); // 32 lowercase hex characters, always the same
  */
 export function entityId(accountId: string, type: string, key: string): string {
-  return hashId([accountId, type, key]);
+  return blake3Hex16(`${accountId}\0${type}\0${key}`);
 }
 
-/** INV-C03: the id Parallax derives for a relationship. */
+/** INV-C03: the id Parallax derives for a relationship (the six parts NUL-joined). */
 export function relationshipId(
   accountId: string,
   fromType: string,
@@ -28,10 +82,15 @@ export function relationshipId(
   toType: string,
   toKey: string,
 ): string {
-  return hashId([accountId, fromType, fromKey, verb, toType, toKey]);
+  return blake3Hex16(`${accountId}\0${fromType}\0${fromKey}\0${verb}\0${toType}\0${toKey}`);
 }
 
-/** A hex digest of arbitrary text, used as the content hash that diffs compare. */
+/**
+ * A hex digest of arbitrary text, used as the content hash that diffs
+ * compare: the first 16 bytes of SHA-256, lowercase hex. Any strong hash
+ * does here (ids need BLAKE3 for Parallax, content hashes do not); in
+ * JavaScript SHA-256 hashes a typical row about twice as fast as BLAKE3.
+ */
 export function contentHash(text: string): string {
-  return bytesToHex(blake3(encoder.encode(text)).subarray(0, 16));
+  return sha256Hex16(text);
 }

@@ -76,3 +76,54 @@ export function relationshipProblems(data: RelationshipData): FieldProblem[] {
 export function describeRelationship(r: Pick<RelationshipData, 'fromType' | 'fromKey' | 'verb' | 'toType' | 'toKey'>): string {
   return `${r.fromType}:${r.fromKey} ${r.verb} ${r.toType}:${r.toKey}`;
 }
+
+// Fast checks for the hot path (prepareBatch): true only when the record has
+// no problem other than vocabulary warnings, without allocating. A false
+// answer only means "ask entityProblems/relationshipProblems", which stay the
+// single source of the rules and of the messages.
+
+function okText(value: unknown): boolean {
+  return typeof value === 'string' && value.length > 0 && !LONE_SURROGATE.test(value);
+}
+
+function okProperties(properties: unknown): boolean {
+  if (properties === null || typeof properties !== 'object' || Array.isArray(properties)) return false;
+  const record = properties as Record<string, unknown>;
+  for (const name of Object.keys(record)) {
+    if (name === '') return false;
+    const value = record[name];
+    if (value === null || typeof value === 'string' || typeof value === 'boolean') continue;
+    if (typeof value === 'number') {
+      if (!Number.isFinite(value)) return false;
+      continue;
+    }
+    if (!Array.isArray(value)) return false;
+    for (const item of value as unknown[]) if (typeof item !== 'string') return false;
+  }
+  return true;
+}
+
+/** True when {@link entityProblems} would report nothing but vocabulary warnings. */
+export function entityLooksValid(data: EntityData): boolean {
+  return (
+    okText(data.entityType) &&
+    okText(data.entityKey) &&
+    typeof data.entityClass === 'string' &&
+    data.entityClass.length > 0 &&
+    typeof data.displayName === 'string' &&
+    !LONE_SURROGATE.test(data.displayName) &&
+    okProperties(data.properties)
+  );
+}
+
+/** True when {@link relationshipProblems} would report nothing but vocabulary warnings. */
+export function relationshipLooksValid(data: RelationshipData): boolean {
+  return (
+    okText(data.fromType) &&
+    okText(data.fromKey) &&
+    okText(data.verb) &&
+    okText(data.toType) &&
+    okText(data.toKey) &&
+    okProperties(data.properties)
+  );
+}

@@ -75,6 +75,24 @@ describe('data model', () => {
   it('canonical properties do not depend on key order', () => {
     expect(canonicalProperties({ b: 1, a: 'x' })).toBe(canonicalProperties({ a: 'x', b: 1 }));
   });
+
+  it('canonical properties: the already-sorted fast path gives the text of a sorted copy (integer-like keys, __proto__, null prototype)', () => {
+    const reference = (p: Record<string, unknown>): string =>
+      JSON.stringify(Object.fromEntries(Object.keys(p).sort().map((k) => [k, p[k]])));
+    const withProto = Object.fromEntries([['__proto__', 'x'], ['a', 1]]);
+    const nullProto = Object.assign(Object.create(null) as Record<string, unknown>, { b: [], a: null });
+    const cases: Record<string, unknown>[] = [
+      {},
+      { a: 1, b: 'x', c: ['y'] },
+      { c: 1, b: 2, a: 3 },
+      { '10': 'x', '2': 'y', a: true },
+      { '1': 'x', '2': 'y', a: true },
+      { B: 1, a: 2, é: 3, Z: null },
+      withProto,
+      nullProto,
+    ];
+    for (const p of cases) expect(canonicalProperties(p as never)).toBe(reference(p));
+  });
 });
 
 describe('builders keep unusual property names as data', () => {

@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { blake3 } from '@noble/hashes/blake3.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { contentHash, entityId, relationshipId } from 'parallax-edge';
 
 // Vectors computed independently with Debian's b3sum 1.2.0:
@@ -23,7 +26,27 @@ describe('INV-C03: ids are Parallax BLAKE3 ids', () => {
     expect(entityId('acme', 'user', 'u-1')).toMatch(/^[0-9a-f]{32}$/);
   });
 
-  it('content hash of the empty string matches the BLAKE3 reference vector prefix', () => {
-    expect(contentHash('')).toBe('af1349b9f5f9a1a6a0404dea36dcc949');
+  it('content hash of the empty string matches the SHA-256 reference vector prefix', () => {
+    expect(contentHash('')).toBe('e3b0c44298fc1c149afbf4c8996fb924');
+    // printf 'abc' | sha256sum
+    expect(contentHash('abc')).toBe('ba7816bf8f01cfea414140de5dae2223');
+  });
+
+  it('the reused hashers give blake3() (ids) and sha256() (content) bytes for every input size (one block, several blocks, several 1 KiB chunks, a grown buffer) and non-ASCII text', () => {
+    const reference = (text: string): string => bytesToHex(blake3(new TextEncoder().encode(text)).subarray(0, 16));
+    const sha = (text: string): string => bytesToHex(sha256(new TextEncoder().encode(text)).subarray(0, 16));
+    for (const size of [0, 1, 31, 63, 64, 65, 127, 128, 129, 1023, 1024, 1025, 2048, 3000, 5000, 20_000]) {
+      for (const unit of ['a', 'é', '€', '😀']) {
+        const text = unit.repeat(Math.ceil(size / unit.length)).slice(0, size);
+        expect(contentHash(text)).toBe(sha(text));
+        expect(entityId(text, 'x', 'y')).toBe(reference(`${text}\0x\0y`));
+      }
+    }
+    // Interleaved short and long inputs do not leak state into each other.
+    expect(entityId('a', 'b', 'short')).toBe(reference('a\0b\0short'));
+    expect(contentHash('x'.repeat(4000))).toBe(sha('x'.repeat(4000)));
+    expect(entityId('a', 'b', 'x'.repeat(4000))).toBe(reference(`a\0b\0${'x'.repeat(4000)}`));
+    expect(contentHash('short')).toBe(sha('short'));
+    expect(entityId('a', 'b', 'short')).toBe(reference('a\0b\0short'));
   });
 });
