@@ -40,6 +40,7 @@ import {
   countsFromRows,
   countsStatements,
   danglingReportStatement,
+  endpointsStaged,
   entityFromRow,
   findEntityStatement,
   getEntityStatement,
@@ -193,7 +194,8 @@ export function createSqliteStore(options: string | SqliteStoreOptions): SqliteS
     const entity = prepare(stageEntityRowSql('temp'));
     batch.entities.forEach((e, ord) => entity.run(stagedEntityValues(token, ord, e)));
     const relationship = prepare(stageRelationshipRowSql('temp'));
-    batch.relationships.forEach((r, ord) => relationship.run(stagedRelationshipValues(token, ord, r)));
+    const endpoints = endpointsStaged(batch);
+    batch.relationships.forEach((r, ord) => relationship.run(stagedRelationshipValues(token, ord, r, endpoints(r))));
   }
 
   function commit(batch: CommitBatch): CommitResult {

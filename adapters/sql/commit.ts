@@ -126,11 +126,24 @@ const STAGE_ENTITIES = `
 
 const STAGE_RELATIONSHIPS = `
   INSERT INTO staged_relationships
-    (token, id, ord, from_id, to_id, from_type, from_key, verb, to_type, to_key, properties, hash, step_id)
+    (token, id, ord, from_id, to_id, from_type, from_key, verb, to_type, to_key, properties, hash, step_id, endpoints_staged)
   SELECT ?1, json_extract(value, '$[0]'), ?3 + key, json_extract(value, '$[1]'), json_extract(value, '$[2]'),
     json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'), json_extract(value, '$[6]'),
-    json_extract(value, '$[7]'), json_extract(value, '$[8]'), json_extract(value, '$[9]'), json_extract(value, '$[10]')
+    json_extract(value, '$[7]'), json_extract(value, '$[8]'), json_extract(value, '$[9]'), json_extract(value, '$[10]'),
+    json_extract(value, '$[11]')
   FROM json_each(?2)`;
+
+/**
+ * For the `endpoints_staged` column of staged relationships: 1 when the
+ * relationship's `fromId` is an entity of the batch, plus 2 when its `toId`
+ * is. Such an endpoint exists after the commit, so INV-C04 only looks up the
+ * others (most relationships of a sync point at entities of the same sync).
+ */
+export function endpointsStaged(batch: CommitBatch): (r: PreparedRelationship) => number {
+  const ids = new Set<string>();
+  for (const e of batch.entities) ids.add(e.id);
+  return (r) => (ids.has(r.fromId) ? 1 : 0) | (ids.has(r.toId) ? 2 : 0);
+}
 
 /**
  * The commit header and the batch's rows, as a few statements: each chunk of
@@ -192,8 +205,9 @@ export function stageChunkStatements(
   for (const chunk of jsonChunks(entityRows, chunkBytes)) {
     out.push(statement('stage', STAGE_ENTITIES, [token, chunk.json, chunk.offset]));
   }
+  const staged = endpointsStaged(batch);
   const relationshipRows = batch.relationships.map((r) =>
-    JSON.stringify([r.id, r.fromId, r.toId, r.fromType, r.fromKey, r.verb, r.toType, r.toKey, r.propertiesJson, r.hash, r.stepId]),
+    JSON.stringify([r.id, r.fromId, r.toId, r.fromType, r.fromKey, r.verb, r.toType, r.toKey, r.propertiesJson, r.hash, r.stepId, staged(r)]),
   );
   for (const chunk of jsonChunks(relationshipRows, chunkBytes)) {
     out.push(statement('stage', STAGE_RELATIONSHIPS, [token, chunk.json, chunk.offset]));
@@ -227,8 +241,8 @@ export function stageRelationshipRowSql(schema: StagingSchema = 'main'): string 
     statement(
       'stage',
       `INSERT INTO staged_relationships
-        (token, id, ord, from_id, to_id, from_type, from_key, verb, to_type, to_key, properties, hash, step_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        (token, id, ord, from_id, to_id, from_type, from_key, verb, to_type, to_key, properties, hash, step_id, endpoints_staged)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
   ).sql;
 }
@@ -238,9 +252,12 @@ export function stagedEntityValues(token: string, ord: number, e: PreparedEntity
   return [token, e.id, ord, e.entityType, e.entityKey, e.entityClass, e.displayName, e.propertiesJson, e.hash, e.stepId];
 }
 
-/** The values of one staged relationship row for {@link stageRelationshipRowSql}. */
-export function stagedRelationshipValues(token: string, ord: number, r: PreparedRelationship): SqlValue[] {
-  return [token, r.id, ord, r.fromId, r.toId, r.fromType, r.fromKey, r.verb, r.toType, r.toKey, r.propertiesJson, r.hash, r.stepId];
+/**
+ * The values of one staged relationship row for {@link stageRelationshipRowSql};
+ * `endpoints` from {@link endpointsStaged} (0 is always safe: INV-C04 then looks both up).
+ */
+export function stagedRelationshipValues(token: string, ord: number, r: PreparedRelationship, endpoints = 0): SqlValue[] {
+  return [token, r.id, ord, r.fromId, r.toId, r.fromType, r.fromKey, r.verb, r.toType, r.toKey, r.propertiesJson, r.hash, r.stepId, endpoints];
 }
 
 /** JSON arrays of at most `maxBytes` (a single larger row gets a chunk of its own). */
@@ -279,7 +296,11 @@ const WILL_EXIST = (id: string): string => `(
   OR EXISTS (SELECT 1 FROM entities e WHERE e.id = ${id} AND NOT (${IN_SCOPE('e')} AND e.step_id NOT IN ${KEPT}))
 )`;
 
-const DANGLING = `(NOT ${WILL_EXIST('r.from_id')} OR NOT ${WILL_EXIST('r.to_id')})`;
+/** Needs `r`, a staged relationship; an endpoint flagged in `endpoints_staged` is in the batch, so it will exist. */
+const DANGLING = `(
+  ((r.endpoints_staged & 1) = 0 AND NOT ${WILL_EXIST('r.from_id')})
+  OR ((r.endpoints_staged & 2) = 0 AND NOT ${WILL_EXIST('r.to_id')})
+)`;
 
 const NOT_EMITTED_ENTITY = (alias: string): string =>
   `NOT EXISTS (SELECT 1 FROM staged_entities s WHERE s.token = ?1 AND s.id = ${alias}.id)`;

@@ -50,7 +50,9 @@ const STAGING_TABLES: readonly string[] = [
         step_id TEXT NOT NULL,
         PRIMARY KEY (token, id)
       )`,
-      `CREATE TABLE IF NOT EXISTS staged_relationships (
+      // endpoints_staged: endpoints known to be in this batch, 1 = from, 2 = to
+    // (set by the stager from the batch itself); INV-C04 looks the others up.
+    `CREATE TABLE IF NOT EXISTS staged_relationships (
         token TEXT NOT NULL,
         id TEXT NOT NULL,
         ord INTEGER NOT NULL,
@@ -64,6 +66,7 @@ const STAGING_TABLES: readonly string[] = [
         properties TEXT NOT NULL,
         hash TEXT NOT NULL,
         step_id TEXT NOT NULL,
+        endpoints_staged INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (token, id)
       )`,
       // The diff's delete sets, materialized before the graph changes.
@@ -174,7 +177,10 @@ export const MIGRATIONS: readonly Migration[] = [
  * (SQLite). Run once per connection; safe to run again.
  */
 export function tempStagingStatements(): SqlStatement[] {
-  return STAGING_TABLES.map((sql) => statement('stage', sql.replace(/^CREATE TABLE IF NOT EXISTS /, 'CREATE TEMP TABLE IF NOT EXISTS ')));
+  // WITHOUT ROWID: each staged row is one b-tree entry (its key), not a row plus a key index.
+  return STAGING_TABLES.map((sql) =>
+    statement('stage', `${sql.replace(/^CREATE TABLE IF NOT EXISTS /, 'CREATE TEMP TABLE IF NOT EXISTS ')} WITHOUT ROWID`),
+  );
 }
 
 /** The schema version this code reads and writes. */

@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS staged_relationships (
     properties TEXT NOT NULL,
     hash TEXT NOT NULL,
     step_id TEXT NOT NULL,
+    endpoints_staged INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (token, id)
   );
 CREATE TABLE IF NOT EXISTS staged_entity_deletes (
