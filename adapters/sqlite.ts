@@ -198,11 +198,15 @@ export function createSqliteStore(options: string | SqliteStoreOptions): SqliteS
     batch.relationships.forEach((r, ord) => relationship.run(stagedRelationshipValues(token, ord, r, endpoints(r))));
   }
 
+  let commits = 0;
   function commit(batch: CommitBatch): CommitResult {
     ensureOpen();
     if (readonly) throw storeFailure(`the SQLite store "${path}" is open read-only`);
     checkUniqueIds(batch);
-    const token = crypto.randomUUID();
+    // The TEMP staging tables belong to this connection and hold one commit at
+    // a time, so a short per-connection counter is unique enough, and it keys
+    // every staged row (a 36-character UUID made each key twice as long).
+    const token = `c${++commits}`;
     const now = new Date().toISOString();
     // Staging runs inside this transaction on this connection's TEMP tables,
     // so nothing else can be staged there (the cleanup is a formality).

@@ -101,8 +101,9 @@ export const MIGRATIONS: readonly Migration[] = [
         properties TEXT NOT NULL,
         hash TEXT NOT NULL
       )`,
-      // A connector's scope (diff, +P1 kept steps) and the list filters.
-      `CREATE INDEX IF NOT EXISTS entities_scope ON entities (account_id, connector_id, step_id)`,
+      // A connector's scope (diff, +P1 kept steps) and the list filters. The
+      // scope index ends with id so the diff's scope scans never read the rows.
+      `CREATE INDEX IF NOT EXISTS entities_scope ON entities (account_id, connector_id, step_id, id)`,
       `CREATE INDEX IF NOT EXISTS entities_type ON entities (entity_type, id)`,
       `CREATE INDEX IF NOT EXISTS entities_class ON entities (entity_class, id)`,
       `CREATE TABLE IF NOT EXISTS relationships (
@@ -121,7 +122,7 @@ export const MIGRATIONS: readonly Migration[] = [
         properties TEXT NOT NULL,
         hash TEXT NOT NULL
       )`,
-      `CREATE INDEX IF NOT EXISTS relationships_scope ON relationships (account_id, connector_id, step_id)`,
+      `CREATE INDEX IF NOT EXISTS relationships_scope ON relationships (account_id, connector_id, step_id, id)`,
       // INV-03 cascade and "relationships of an entity".
       `CREATE INDEX IF NOT EXISTS relationships_from ON relationships (from_id)`,
       `CREATE INDEX IF NOT EXISTS relationships_to ON relationships (to_id)`,

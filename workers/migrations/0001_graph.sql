@@ -13,7 +13,7 @@ CREATE TABLE IF NOT EXISTS entities (
     properties TEXT NOT NULL,
     hash TEXT NOT NULL
   );
-CREATE INDEX IF NOT EXISTS entities_scope ON entities (account_id, connector_id, step_id);
+CREATE INDEX IF NOT EXISTS entities_scope ON entities (account_id, connector_id, step_id, id);
 CREATE INDEX IF NOT EXISTS entities_type ON entities (entity_type, id);
 CREATE INDEX IF NOT EXISTS entities_class ON entities (entity_class, id);
 CREATE TABLE IF NOT EXISTS relationships (
@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS relationships (
     properties TEXT NOT NULL,
     hash TEXT NOT NULL
   );
-CREATE INDEX IF NOT EXISTS relationships_scope ON relationships (account_id, connector_id, step_id);
+CREATE INDEX IF NOT EXISTS relationships_scope ON relationships (account_id, connector_id, step_id, id);
 CREATE INDEX IF NOT EXISTS relationships_from ON relationships (from_id);
 CREATE INDEX IF NOT EXISTS relationships_to ON relationships (to_id);
 CREATE INDEX IF NOT EXISTS relationships_verb ON relationships (verb, id);
