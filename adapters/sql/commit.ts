@@ -308,6 +308,18 @@ const NOT_EMITTED_RELATIONSHIP = (alias: string): string =>
   `NOT EXISTS (SELECT 1 FROM staged_relationships s WHERE s.token = ?1 AND s.id = ${alias}.id)`;
 
 /**
+ * The upserts run only when the stats just recorded count a created or
+ * updated row of that table: an unchanged table (every row of an unchanged
+ * re-sync, +P2) is then not even visited. Not correlated with the outer row,
+ * so SQLite evaluates it once, before the scan. The rows the stats count are
+ * exactly the rows the upsert writes (the adapters check rowsWritten against them).
+ */
+const RECORDED = (table: 'entities' | 'relationships'): string => `(
+  SELECT r.${table}_created + r.${table}_updated FROM sync_runs r JOIN staged_commits c
+    ON r.account_id = c.account_id AND r.sync_id = c.sync_id WHERE c.token = ?1
+) > 0`;
+
+/**
  * Check, diff and promote a staged commit: guards, delete sets, the sync-run
  * record with stats, the graph writes, the result row and the cleanup of this
  * commit's staged rows. Binds only the token (and `committedAt`).
@@ -404,7 +416,7 @@ function promoteStatementsIn(token: string, committedAt: string): SqlStatement[]
         display_name, properties, hash)
        SELECT s.id, h.account_id, h.connector_id, h.sync_id, s.step_id, s.entity_type, s.entity_key, s.entity_class,
         s.display_name, s.properties, s.hash
-       FROM staged_entities s JOIN staged_commits h ON h.token = s.token WHERE s.token = ?1
+       FROM staged_entities s JOIN staged_commits h ON h.token = s.token WHERE s.token = ?1 AND ${RECORDED('entities')}
        ON CONFLICT (id) DO UPDATE SET account_id = excluded.account_id, connector_id = excluded.connector_id,
         sync_id = excluded.sync_id, step_id = excluded.step_id, entity_type = excluded.entity_type,
         entity_key = excluded.entity_key, entity_class = excluded.entity_class, display_name = excluded.display_name,
@@ -419,7 +431,7 @@ function promoteStatementsIn(token: string, committedAt: string): SqlStatement[]
         to_type, to_key, properties, hash)
        SELECT s.id, h.account_id, h.connector_id, h.sync_id, s.step_id, s.from_id, s.to_id, s.from_type, s.from_key, s.verb,
         s.to_type, s.to_key, s.properties, s.hash
-       FROM staged_relationships s JOIN staged_commits h ON h.token = s.token WHERE s.token = ?1
+       FROM staged_relationships s JOIN staged_commits h ON h.token = s.token WHERE s.token = ?1 AND ${RECORDED('relationships')}
        ON CONFLICT (id) DO UPDATE SET account_id = excluded.account_id, connector_id = excluded.connector_id,
         sync_id = excluded.sync_id, step_id = excluded.step_id, from_id = excluded.from_id, to_id = excluded.to_id,
         from_type = excluded.from_type, from_key = excluded.from_key, verb = excluded.verb, to_type = excluded.to_type,
