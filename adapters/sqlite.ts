@@ -12,6 +12,7 @@
  * const { stats } = await commitSync(store, await runConnector(connector, { accountId: 'acme', syncId: 'sync-001' }));
  * await store.close();
  */
+import { hash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import {
   CommitError,
@@ -21,6 +22,7 @@ import {
   type CommitBatch,
   type CommitResult,
   type GraphStore,
+  useNativeSha256,
 } from '../src/index.js';
 import {
   ALL_LEFTOVERS,
@@ -57,6 +59,10 @@ import {
   type Row,
   type SqlStatement,
 } from './sql/index.js';
+
+// Content hashes (computed by prepareBatch before a commit) with Node's native
+// SHA-256: the same values as the core's JavaScript SHA-256, checked on install.
+useNativeSha256((text) => hash('sha256', text, 'hex'));
 
 export interface SqliteStoreOptions {
   /** A file path, or `':memory:'` for a private in-memory database. The directory must exist. */

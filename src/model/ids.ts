@@ -92,5 +92,24 @@ export function relationshipId(
  * JavaScript SHA-256 hashes a typical row about twice as fast as BLAKE3.
  */
 export function contentHash(text: string): string {
-  return sha256Hex16(text);
+  return nativeSha256Hex16 ? nativeSha256Hex16(text) : sha256Hex16(text);
+}
+
+let nativeSha256Hex16: ((text: string) => string) | undefined;
+
+/**
+ * Lets a runtime that has a fast synchronous SHA-256 compute content hashes
+ * with it (the Node SQLite adapter installs Node's `crypto.hash`, several
+ * times faster than SHA-256 in JavaScript). `sha256Hex` must return the
+ * lowercase hex SHA-256 of the UTF-8 text (lone surrogates as U+FFFD, as
+ * TextEncoder does): content hashes stay the same values, whichever runs.
+ * It is checked against the built-in SHA-256 before use; a mismatch throws
+ * and leaves the built-in one in place.
+ */
+export function useNativeSha256(sha256Hex: (text: string) => string): void {
+  const hex16 = (text: string): string => sha256Hex(text).slice(0, 32);
+  for (const probe of ['', 'abc', 'été ünïcödé 😀', '\ud800 lone', 'x'.repeat(1000)]) {
+    if (hex16(probe) !== sha256Hex16(probe)) throw new Error('useNativeSha256: the given function is not SHA-256 of UTF-8 text in lowercase hex');
+  }
+  nativeSha256Hex16 = hex16;
 }

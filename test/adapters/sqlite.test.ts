@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   CommitError,
   commitSync,
+  contentHash,
   prepareBatch,
   rowWrites,
   type CommitBatch,
@@ -503,6 +504,17 @@ describe('+P2 zero writes, measured by SQLite', () => {
     expect(result.stats.entitiesDeleted).toBe(100);
     db.close();
     await store.close();
+  });
+});
+
+describe('content hashes with Node\'s SHA-256', () => {
+  it('+P3: with the SQLite adapter loaded, content hashes are the same values as the core\'s JavaScript SHA-256 (so stores agree whichever computed them)', async () => {
+    const { sha256 } = await import('@noble/hashes/sha2.js');
+    const { bytesToHex } = await import('@noble/hashes/utils.js');
+    const reference = (text: string): string => bytesToHex(sha256(new TextEncoder().encode(text)).subarray(0, 16));
+    for (const text of ['', 'abc', 'été 😀', '\ud800 lone \udc00', 'x'.repeat(5000), '{"a":["b"],"n":1}']) {
+      expect(contentHash(text)).toBe(reference(text));
+    }
   });
 });
 

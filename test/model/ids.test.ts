@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { blake3 } from '@noble/hashes/blake3.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { contentHash, entityId, relationshipId } from 'parallax-edge';
+import { contentHash, entityId, relationshipId, useNativeSha256 } from 'parallax-edge';
 
 // Vectors computed independently with Debian's b3sum 1.2.0:
 //   printf 'acme\0user\0u-1' | b3sum --length 16 --no-names
@@ -48,5 +48,11 @@ describe('INV-C03: ids are Parallax BLAKE3 ids', () => {
     expect(entityId('a', 'b', 'x'.repeat(4000))).toBe(reference(`a\0b\0${'x'.repeat(4000)}`));
     expect(contentHash('short')).toBe(sha('short'));
     expect(entityId('a', 'b', 'short')).toBe(reference('a\0b\0short'));
+  });
+
+  it('useNativeSha256 refuses a function that is not SHA-256 and keeps the built-in one', () => {
+    const before = contentHash('abc');
+    expect(() => useNativeSha256((text) => text)).toThrow(/not SHA-256/);
+    expect(contentHash('abc')).toBe(before);
   });
 });
