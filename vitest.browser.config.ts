@@ -21,7 +21,7 @@ export default defineProject({
   },
   optimizeDeps: {
     // Pre-bundled up front, so the first run does not reload the page half way.
-    include: ['fast-check', 'idb', '@noble/hashes/blake3.js', '@noble/hashes/utils.js'],
+    include: ['fast-check', 'idb', '@noble/hashes/blake3.js', '@noble/hashes/sha2.js', '@noble/hashes/utils.js'],
   },
   test: {
     name: 'browser',
