@@ -65,6 +65,7 @@ import {
   type Row,
   type SqlStatement,
   type SqlValue,
+  checkUniqueIds,
 } from './sql/index.js';
 
 /**
@@ -316,29 +317,4 @@ export function createD1Store(db: D1DatabaseLike, options: D1StoreOptions = {}):
       closed = true;
     },
   };
-}
-
-/**
- * `prepareBatch` already refuses repeated rows; a hand-built batch that
- * repeats an id is refused here the same way, before anything is staged.
- */
-function checkUniqueIds(batch: CommitBatch): void {
-  const entities = new Set<string>();
-  for (const [index, e] of batch.entities.entries()) {
-    if (entities.has(e.id)) {
-      const field = `entities[${index}]`;
-      throw new CommitError('InvalidBatch', `${field} repeats entity ${e.entityType}:${e.entityKey}`, { field });
-    }
-    entities.add(e.id);
-  }
-  const relationships = new Set<string>();
-  for (const [index, r] of batch.relationships.entries()) {
-    if (relationships.has(r.id)) {
-      const field = `relationships[${index}]`;
-      throw new CommitError('InvalidBatch', `${field} repeats relationship ${r.fromType}:${r.fromKey} ${r.verb} ${r.toType}:${r.toKey}`, {
-        field,
-      });
-    }
-    relationships.add(r.id);
-  }
 }

@@ -58,6 +58,7 @@ import {
   syncRecordFromRow,
   type Row,
   type SqlStatement,
+  checkUniqueIds,
 } from './sql/index.js';
 
 // Content hashes (computed by prepareBatch before a commit) with Node's native
@@ -324,29 +325,4 @@ export function createSqliteStore(options: string | SqliteStoreOptions): SqliteS
       db.close();
     },
   };
-}
-
-/**
- * `prepareBatch` already refuses repeated rows; a hand-built batch that
- * repeats an id is refused here the same way, before anything is staged.
- */
-function checkUniqueIds(batch: CommitBatch): void {
-  const entities = new Set<string>();
-  for (const [index, e] of batch.entities.entries()) {
-    if (entities.has(e.id)) {
-      const field = `entities[${index}]`;
-      throw new CommitError('InvalidBatch', `${field} repeats entity ${e.entityType}:${e.entityKey}`, { field });
-    }
-    entities.add(e.id);
-  }
-  const relationships = new Set<string>();
-  for (const [index, r] of batch.relationships.entries()) {
-    if (relationships.has(r.id)) {
-      const field = `relationships[${index}]`;
-      throw new CommitError('InvalidBatch', `${field} repeats relationship ${r.fromType}:${r.fromKey} ${r.verb} ${r.toType}:${r.toKey}`, {
-        field,
-      });
-    }
-    relationships.add(r.id);
-  }
 }
