@@ -17,6 +17,7 @@ import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import { evaluateChecks, formatReport, type BenchReport, type ScaleResult } from '../report.js';
 import { DEFAULT_PHASE_SETTINGS, type PhaseSettings } from '../phases.js';
+import { CHROMIUM_ARGS as BASE_CHROMIUM_ARGS } from '../../test/support/chromium.js';
 
 export interface IndexedDbBenchOptions {
   /** Chromium binary; default $CHROMIUM_PATH or /usr/bin/chromium. */
@@ -24,13 +25,7 @@ export interface IndexedDbBenchOptions {
 }
 
 export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
+  ...BASE_CHROMIUM_ARGS,
   // performance.memory with byte precision, and gc() for clean heap starts.
   '--enable-precise-memory-info',
   '--js-flags=--expose-gc',
