@@ -33,27 +33,7 @@ export function openRawBaseline(path: string): RawBaseline {
   `);
   const insertEntity = db.prepare('INSERT INTO raw_entities VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
   const insertRelationship = db.prepare('INSERT INTO raw_relationships VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
-  const insertAll = db.transaction((batch: CommitBatch): number => {
-    const { accountId, connectorId, syncId } = batch;
-    let rows = 0;
-    for (const e of batch.entities) {
-      rows += insertEntity.run(
-        e.id, accountId, connectorId, syncId, e.stepId,
-        e.entityType, e.entityKey, e.entityClass, e.displayName, e.propertiesJson, e.hash,
-      ).changes;
-    }
-    for (const r of batch.relationships) {
-      rows += insertRelationship.run(
-        r.id, accountId, connectorId, syncId, r.stepId,
-        r.fromId, r.toId, r.fromType, r.fromKey, r.verb, r.toType, r.toKey, r.propertiesJson, r.hash,
-      ).changes;
-    }
-    return rows;
-  });
-  return {
-    insert: (batch) => insertAll.immediate(batch),
-    close: () => db.close(),
-  };
+  return rowInserter(db, insertEntity, insertRelationship);
 }
 
 export const SCHEMA_BASELINE =
@@ -83,6 +63,11 @@ export function openSchemaBaseline(path: string): RawBaseline {
     `INSERT INTO relationships (id, account_id, connector_id, sync_id, step_id, from_id, to_id, from_type, from_key, verb,
       to_type, to_key, properties, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
+  return rowInserter(db, insertEntity, insertRelationship);
+}
+
+/** Both baselines insert every row of a batch the same way: one prepared INSERT per row, one transaction. */
+function rowInserter(db: Database.Database, insertEntity: Database.Statement, insertRelationship: Database.Statement): RawBaseline {
   const insertAll = db.transaction((batch: CommitBatch): number => {
     const { accountId, connectorId, syncId } = batch;
     let rows = 0;
