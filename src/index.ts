@@ -12,7 +12,7 @@
 // Data model
 export { KNOWN_CLASSES, KNOWN_VERBS, isKnownClass, isKnownVerb, type KnownClass, type KnownVerb } from './model/vocabulary.js';
 export { type PropertyValue, type Properties, propertyValueProblem, canonicalProperties } from './model/values.js';
-export { entityId, relationshipId, contentHash, useNativeSha256 } from './model/ids.js';
+export { entityId, relationshipId, contentHash, sha256Hex, useFastBlake3, useNativeSha256 } from './model/ids.js';
 export { entity, EntityBuilder, type EntityData } from './model/entity.js';
 export { relationship, RelationshipBuilder, type RelationshipData } from './model/relationship.js';
 export { entityProblems, relationshipProblems, describeRelationship, type FieldProblem } from './model/validate.js';

@@ -1,5 +1,6 @@
 import { blake3 } from '@noble/hashes/blake3.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 
 /*
  * Hashing dominates batch preparation (two hashes per row), and id inputs are
@@ -43,6 +44,10 @@ let blake3Hasher = blake3.create();
 
 /** Lowercase hex of the first 16 bytes of BLAKE3 over the UTF-8 bytes of `text`. */
 function blake3Hex16(text: string): string {
+  return fastBlake3Hex16 ? fastBlake3Hex16(utf8(text)) : jsBlake3Hex16(text);
+}
+
+function jsBlake3Hex16(text: string): string {
   blake3Hasher = BLAKE3_TEMPLATE._cloneInto(blake3Hasher);
   blake3Hasher.update(utf8(text));
   // The first 16 bytes of the output stream are the first 16 of the 32-byte digest.
@@ -95,7 +100,43 @@ export function contentHash(text: string): string {
   return nativeSha256Hex16 ? nativeSha256Hex16(text) : sha256Hex16(text);
 }
 
+/**
+ * Lowercase hex of the whole SHA-256 digest of the UTF-8 bytes of `text`
+ * (stores digest a batch's ids and hashes with it). Native where a runtime
+ * installed it ({@link useNativeSha256}).
+ */
+export function sha256Hex(text: string): string {
+  if (nativeSha256) return nativeSha256(text);
+  sha256Hasher = SHA256_TEMPLATE._cloneInto(sha256Hasher);
+  sha256Hasher.update(utf8(text));
+  sha256Hasher.digestInto(out);
+  return bytesToHex(out);
+}
+
+let nativeSha256: ((text: string) => string) | undefined;
 let nativeSha256Hex16: ((text: string) => string) | undefined;
+let fastBlake3Hex16: ((bytes: Uint8Array) => string) | undefined;
+
+/** Inputs of every size class (empty, one block, one chunk, several chunks) and non-ASCII text. */
+const PROBES = ['', 'abc', 'été ünïcödé 😀', '\ud800 lone', 'x'.repeat(63), 'x'.repeat(65), 'x'.repeat(1025), 'x'.repeat(5000)];
+
+/**
+ * Lets a runtime with a faster BLAKE3 compute ids with it (the Node SQLite
+ * adapter installs hash-wasm's, about three times faster than BLAKE3 in
+ * JavaScript for id-sized inputs). `blake3Hex16` gets the UTF-8 bytes of the
+ * id input (valid only during the call) and must return the lowercase hex of
+ * the first 16 bytes of their BLAKE3 digest. It is checked against the
+ * built-in BLAKE3 before use; a mismatch throws and leaves the built-in one
+ * in place, so ids (INV-C03) never change with the runtime.
+ */
+export function useFastBlake3(blake3Hex16: (bytes: Uint8Array) => string): void {
+  for (const probe of PROBES) {
+    if (blake3Hex16(utf8(probe)) !== jsBlake3Hex16(probe)) {
+      throw new Error('useFastBlake3: the given function is not the first 16 bytes of BLAKE3 in lowercase hex');
+    }
+  }
+  fastBlake3Hex16 = blake3Hex16;
+}
 
 /**
  * Lets a runtime that has a fast synchronous SHA-256 compute content hashes
@@ -108,8 +149,9 @@ let nativeSha256Hex16: ((text: string) => string) | undefined;
  */
 export function useNativeSha256(sha256Hex: (text: string) => string): void {
   const hex16 = (text: string): string => sha256Hex(text).slice(0, 32);
-  for (const probe of ['', 'abc', 'été ünïcödé 😀', '\ud800 lone', 'x'.repeat(1000)]) {
+  for (const probe of PROBES) {
     if (hex16(probe) !== sha256Hex16(probe)) throw new Error('useNativeSha256: the given function is not SHA-256 of UTF-8 text in lowercase hex');
   }
   nativeSha256Hex16 = hex16;
+  nativeSha256 = sha256Hex;
 }
