@@ -36,6 +36,8 @@ function requireId(value: unknown, field: string): string {
  */
 const hashField = (text: string): string => `${text.length}:${text}`;
 
+const MAX_REUSED_HASHES = 10_000;
+
 /**
  * Validates a sync's records and derives what stores need: ids (INV-C03),
  * canonical properties and content hashes. Throws `InvalidBatch` naming the
@@ -54,27 +56,38 @@ export function prepareBatch(input: SyncInput): CommitBatch {
     throw new CommitError('InvalidBatch', 'relationships must be an array', { field: 'relationships' });
   }
 
+  // The connector and step part of the hash input, once per step.
+  const sources = new Map<string, string>();
+  const source = (stepId: string): string => {
+    let text = sources.get(stepId);
+    if (text === undefined) sources.set(stepId, (text = `${hashField(connectorId)}${hashField(stepId)}`));
+    return text;
+  };
+  // Relationships often carry the same properties (none, or a few shared
+  // values): their hash input then repeats, and its hash is reused.
+  const relationshipHashes = new Map<string, string>();
+
   const entities: PreparedEntity[] = [];
-  const seenEntities = new Set<string>();
   // Hashing dominates preparation: relationship endpoints reuse the ids of
   // entities in the batch instead of hashing (account, type, key) again.
-  // Keyed by type, then key: no joined string to build per lookup.
+  // Keyed by type, then key: no joined string to build per lookup. Equal
+  // (type, key) is an equal id, so it also finds repeated entities.
   const idsByTypeKey = new Map<string, Map<string, string>>();
   const endpointId = (type: string, key: string): string => idsByTypeKey.get(type)?.get(key) ?? entityId(accountId, type, key);
-  for (const [index, e] of input.entities.entries()) {
+  for (let index = 0; index < input.entities.length; index++) {
+    const e = input.entities[index]!;
     const problem = !e ? { field: '', message: 'is missing' } : entityLooksValid(e) ? undefined : entityProblems(e).find((p) => !p.vocabulary);
     if (problem) {
       const field = `entities[${index}]${problem.field ? `.${problem.field}` : ''}`;
       throw new CommitError('InvalidBatch', `${field} ${problem.message}`, { field });
     }
-    const id = entityId(accountId, e.entityType, e.entityKey);
-    if (seenEntities.has(id)) {
+    let idsByKey = idsByTypeKey.get(e.entityType);
+    if (!idsByKey) idsByTypeKey.set(e.entityType, (idsByKey = new Map()));
+    if (idsByKey.has(e.entityKey)) {
       const field = `entities[${index}]`;
       throw new CommitError('InvalidBatch', `${field} repeats entity ${e.entityType}:${e.entityKey}`, { field });
     }
-    seenEntities.add(id);
-    let idsByKey = idsByTypeKey.get(e.entityType);
-    if (!idsByKey) idsByTypeKey.set(e.entityType, (idsByKey = new Map()));
+    const id = entityId(accountId, e.entityType, e.entityKey);
     idsByKey.set(e.entityKey, id);
     const stepId = e.stepId ?? DEFAULT_STEP_ID;
     const propertiesJson = canonicalProperties(e.properties);
@@ -85,14 +98,15 @@ export function prepareBatch(input: SyncInput): CommitBatch {
       entityClass: e.entityClass,
       displayName: e.displayName,
       propertiesJson,
-      hash: contentHash(`${hashField(e.entityClass)}${hashField(e.displayName)}${hashField(connectorId)}${hashField(stepId)}${propertiesJson}`),
+      hash: contentHash(`${hashField(e.entityClass)}${hashField(e.displayName)}${source(stepId)}${propertiesJson}`),
       stepId,
     });
   }
 
   const relationships: PreparedRelationship[] = [];
   const seenRelationships = new Set<string>();
-  for (const [index, r] of input.relationships.entries()) {
+  for (let index = 0; index < input.relationships.length; index++) {
+    const r = input.relationships[index]!;
     const problem = !r
       ? { field: '', message: 'is missing' }
       : relationshipLooksValid(r)
@@ -110,6 +124,13 @@ export function prepareBatch(input: SyncInput): CommitBatch {
     seenRelationships.add(id);
     const stepId = r.stepId ?? DEFAULT_STEP_ID;
     const propertiesJson = canonicalProperties(r.properties);
+    const hashInput = `${source(stepId)}${propertiesJson}`;
+    let hash = relationshipHashes.get(hashInput);
+    if (hash === undefined) {
+      hash = contentHash(hashInput);
+      // Bounded: a batch of all-different properties gains nothing from remembering them.
+      if (relationshipHashes.size < MAX_REUSED_HASHES) relationshipHashes.set(hashInput, hash);
+    }
     relationships.push({
       id,
       fromId: endpointId(r.fromType, r.fromKey),
@@ -120,7 +141,7 @@ export function prepareBatch(input: SyncInput): CommitBatch {
       toType: r.toType,
       toKey: r.toKey,
       propertiesJson,
-      hash: contentHash(`${hashField(connectorId)}${hashField(stepId)}${propertiesJson}`),
+      hash,
       stepId,
     });
   }

@@ -41,9 +41,12 @@ export function canonicalProperties(properties: Properties): string {
     const proto: unknown = Object.getPrototypeOf(properties);
     if (proto === Object.prototype || proto === null) return JSON.stringify(properties);
   }
-  // A prototype-less copy defines own properties, so a key named "__proto__"
-  // is kept as data instead of setting the prototype (and vanishing from the JSON).
-  const sorted = Object.create(null) as Record<string, PropertyValue>;
-  for (const key of keys.sort()) sorted[key] = properties[key] as PropertyValue;
+  keys.sort();
+  // A plain object built in sorted order gets a hidden class that later rows
+  // with the same keys share, and JSON.stringify's fast path. A key named
+  // "__proto__" would set the prototype of a plain object (and vanish from
+  // the JSON), so then the copy has no prototype, where it is kept as data.
+  const sorted = (keys.includes('__proto__') ? Object.create(null) : {}) as Record<string, PropertyValue>;
+  for (const key of keys) sorted[key] = properties[key] as PropertyValue;
   return JSON.stringify(sorted);
 }
