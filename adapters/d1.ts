@@ -65,7 +65,8 @@ import {
   type Row,
   type SqlStatement,
   type SqlValue,
-  checkUniqueIds,
+  batchDigest,
+  unchangedScopeStatements,
 } from './sql/index.js';
 
 /**
@@ -190,7 +191,10 @@ export function createD1Store(db: D1DatabaseLike, options: D1StoreOptions = {}):
 
   async function commit(batch: CommitBatch): Promise<CommitResult> {
     ensureOpen();
-    checkUniqueIds(batch);
+    // Also refuses repeated ids (InvalidBatch) before anything is staged.
+    const digest = batchDigest(batch);
+    const unchanged = await commitUnchanged(batch, digest);
+    if (unchanged) return unchanged;
     const token = crypto.randomUUID();
     const nowMs = Date.now();
     const now = new Date(nowMs).toISOString();
@@ -210,7 +214,7 @@ export function createD1Store(db: D1DatabaseLike, options: D1StoreOptions = {}):
         throw storeFailure(`D1 staging failed, nothing was committed: ${describeError(error)}`, error);
       }
     }
-    const promote = promoteStatements(token, new Date().toISOString());
+    const promote = promoteStatements(token, new Date().toISOString(), 'main', digest);
     const statements = separate ? promote : [...cleanup, ...stage, ...promote];
 
     let results: D1ResultLike<Row>[];
@@ -236,6 +240,25 @@ export function createD1Store(db: D1DatabaseLike, options: D1StoreOptions = {}):
       console.error(`parallax-edge D1 store: sync ${batch.syncId} wrote ${rowsWritten} rows but its stats count ${counted}`);
     }
     return { record, stats: { ...record.stats }, rowsWritten };
+  }
+
+  /**
+   * An unchanged re-sync in one small batch, without staging (scope.ts);
+   * undefined when the scope check does not hold (nothing was written).
+   */
+  async function commitUnchanged(batch: CommitBatch, digest: string): Promise<CommitResult | undefined> {
+    const statements = unchangedScopeStatements(batch, digest, new Date().toISOString());
+    let results: D1ResultLike<Row>[];
+    try {
+      results = await run(statements);
+    } catch (error) {
+      if (guardFailure(error) === 'DuplicateSyncId') throw duplicateSync(batch.accountId, batch.syncId);
+      throw storeFailure(`D1 commit failed, nothing was committed: ${describeError(error)}`, error);
+    }
+    const row = results[statements.findIndex((s) => s.kind === 'result')]?.results[0];
+    if (!row) return undefined;
+    const record = syncRecordFromRow(row);
+    return { record, stats: { ...record.stats }, rowsWritten: 0 };
   }
 
   /** The batch was rolled back: turn the guard that aborted it into the contract's error. */

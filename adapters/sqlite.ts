@@ -12,7 +12,6 @@
  * const { stats } = await commitSync(store, await runConnector(connector, { accountId: 'acme', syncId: 'sync-001' }));
  * await store.close();
  */
-import { hash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import {
   CommitError,
@@ -22,8 +21,8 @@ import {
   type CommitBatch,
   type CommitResult,
   type GraphStore,
-  useNativeSha256,
 } from '../src/index.js';
+import './node-hashes.js';
 import {
   ALL_LEFTOVERS,
   CREATE_MIGRATIONS_TABLE,
@@ -58,12 +57,9 @@ import {
   syncRecordFromRow,
   type Row,
   type SqlStatement,
-  checkUniqueIds,
+  batchDigest,
+  unchangedScopeStatements,
 } from './sql/index.js';
-
-// Content hashes (computed by prepareBatch before a commit) with Node's native
-// SHA-256: the same values as the core's JavaScript SHA-256, checked on install.
-useNativeSha256((text) => hash('sha256', text, 'hex'));
 
 export interface SqliteStoreOptions {
   /** A file path, or `':memory:'` for a private in-memory database. The directory must exist. */
@@ -78,6 +74,8 @@ export interface SqliteStoreOptions {
    * default, faster in-process); for tests of the chunked path.
    */
   readonly stagingChunkBytes?: number;
+  /** Called with the text of every SQL statement the store runs (better-sqlite3's `verbose`), for debugging. */
+  readonly trace?: (sql: string) => void;
 }
 
 export interface SqliteStore extends GraphStore {
@@ -107,10 +105,16 @@ export function createSqliteStore(options: string | SqliteStoreOptions): SqliteS
     readonly = false,
     busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS,
     stagingChunkBytes,
+    trace,
   }: SqliteStoreOptions = typeof options === 'string' ? { path: options } : options;
   let db: Database.Database;
   try {
-    db = new Database(path, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
+    db = new Database(path, {
+      readonly,
+      fileMustExist: readonly,
+      timeout: busyTimeoutMs,
+      ...(trace ? { verbose: (sql: unknown) => trace(String(sql)) } : {}),
+    });
   } catch (error) {
     throw storeFailure(`cannot open SQLite database "${path}": ${describeError(error)}`, error);
   }
@@ -205,11 +209,34 @@ export function createSqliteStore(options: string | SqliteStoreOptions): SqliteS
     batch.relationships.forEach((r, ord) => relationship.run(stagedRelationshipValues(token, ord, r, endpoints(r))));
   }
 
+  /** Runs a statement that may be a guard; a guard that fired becomes the contract's error. */
+  function runGuarded(s: SqlStatement, batch: CommitBatch, token: string): number {
+    try {
+      return run(s).changes;
+    } catch (error) {
+      // A guard's RAISE(ABORT) failed this statement only: the transaction is
+      // still open, with the staged rows, for the INV-C04 report. Throwing
+      // then rolls it all back.
+      switch (guardFailure(error)) {
+        case 'DanglingRelationship': {
+          const report = readDanglingReport(get(danglingReportStatement(token, 'temp')), batch);
+          if (report) throw danglingRelationship(report.relationship, report.count);
+          throw storeFailure('INV-C04 guard fired but no dangling relationship was found', error);
+        }
+        case 'DuplicateSyncId':
+          throw duplicateSync(batch.accountId, batch.syncId);
+        case 'StagingIncomplete':
+          throw storeFailure('staged rows of this commit went missing before promote; nothing was committed', error);
+        default:
+          throw error;
+      }
+    }
+  }
+
   let commits = 0;
-  function commit(batch: CommitBatch): CommitResult {
+  function commit(batch: CommitBatch, digest: string): CommitResult {
     ensureOpen();
     if (readonly) throw storeFailure(`the SQLite store "${path}" is open read-only`);
-    checkUniqueIds(batch);
     // The TEMP staging tables belong to this connection and hold one commit at
     // a time, so a short per-connection counter is unique enough, and it keys
     // every staged row (a 36-character UUID made each key twice as long).
@@ -218,10 +245,20 @@ export function createSqliteStore(options: string | SqliteStoreOptions): SqliteS
     // Staging runs inside this transaction on this connection's TEMP tables,
     // so nothing else can be staged there (the cleanup is a formality).
     const before = [...cleanupStatements(token, ALL_LEFTOVERS, 'temp'), stageHeaderStatement(batch, token, now, 'temp')];
-    const after = promoteStatements(token, now, 'temp');
+    const after = promoteStatements(token, now, 'temp', digest);
     const transaction = db.transaction((): CommitResult => {
-      let rowsWritten = 0;
+      // An unchanged re-sync is recorded without staging (scope.ts); when the
+      // scope check does not hold, its statements wrote nothing.
       let resultRow: Row | undefined;
+      for (const s of unchangedScopeStatements(batch, digest, now)) {
+        if (s.kind === 'result') resultRow = get(s);
+        else runGuarded(s, batch, token);
+      }
+      if (resultRow) {
+        const record = syncRecordFromRow(resultRow);
+        return { record, stats: { ...record.stats }, rowsWritten: 0 };
+      }
+      let rowsWritten = 0;
       for (const s of before) run(s);
       stageRows(batch, token);
       for (const s of after) {
@@ -229,27 +266,7 @@ export function createSqliteStore(options: string | SqliteStoreOptions): SqliteS
           resultRow = get(s);
           continue;
         }
-        let changes: number;
-        try {
-          changes = run(s).changes;
-        } catch (error) {
-          // A guard's RAISE(ABORT) failed this statement only: the transaction is
-          // still open, with the staged rows, for the INV-C04 report. Throwing
-          // then rolls it all back.
-          switch (guardFailure(error)) {
-            case 'DanglingRelationship': {
-              const report = readDanglingReport(get(danglingReportStatement(token, 'temp')), batch);
-              if (report) throw danglingRelationship(report.relationship, report.count);
-              throw storeFailure('INV-C04 guard fired but no dangling relationship was found', error);
-            }
-            case 'DuplicateSyncId':
-              throw duplicateSync(batch.accountId, batch.syncId);
-            case 'StagingIncomplete':
-              throw storeFailure('staged rows of this commit went missing before promote; nothing was committed', error);
-            default:
-              throw error;
-          }
-        }
+        const changes = runGuarded(s, batch, token);
         if (s.kind === 'graph') rowsWritten += changes;
       }
       if (!resultRow) throw storeFailure('the sync-run record was not written; nothing was committed');
@@ -276,7 +293,9 @@ export function createSqliteStore(options: string | SqliteStoreOptions): SqliteS
     kind: 'sqlite',
     path,
     async commit(batch) {
-      return commit(batch);
+      ensureOpen();
+      // Also refuses repeated ids (InvalidBatch) before anything is staged.
+      return commit(batch, batchDigest(batch));
     },
     async getEntity(id) {
       return read(() => {

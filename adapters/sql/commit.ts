@@ -13,11 +13,16 @@
  * 3. `guard`    staging complete; sync id not used before; INV-C04 dangling
  * 4. `plan`     materialize the entities and relationships to delete (diff,
  *               +P1 kept steps, INV-03 cascade) while the graph is unchanged
- * 5. `record`   the sync-run row, its stats counted by SQL from the same state
+ * 5. `record`   the sync-run row, its stats counted by SQL from the same state;
+ *               a write counted for other scopes losing rows (scope.ts)
  * 6. `graph`    upsert entities (only where the hash differs: +P2), delete
  *               entities, upsert relationships, delete relationships
- * 7. `result`   SELECT the sync-run row just written
- * 8. `cleanup`  remove this commit's staged rows
+ * 7. `record`   the batch's digest as the scope's (for `scope.ts`)
+ * 8. `result`   SELECT the sync-run row just written
+ * 9. `cleanup`  remove this commit's staged rows
+ *
+ * Before all this, an adapter may try `unchangedScopeStatements` (scope.ts),
+ * which records an unchanged re-sync without staging anything.
  *
  * The sum of `changes` of the `graph` statements is the commit's `rowsWritten`
  * and equals `rowWrites(stats)`.
@@ -26,6 +31,7 @@
  * comments below name the branch of the reference each statement mirrors.
  */
 import type { CommitBatch, PreparedEntity, PreparedRelationship, SyncRecord, SyncStats } from '../../src/index.js';
+import { beginPromoteStatement, countOtherScopesStatement, endPromoteStatement, recordScopeStatement } from './scope.js';
 import { DEFAULT_CHUNK_BYTES, statement, utf8Length, type SqlStatement, type SqlValue } from './statement.js';
 
 /** A staleness cutoff later than any ISO timestamp: every other token's staged rows are leftovers. */
@@ -50,6 +56,8 @@ export interface CommitPlanOptions {
   readonly chunkBytes?: number;
   /** Where the staging tables live; defaults to `'main'` (see {@link StagingSchema}). */
   readonly stagingSchema?: StagingSchema;
+  /** The batch's `batchDigest`, stored for the unchanged-scope check; without it none is stored. */
+  readonly digest?: string;
 }
 
 /**
@@ -82,7 +90,7 @@ export function commitStatements(batch: CommitBatch, options: CommitPlanOptions)
   return [
     ...cleanupStatements(options.token, options.staleBefore, schema),
     ...stageStatements(batch, options.token, options.stagedAt, options.chunkBytes, schema),
-    ...promoteStatements(options.token, options.committedAt, schema),
+    ...promoteStatements(options.token, options.committedAt, schema, options.digest ?? null),
   ];
 }
 
@@ -321,16 +329,23 @@ const RECORDED = (table: 'entities' | 'relationships'): string => `(
 
 /**
  * Check, diff and promote a staged commit: guards, delete sets, the sync-run
- * record with stats, the graph writes, the result row and the cleanup of this
- * commit's staged rows. Binds only the token (and `committedAt`).
+ * record with stats, the graph writes, the scope's digest, the result row and
+ * the cleanup of this commit's staged rows. Binds only the token (and
+ * `committedAt`, `digest`).
  */
-export function promoteStatements(token: string, committedAt: string, schema: StagingSchema = 'main'): SqlStatement[] {
-  return [...promoteStatementsIn(token, committedAt).map((s) => staging(schema, s)), ...discardStatements(token, schema)];
+export function promoteStatements(
+  token: string,
+  committedAt: string,
+  schema: StagingSchema = 'main',
+  digest: string | null = null,
+): SqlStatement[] {
+  return [...promoteStatementsIn(token, committedAt, digest).map((s) => staging(schema, s)), ...discardStatements(token, schema)];
 }
 
-function promoteStatementsIn(token: string, committedAt: string): SqlStatement[] {
+function promoteStatementsIn(token: string, committedAt: string, digest: string | null): SqlStatement[] {
   const t = [token];
   return [
+    beginPromoteStatement(token),
     // Staged rows are all there: a staged commit that lost rows to a cleanup must not delete the rest.
     statement(
       'guard',
@@ -409,6 +424,7 @@ function promoteStatementsIn(token: string, committedAt: string): SqlStatement[]
        WHERE h.token = ?1`,
       [token, committedAt],
     ),
+    countOtherScopesStatement(token),
     // Created or changed rows only (+P2); the last writer becomes the source.
     statement(
       'graph',
@@ -440,6 +456,8 @@ function promoteStatementsIn(token: string, committedAt: string): SqlStatement[]
       t,
     ),
     statement('graph', `DELETE FROM relationships WHERE id IN (SELECT id FROM staged_relationship_deletes WHERE token = ?1)`, t),
+    recordScopeStatement(token, digest),
+    endPromoteStatement(token),
     statement(
       'result',
       `SELECT r.* FROM sync_runs r JOIN staged_commits h ON r.account_id = h.account_id AND r.sync_id = h.sync_id

@@ -9,4 +9,4 @@ export * from './guard.js';
 export * from './schema.js';
 export * from './commit.js';
 export * from './read.js';
-export * from './batch.js';
+export * from './scope.js';

@@ -83,6 +83,9 @@ const STAGING_TABLES: readonly string[] = [
       )`,
 ];
 
+/** Trigger condition: no commit is promoting in this transaction or batch. */
+const OUTSIDE_COMMITS = 'NOT EXISTS (SELECT 1 FROM commits_in_progress)';
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -170,7 +173,44 @@ export const MIGRATIONS: readonly Migration[] = [
        BEGIN SELECT RAISE(ABORT, '${GUARD_MESSAGE_PREFIX}unknown'); END`,
     ],
   },
+  {
+    version: 3,
+    name: 'scope_state',
+    statements: [
+      // Per connector scope: `writes` counts writes to the scope's rows by
+      // anyone but the scope's own commits (see scope.ts): rows taken over or
+      // cascaded by other connectors' commits, edits by hand. `digest` is the
+      // digest of the scope's rows as its last commit left them, valid while
+      // `writes` still equals `digest_writes`. A batch with that digest is an
+      // unchanged re-sync that needs no staging (+P2).
+      `CREATE TABLE IF NOT EXISTS scope_state (
+        account_id TEXT NOT NULL,
+        connector_id TEXT NOT NULL,
+        writes INTEGER NOT NULL,
+        digest TEXT,
+        digest_writes INTEGER,
+        PRIMARY KEY (account_id, connector_id)
+      )`,
+      // A row while a commit promotes (its own transaction or batch only):
+      // commits count their writes set-wise, so the triggers stand aside.
+      `CREATE TABLE IF NOT EXISTS commits_in_progress (token TEXT PRIMARY KEY NOT NULL)`,
+      ...(['entities', 'relationships'] as const).flatMap((table) => [
+        `CREATE TRIGGER IF NOT EXISTS ${table}_scope_insert AFTER INSERT ON ${table} WHEN ${OUTSIDE_COMMITS}
+         BEGIN ${bumpScope('NEW')} END`,
+        `CREATE TRIGGER IF NOT EXISTS ${table}_scope_update AFTER UPDATE ON ${table} WHEN ${OUTSIDE_COMMITS}
+         BEGIN ${bumpScope('OLD')} ${bumpScope('NEW')} END`,
+        `CREATE TRIGGER IF NOT EXISTS ${table}_scope_delete AFTER DELETE ON ${table} WHEN ${OUTSIDE_COMMITS}
+         BEGIN ${bumpScope('OLD')} END`,
+      ]),
+    ],
+  },
 ];
+
+/** Trigger body statement: one more write to the scope of the `NEW` or `OLD` row. */
+function bumpScope(row: 'NEW' | 'OLD'): string {
+  return `INSERT INTO scope_state (account_id, connector_id, writes) VALUES (${row}.account_id, ${row}.connector_id, 1)
+           ON CONFLICT (account_id, connector_id) DO UPDATE SET writes = writes + 1;`;
+}
 
 /**
  * DDL for the staging tables as connection-local TEMP tables (same shape as

@@ -657,6 +657,78 @@ export function describeGraphStoreContract(name: string, open: OpenStore): void 
       });
     });
 
+    // SQL stores record an unchanged re-sync from a digest of the scope without
+    // staging (adapters/sql/scope.ts); these sequences would fool a digest that
+    // missed other writers. Every store must give the reference's answers.
+    describe('+P2 the same batch again after other writes', () => {
+      it('+P2/INV-C02: the same batch again after another connector took an entity over takes it back as updated', async () => {
+        const alpha = { connectorId: 'alpha', entities: [ent('host', 'shared'), ent('host', 'a-only')] };
+        await sync(store, { syncId: 'a1', ...alpha });
+        expect((await sync(store, { syncId: 'a2', ...alpha })).stats).toEqual(stats({ entitiesUnchanged: 2 }));
+        await sync(store, { syncId: 'b1', connectorId: 'beta', entities: [ent('host', 'shared')] });
+        const again = await sync(store, { syncId: 'a3', ...alpha });
+        expect(again.stats).toEqual(stats({ entitiesUpdated: 1, entitiesUnchanged: 1 }));
+        expect(again.rowsWritten).toBe(1);
+        expect(await entityOf('host:shared')).toMatchObject({ connectorId: 'alpha', syncId: 'a3' });
+        expect((await sync(store, { syncId: 'a4', ...alpha })).stats).toEqual(stats({ entitiesUnchanged: 2 }));
+      });
+
+      it('+P2/INV-C02: the same batch again after another connector took a relationship over takes it back as updated', async () => {
+        const link = rel('host:h-1', 'CONNECTS', 'host:h-2');
+        const alpha = { connectorId: 'alpha', entities: [ent('host', 'h-1'), ent('host', 'h-2')], relationships: [link] };
+        await sync(store, { syncId: 'a1', ...alpha });
+        await sync(store, { syncId: 'a2', ...alpha });
+        await sync(store, { syncId: 'b1', connectorId: 'beta', relationships: [link] });
+        const again = await sync(store, { syncId: 'a3', ...alpha });
+        expect(again.stats).toEqual(stats({ entitiesUnchanged: 2, relationshipsUpdated: 1 }));
+        expect(await relationshipOf(link)).toMatchObject({ connectorId: 'alpha', syncId: 'a3' });
+      });
+
+      it('+P2/INV-03: the same batch again after another connector\'s sync cascaded its relationship away is refused for the dangling relationship (INV-C04), and commits once the endpoint is back', async () => {
+        const beta = { connectorId: 'beta', entities: [ent('user', 'u-1')] };
+        const alpha = { connectorId: 'alpha', entities: [ent('host', 'h-1')], relationships: [rel('host:h-1', 'USES', 'user:u-1')] };
+        await sync(store, { syncId: 'b1', ...beta });
+        await sync(store, { syncId: 'a1', ...alpha });
+        expect((await sync(store, { syncId: 'a2', ...alpha })).stats).toEqual(stats({ entitiesUnchanged: 1, relationshipsUnchanged: 1 }));
+        const betaEmpty = await sync(store, { syncId: 'b2', connectorId: 'beta' });
+        expect(betaEmpty.stats).toEqual(stats({ entitiesDeleted: 1, relationshipsDeleted: 1, relationshipsCascaded: 1 }));
+        const before = await dump();
+        await expectCommitError(sync(store, { syncId: 'a3', ...alpha }), 'DanglingRelationship', 'host:h-1 USES user:u-1');
+        expect(await dump()).toEqual(before);
+        await sync(store, { syncId: 'b3', ...beta });
+        const back = await sync(store, { syncId: 'a3', ...alpha });
+        expect(back.stats).toEqual(stats({ entitiesUnchanged: 1, relationshipsCreated: 1 }));
+      });
+
+      it('+P2/+P1: after a run that kept rows, a complete run that no longer emits them deletes them', async () => {
+        const full = { entities: [ent('user', 'u-1', { stepId: 'users' }), ent('host', 'h-1', { stepId: 'hosts' })] };
+        await sync(store, { syncId: 's1', ...full });
+        await sync(store, { syncId: 's2', ...full });
+        const partial = await sync(store, { syncId: 's3', entities: [ent('host', 'h-1', { stepId: 'hosts' })], keptSteps: ['users'], failedSteps: ['users'] });
+        expect(partial.stats).toEqual(stats({ entitiesUnchanged: 1, entitiesKept: 1 }));
+        // The scope now holds more than the last batch: the same rows without kept steps are a diff, not an unchanged re-sync.
+        const complete = await sync(store, { syncId: 's4', entities: [ent('host', 'h-1', { stepId: 'hosts' })] });
+        expect(complete.stats).toEqual(stats({ entitiesUnchanged: 1, entitiesDeleted: 1 }));
+        expect(await entityOf('user:u-1')).toBeUndefined();
+      });
+
+      it('+P2: a batch equal to the stored rows in another order, and a repeat with a new sync id, are unchanged; its record is the sync\'s own', async () => {
+        const entities = [ent('host', 'h-1'), ent('host', 'h-2'), ent('user', 'u-1')];
+        const relationships = [rel('host:h-1', 'CONNECTS', 'host:h-2'), rel('user:u-1', 'USES', 'host:h-1')];
+        await sync(store, { syncId: 's1', entities, relationships });
+        const again = await commitSync(store, {
+          ...syncInput({ syncId: 's2', entities: [...entities].reverse(), relationships: [...relationships].reverse() }),
+          startedAt: '2026-01-02T00:00:00.000Z',
+          finishedAt: '2026-01-02T00:01:00.000Z',
+        });
+        expect(again.stats).toEqual(stats({ entitiesUnchanged: 3, relationshipsUnchanged: 2 }));
+        expect(again.rowsWritten).toBe(0);
+        expect(again.record).toMatchObject({ syncId: 's2', connectorId: 'alpha', accountId: 'acme', startedAt: '2026-01-02T00:00:00.000Z', finishedAt: '2026-01-02T00:01:00.000Z', failedSteps: [], keptSteps: [] });
+        expect((await store.syncHistory({ limit: 1 }))[0]).toEqual(again.record);
+        await expectCommitError(sync(store, { syncId: 's2', entities, relationships }), 'DuplicateSyncId');
+      });
+    });
+
     describe('+P1 partial data is kept', () => {
       it('+P1: rows of kept steps survive when not re-emitted, and are counted as kept', async () => {
         await sync(store, {

@@ -59,6 +59,10 @@ describe('D1 limits on a large sync', () => {
     const again = await commitSync(store, inventory(30_000, 'big-2'));
     expect(again.rowsWritten).toBe(0); // +P2
     expect(again.stats).toMatchObject({ entitiesUnchanged: 30_000, relationshipsUnchanged: 15_000 });
+    // The unchanged-scope check recorded it in one small batch: nothing staged, no graph statement.
+    expect(meter.calls).toHaveLength(1);
+    expect(meter.calls[0]!.statements.length).toBeLessThanOrEqual(3);
+    expect(meter.calls[0]!.statements.some((s) => /staged_|INTO entities|INTO relationships/.test(s.sql))).toBe(false);
 
     meter.reset();
     const churn = await commitSync(store, inventory(30_000, 'big-3', 1));
@@ -75,7 +79,7 @@ describe('D1 limits on a large sync', () => {
     }
     // Check, diff and promote: exactly one batch per commit (staging goes along when it fits in maxBatchBytes).
     expect(meter.calls.every((c) => c.kind === 'batch')).toBe(true);
-    expect(meter.calls.filter((c) => c.statements.some((s) => s.sql.includes('commit_guards')))).toHaveLength(1);
+    expect(meter.calls.filter((c) => c.statements.some((s) => s.sql.startsWith('INSERT INTO entities')))).toHaveLength(1);
     expect(firstTotals.batches).toBeLessThanOrEqual(4);
     for (const call of meter.calls) {
       for (const s of call.statements) {
@@ -92,10 +96,11 @@ describe('D1 limits on a large sync', () => {
     expect(result.stats.entitiesCreated).toBe(20_000);
     const batches = meter.calls.filter((c) => c.kind === 'batch');
     expect(batches.length).toBeGreaterThan(2);
-    const promote = batches.filter((b) => b.statements.some((s) => s.sql.includes('commit_guards')));
+    const promote = batches.filter((b) => b.statements.some((s) => s.sql.startsWith('INSERT INTO entities')));
     expect(promote).toHaveLength(1);
-    // Every graph write and the sync-run record are in that one batch.
-    const graphWrites = batches.flatMap((b) => b.statements).filter((s) => /^(INSERT INTO (entities|relationships|sync_runs)|DELETE FROM (entities|relationships) )/.test(s.sql));
+    // Every graph write and the sync-run record are in that one batch (after the unchanged-scope check, which wrote nothing).
+    expect(batches[0]!.statements.some((s) => s.sql.includes('scope_state s'))).toBe(true);
+    const graphWrites = batches.slice(1).flatMap((b) => b.statements).filter((s) => /^(INSERT INTO (entities|relationships|sync_runs)|DELETE FROM (entities|relationships) )/.test(s.sql));
     expect(graphWrites.length).toBeGreaterThan(0);
     expect(graphWrites.every((s) => promote[0]!.statements.includes(s))).toBe(true);
     expect(meter.totals().maxParams).toBeLessThanOrEqual(100);
@@ -189,5 +194,27 @@ describe('D1 atomicity and crashes', () => {
     expect(result.stats.entitiesCreated).toBe(1);
     const version = await env.DB.prepare(`SELECT MAX(version) AS v FROM schema_migrations`).first<{ v: number }>();
     expect(version?.v).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('+P2 the unchanged-scope check on D1', () => {
+  it('+P2: an entity deleted and one edited by hand in D1 (outside commits, so the triggers count them) are restored by the next identical sync, which then stages again', async () => {
+    const db = await freshDb();
+    const meter = meterD1(db);
+    const store = createD1Store(meter.db);
+    const base = { connectorId: 'alpha', entities: [ent('host', 'h-1'), ent('host', 'h-2')], relationships: [rel('host:h-1', 'CONNECTS', 'host:h-2')] };
+    await sync(store, { syncId: 's1', ...base });
+    meter.reset();
+    expect((await sync(store, { syncId: 's2', ...base })).rowsWritten).toBe(0);
+    expect(meter.calls).toHaveLength(1); // the scope check alone
+
+    await db.prepare('DELETE FROM entities WHERE id = ?').bind(entityId('acme', 'host', 'h-2')).run();
+    await db.prepare(`UPDATE entities SET hash = 'edited' WHERE id = ?`).bind(entityId('acme', 'host', 'h-1')).run();
+    meter.reset();
+    const restored = await sync(store, { syncId: 's3', ...base });
+    expect(restored.stats).toMatchObject({ entitiesCreated: 1, entitiesUpdated: 1, relationshipsUnchanged: 1 });
+    expect(restored.rowsWritten).toBe(rowWrites(restored.stats));
+    expect(meter.calls.length).toBeGreaterThan(1); // checked, then staged and promoted
+    expect((await dumpStore(store)).entities.map((e) => e.syncId).sort()).toEqual(['s3', 's3']);
   });
 });

@@ -9,6 +9,7 @@ import {
   CommitError,
   commitSync,
   contentHash,
+  entityId,
   prepareBatch,
   rowWrites,
   type CommitBatch,
@@ -189,7 +190,12 @@ describe('sqlite: schema migrations', () => {
     await store.close();
     // Take the file back to version 1: drop what later migrations created.
     const db = raw(path);
-    db.exec(STAGING_TABLES.map((t) => `DROP TABLE ${t};`).join('') + 'DROP TABLE commit_guards; DELETE FROM schema_migrations WHERE version > 1;');
+    db.exec(
+      ['entities', 'relationships'].flatMap((t) => ['insert', 'update', 'delete'].map((op) => `DROP TRIGGER ${t}_scope_${op};`)).join('') +
+        'DROP TABLE scope_state; DROP TABLE commits_in_progress;' +
+        STAGING_TABLES.map((t) => `DROP TABLE ${t};`).join('') +
+        'DROP TABLE commit_guards; DELETE FROM schema_migrations WHERE version > 1;',
+    );
     db.close();
     expect(versions(path)).toEqual([1]);
 
@@ -504,6 +510,80 @@ describe('+P2 zero writes, measured by SQLite', () => {
     expect(result.stats.entitiesDeleted).toBe(100);
     db.close();
     await store.close();
+  });
+});
+
+describe('+P2 the unchanged-scope check (adapters/sql/scope.ts)', () => {
+  it('+P2: an unchanged re-sync is recorded from the scope digest: no row staged, no graph statement run, one row written (the sync run)', async () => {
+    const statements: string[] = [];
+    const store = createSqliteStore({ path: freshPath(), trace: (sql) => statements.push(sql) });
+    await commitSync(store, bigInput(300, 's1'));
+    expect(statements.some((sql) => sql.startsWith('INSERT INTO temp.staged_entities'))).toBe(true);
+
+    statements.length = 0;
+    const again = await commitSync(store, bigInput(300, 's2'));
+    expect(again.stats).toMatchObject({ entitiesUnchanged: 300, relationshipsUnchanged: 300 });
+    expect(again.rowsWritten).toBe(0);
+    const run = statements.filter((sql) => !/^(BEGIN|COMMIT)/.test(sql));
+    expect(run.some((sql) => /staged_|INTO entities|INTO relationships|FROM entities|FROM relationships/.test(sql))).toBe(false);
+    expect(run).toHaveLength(3);
+    expect(run[1]).toMatch(/^INSERT INTO sync_runs .* FROM scope_state s WHERE/);
+    await store.close();
+  });
+
+  it('+P2: rows deleted, inserted or edited by hand count as writes to the scope (triggers), so the next identical sync restores the stored rows, as memory would', async () => {
+    const path = freshPath();
+    const store = createSqliteStore(path);
+    const input = (syncId: string): SyncInput => ({ ...seedInput('x'), syncId });
+    await commitSync(store, input('s1'));
+    const stored = await dumpStore(store);
+    const db = raw(path);
+    const hostId = entityId('acme', 'host', 'alpha-0');
+
+    db.prepare('DELETE FROM entities WHERE id = ?').run(hostId);
+    const restored = await commitSync(store, input('s2'));
+    expect(restored.stats).toMatchObject({ entitiesCreated: 1, entitiesUnchanged: 4, relationshipsUnchanged: 4 });
+
+    db.prepare(`UPDATE entities SET properties = '{"i":99}', hash = 'edited' WHERE id = ?`).run(hostId);
+    expect((await commitSync(store, input('s3'))).stats).toMatchObject({ entitiesUpdated: 1, entitiesUnchanged: 4 });
+
+    db.prepare(
+      `INSERT INTO entities (id, account_id, connector_id, sync_id, step_id, entity_type, entity_key, entity_class, display_name, properties, hash)
+       VALUES ('by-hand', 'acme', 'alpha', 'manual', 'even', 'host', 'by-hand', 'Host', 'by hand', '{}', 'h')`,
+    ).run();
+    expect((await commitSync(store, input('s4'))).stats).toMatchObject({ entitiesDeleted: 1, entitiesUnchanged: 5 });
+
+    const rows = (d: Awaited<ReturnType<typeof dumpStore>>) => ({
+      entities: d.entities.map(({ syncId: _s, ...e }) => e),
+      relationships: d.relationships.map(({ syncId: _s, ...r }) => r),
+    });
+    expect(rows(await dumpStore(store))).toEqual(rows(stored));
+    expect((await commitSync(store, input('s5'))).rowsWritten).toBe(0);
+    db.close();
+    await store.close();
+  });
+
+  it('+P2: a store migrated from schema version 2 has no digest yet: its first commit takes the full path, the next identical one the scope check', async () => {
+    const path = freshPath();
+    const store = createSqliteStore(path);
+    await commitSync(store, seedInput('s1'));
+    await store.close();
+    const db = raw(path);
+    db.exec(
+      ['entities', 'relationships'].flatMap((t) => ['insert', 'update', 'delete'].map((op) => `DROP TRIGGER ${t}_scope_${op};`)).join('') +
+        'DROP TABLE scope_state; DROP TABLE commits_in_progress; DELETE FROM schema_migrations WHERE version > 2;',
+    );
+    db.close();
+    const statements: string[] = [];
+    const upgraded = createSqliteStore({ path, trace: (sql) => statements.push(sql) });
+    const staged = (): boolean => statements.some((sql) => sql.startsWith('INSERT INTO temp.staged_entities'));
+    statements.length = 0;
+    expect((await commitSync(upgraded, seedInput('s2'))).stats).toMatchObject({ entitiesUnchanged: 5, relationshipsUnchanged: 4 });
+    expect(staged()).toBe(true);
+    statements.length = 0;
+    expect((await commitSync(upgraded, seedInput('s3'))).stats).toMatchObject({ entitiesUnchanged: 5, relationshipsUnchanged: 4 });
+    expect(staged()).toBe(false);
+    await upgraded.close();
   });
 });
 
