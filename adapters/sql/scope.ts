@@ -47,12 +47,12 @@ const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
  */
 function idOrder(rows: readonly Row[]): ArrayLike<number> {
   const n = rows.length;
+  const byString = (): number[] => Array.from(rows.keys()).sort((a, b) => compare(rows[a]!.id, rows[b]!.id));
+  if (n >= MAX_PACKED_ROWS) return byString();
   const keys = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const id = rows[i]!.id;
-    if (n >= MAX_PACKED_ROWS || !HEX_PREFIX.test(id)) {
-      return Array.from(rows.keys()).sort((a, b) => compare(rows[a]!.id, rows[b]!.id));
-    }
+    if (!HEX_PREFIX.test(id)) return byString();
     keys[i] = Number.parseInt(id.slice(0, 8), 16) * MAX_PACKED_ROWS + i;
   }
   keys.sort();
