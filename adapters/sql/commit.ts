@@ -32,6 +32,7 @@
  */
 import type { CommitBatch, PreparedEntity, PreparedRelationship, SyncRecord, SyncStats } from '../../src/index.js';
 import { beginPromoteStatement, countOtherScopesStatement, endPromoteStatement, recordScopeStatement } from './scope.js';
+import { SYNC_RUN_COLUMNS } from './schema.js';
 import { DEFAULT_CHUNK_BYTES, statement, utf8Length, type SqlStatement, type SqlValue } from './statement.js';
 
 /** A staleness cutoff later than any ISO timestamp: every other token's staged rows are leftovers. */
@@ -401,10 +402,7 @@ function promoteStatementsIn(token: string, committedAt: string, digest: string 
     // Stats, counted against the graph before it changes.
     statement(
       'record',
-      `INSERT INTO sync_runs (account_id, connector_id, sync_id, started_at, finished_at, committed_at, failed_steps, kept_steps,
-        entities_created, entities_updated, entities_unchanged, entities_deleted, entities_kept,
-        relationships_created, relationships_updated, relationships_unchanged, relationships_deleted,
-        relationships_cascaded, relationships_kept)
+      `INSERT INTO sync_runs ${SYNC_RUN_COLUMNS}
        SELECT h.account_id, h.connector_id, h.sync_id, h.started_at, h.finished_at, ?2, h.failed_steps, h.kept_steps,
         es.created, es.updated, es.unchanged,
         (SELECT COUNT(*) FROM staged_entity_deletes WHERE token = ?1),

@@ -224,6 +224,12 @@ export function tempStagingStatements(): SqlStatement[] {
   );
 }
 
+/** The `sync_runs` columns a commit writes, in the order its INSERTs give them (`commit.ts`, `scope.ts`). */
+export const SYNC_RUN_COLUMNS = `(account_id, connector_id, sync_id, started_at, finished_at, committed_at, failed_steps, kept_steps,
+  entities_created, entities_updated, entities_unchanged, entities_deleted, entities_kept,
+  relationships_created, relationships_updated, relationships_unchanged, relationships_deleted,
+  relationships_cascaded, relationships_kept)`;
+
 /** The schema version this code reads and writes. */
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;
 

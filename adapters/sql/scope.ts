@@ -24,6 +24,7 @@
  * steered by whoever controls the upstream data).
  */
 import { CommitError, describeRelationship, sha256Hex, type CommitBatch } from '../../src/index.js';
+import { SYNC_RUN_COLUMNS } from './schema.js';
 import { statement, type SqlStatement } from './statement.js';
 
 interface Row {
@@ -143,10 +144,7 @@ export function unchangedScopeStatements(batch: CommitBatch, digest: string, com
     ),
     statement(
       'record',
-      `INSERT INTO sync_runs (account_id, connector_id, sync_id, started_at, finished_at, committed_at, failed_steps, kept_steps,
-        entities_created, entities_updated, entities_unchanged, entities_deleted, entities_kept,
-        relationships_created, relationships_updated, relationships_unchanged, relationships_deleted,
-        relationships_cascaded, relationships_kept)
+      `INSERT INTO sync_runs ${SYNC_RUN_COLUMNS}
        SELECT s.account_id, s.connector_id, ?3, ?4, ?5, ?6, ?7, ?8, 0, 0, ?9, 0, 0, 0, 0, ?10, 0, 0, 0
        FROM scope_state s WHERE s.account_id = ?1 AND s.connector_id = ?2 AND s.digest = ?11 AND s.writes = s.digest_writes`,
       [
