@@ -482,7 +482,8 @@ async function runSequence(open: OpenStore, commands: readonly Command[]): Promi
       run.last.set(`${input.accountId}/${input.connectorId}`, input);
       if (command.echo) {
         // +P2: the same output committed again right away writes nothing.
-        const echo = { ...input, syncId: `${input.syncId}+echo` };
+        // Its own sync id: a reused id (in another account) would otherwise repeat an earlier echo's.
+        const echo = { ...input, syncId: `${input.syncId}+echo-${index}` };
         const again = await apply(echo, `${label} (echo)`);
         expect(again.ok && again.rowsWritten, `${label}: +P2 echo writes nothing`).toBe(0);
         if (again.ok) {
