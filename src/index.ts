@@ -36,6 +36,7 @@ export {
 // Sync protocol
 export { commitSync } from './ingest/commit.js';
 export { prepareBatch, DEFAULT_STEP_ID, type SyncInput } from './ingest/prepare.js';
+export { inputDigest } from './ingest/input-digest.js';
 export { CommitError, type CommitErrorCode } from './ingest/errors.js';
 export { type SyncStats, emptyStats, rowWrites } from './ingest/stats.js';
 

@@ -1,4 +1,5 @@
 import type { CommitResult, GraphStore } from '../store/types.js';
+import { inputDigest } from './input-digest.js';
 import { prepareBatch, type SyncInput } from './prepare.js';
 
 /**
@@ -20,11 +21,33 @@ import { prepareBatch, type SyncInput } from './prepare.js';
  *   `DanglingRelationship` naming it (INV-C04); so does a reused sync id.
  * - All of it lands in one atomic unit, or none of it (INV-C01).
  *
+ * A store with `commitIfUnchanged` is first offered the output's
+ * {@link inputDigest}: an output equal to the one its scope was last
+ * committed from, with the scope untouched since, is recorded as unchanged
+ * without preparing a batch (+P2). Anything else is prepared and committed.
+ *
  * @example
  * const output = await runConnector(connector, { accountId: 'acme', syncId: 'sync-001' });
  * const { stats } = await commitSync(createMemoryStore(), output);
  * console.log(stats.entitiesCreated, stats.entitiesUnchanged);
  */
 export async function commitSync(store: GraphStore, output: SyncInput): Promise<CommitResult> {
-  return store.commit(prepareBatch(output));
+  const digest = store.commitIfUnchanged ? inputDigest(output) : undefined;
+  if (digest !== undefined) {
+    const now = new Date().toISOString();
+    const unchanged = await store.commitIfUnchanged!({
+      accountId: output.accountId,
+      connectorId: output.connectorId,
+      syncId: output.syncId,
+      failedSteps: [...(output.failedSteps ?? [])],
+      startedAt: output.startedAt ?? now,
+      finishedAt: output.finishedAt ?? now,
+      entities: output.entities.length,
+      relationships: output.relationships.length,
+      inputDigest: digest,
+    });
+    if (unchanged) return unchanged;
+  }
+  const batch = prepareBatch(output);
+  return store.commit(digest === undefined ? batch : { ...batch, inputDigest: digest });
 }

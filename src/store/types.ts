@@ -65,6 +65,30 @@ export interface CommitBatch {
   readonly failedSteps: readonly string[];
   readonly startedAt: string;
   readonly finishedAt: string;
+  /**
+   * The `inputDigest` of the output this batch was prepared from, when it has
+   * one: a store that implements {@link GraphStore.commitIfUnchanged} keeps
+   * it with the scope it commits.
+   */
+  readonly inputDigest?: string;
+}
+
+/**
+ * A sync offered to {@link GraphStore.commitIfUnchanged}: its record's fields
+ * and the digest of its output, without rows.
+ */
+export interface UnchangedRun {
+  readonly accountId: string;
+  readonly connectorId: string;
+  readonly syncId: string;
+  readonly failedSteps: readonly string[];
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  /** Rows the output holds, reported as unchanged. */
+  readonly entities: number;
+  readonly relationships: number;
+  /** `inputDigest(output)`. */
+  readonly inputDigest: string;
 }
 
 /** A committed sync, as the store's history keeps it. */
@@ -141,6 +165,16 @@ export interface GraphStore {
   /** The adapter's name, for messages and benchmarks. */
   readonly kind: string;
   commit(batch: CommitBatch): Promise<CommitResult>;
+  /**
+   * Optional +P2 fast path, tried by `commitSync` before it prepares a batch.
+   * When the scope (account, connector) was last committed in full from an
+   * output with this `inputDigest`, and nothing has written to its rows
+   * since, the store records the run with every row unchanged, writes no
+   * row, and returns the result. Otherwise it returns undefined without
+   * writing anything, and `commitSync` commits the full way. It throws what
+   * `commit` would for a reused sync id (`DuplicateSyncId`).
+   */
+  commitIfUnchanged?(run: UnchangedRun): Promise<CommitResult | undefined>;
   getEntity(id: string): Promise<StoredEntity | undefined>;
   findEntity(accountId: string, type: string, key: string): Promise<StoredEntity | undefined>;
   listEntities(query?: EntityQuery): Promise<Page<StoredEntity>>;
