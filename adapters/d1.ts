@@ -66,6 +66,7 @@ import {
   type SqlStatement,
   type SqlValue,
   batchDigest,
+  unchangedRunStatements,
   unchangedScopeStatements,
 } from './sql/index.js';
 
@@ -193,7 +194,7 @@ export function createD1Store(db: D1DatabaseLike, options: D1StoreOptions = {}):
     ensureOpen();
     // Also refuses repeated ids (InvalidBatch) before anything is staged.
     const digest = batchDigest(batch);
-    const unchanged = await commitUnchanged(batch, digest);
+    const unchanged = await commitUnchanged(unchangedScopeStatements(batch, digest, new Date().toISOString()), batch);
     if (unchanged) return unchanged;
     const token = crypto.randomUUID();
     const nowMs = Date.now();
@@ -214,7 +215,7 @@ export function createD1Store(db: D1DatabaseLike, options: D1StoreOptions = {}):
         throw storeFailure(`D1 staging failed, nothing was committed: ${describeError(error)}`, error);
       }
     }
-    const promote = promoteStatements(token, new Date().toISOString(), 'main', digest);
+    const promote = promoteStatements(token, new Date().toISOString(), 'main', { batch: digest, input: batch.inputDigest ?? null });
     const statements = separate ? promote : [...cleanup, ...stage, ...promote];
 
     let results: D1ResultLike<Row>[];
@@ -246,13 +247,15 @@ export function createD1Store(db: D1DatabaseLike, options: D1StoreOptions = {}):
    * An unchanged re-sync in one small batch, without staging (scope.ts);
    * undefined when the scope check does not hold (nothing was written).
    */
-  async function commitUnchanged(batch: CommitBatch, digest: string): Promise<CommitResult | undefined> {
-    const statements = unchangedScopeStatements(batch, digest, new Date().toISOString());
+  async function commitUnchanged(
+    statements: readonly SqlStatement[],
+    scope: { accountId: string; syncId: string },
+  ): Promise<CommitResult | undefined> {
     let results: D1ResultLike<Row>[];
     try {
       results = await run(statements);
     } catch (error) {
-      if (guardFailure(error) === 'DuplicateSyncId') throw duplicateSync(batch.accountId, batch.syncId);
+      if (guardFailure(error) === 'DuplicateSyncId') throw duplicateSync(scope.accountId, scope.syncId);
       throw storeFailure(`D1 commit failed, nothing was committed: ${describeError(error)}`, error);
     }
     const row = results[statements.findIndex((s) => s.kind === 'result')]?.results[0];
@@ -304,6 +307,10 @@ export function createD1Store(db: D1DatabaseLike, options: D1StoreOptions = {}):
   return {
     kind: 'd1',
     commit,
+    async commitIfUnchanged(run) {
+      ensureOpen();
+      return commitUnchanged(unchangedRunStatements(run, new Date().toISOString()), run);
+    },
     getEntity: (id) =>
       read(async () => {
         const row = await first(getEntityStatement(id));

@@ -58,6 +58,7 @@ import {
   type Row,
   type SqlStatement,
   batchDigest,
+  unchangedRunStatements,
   unchangedScopeStatements,
 } from './sql/index.js';
 
@@ -233,10 +234,48 @@ export function createSqliteStore(options: string | SqliteStoreOptions): SqliteS
     }
   }
 
-  let commits = 0;
-  function commit(batch: CommitBatch, digest: string): CommitResult {
+  /**
+   * Runs the statements of an unchanged re-sync (scope.ts) in the open
+   * transaction: the result, or undefined when the scope check did not hold
+   * (then its statements wrote nothing).
+   */
+  function recordUnchanged(statements: readonly SqlStatement[], scope: { accountId: string; syncId: string }): CommitResult | undefined {
+    let resultRow: Row | undefined;
+    for (const s of statements) {
+      if (s.kind === 'result') {
+        resultRow = get(s);
+        continue;
+      }
+      try {
+        run(s);
+      } catch (error) {
+        if (guardFailure(error) === 'DuplicateSyncId') throw duplicateSync(scope.accountId, scope.syncId);
+        throw error;
+      }
+    }
+    if (!resultRow) return undefined;
+    const record = syncRecordFromRow(resultRow);
+    return { record, stats: { ...record.stats }, rowsWritten: 0 };
+  }
+
+  /** `fn` in one IMMEDIATE transaction (a writer from the start); failures become `StoreFailure`. */
+  function writeTransaction<T>(fn: () => T): T {
     ensureOpen();
     if (readonly) throw storeFailure(`the SQLite store "${path}" is open read-only`);
+    try {
+      return db.transaction(fn).immediate();
+    } catch (error) {
+      if (error instanceof CommitError) throw error;
+      const code = (error as { code?: unknown }).code;
+      if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+        throw storeFailure(`SQLite database "${path}" stayed locked by another writer for ${busyTimeoutMs} ms; nothing was committed`, error);
+      }
+      throw storeFailure(`SQLite commit failed, nothing was committed: ${describeError(error)}`, error);
+    }
+  }
+
+  let commits = 0;
+  function commit(batch: CommitBatch, digest: string): CommitResult {
     // The TEMP staging tables belong to this connection and hold one commit at
     // a time, so a short per-connection counter is unique enough, and it keys
     // every staged row (a 36-character UUID made each key twice as long).
@@ -245,20 +284,13 @@ export function createSqliteStore(options: string | SqliteStoreOptions): SqliteS
     // Staging runs inside this transaction on this connection's TEMP tables,
     // so nothing else can be staged there (the cleanup is a formality).
     const before = [...cleanupStatements(token, ALL_LEFTOVERS, 'temp'), stageHeaderStatement(batch, token, now, 'temp')];
-    const after = promoteStatements(token, now, 'temp', digest);
-    const transaction = db.transaction((): CommitResult => {
-      // An unchanged re-sync is recorded without staging (scope.ts); when the
-      // scope check does not hold, its statements wrote nothing.
-      let resultRow: Row | undefined;
-      for (const s of unchangedScopeStatements(batch, digest, now)) {
-        if (s.kind === 'result') resultRow = get(s);
-        else runGuarded(s, batch, token);
-      }
-      if (resultRow) {
-        const record = syncRecordFromRow(resultRow);
-        return { record, stats: { ...record.stats }, rowsWritten: 0 };
-      }
+    const after = promoteStatements(token, now, 'temp', { batch: digest, input: batch.inputDigest ?? null });
+    return writeTransaction((): CommitResult => {
+      // An unchanged re-sync is recorded without staging (scope.ts).
+      const unchanged = recordUnchanged(unchangedScopeStatements(batch, digest, now), batch);
+      if (unchanged) return unchanged;
       let rowsWritten = 0;
+      let resultRow: Row | undefined;
       for (const s of before) run(s);
       stageRows(batch, token);
       for (const s of after) {
@@ -277,16 +309,6 @@ export function createSqliteStore(options: string | SqliteStoreOptions): SqliteS
       }
       return { record, stats: { ...record.stats }, rowsWritten };
     });
-    try {
-      return transaction.immediate();
-    } catch (error) {
-      if (error instanceof CommitError) throw error;
-      const code = (error as { code?: unknown }).code;
-      if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
-        throw storeFailure(`SQLite database "${path}" stayed locked by another writer for ${busyTimeoutMs} ms; nothing was committed`, error);
-      }
-      throw storeFailure(`SQLite commit failed, nothing was committed: ${describeError(error)}`, error);
-    }
   }
 
   return {
@@ -296,6 +318,10 @@ export function createSqliteStore(options: string | SqliteStoreOptions): SqliteS
       ensureOpen();
       // Also refuses repeated ids (InvalidBatch) before anything is staged.
       return commit(batch, batchDigest(batch));
+    },
+    async commitIfUnchanged(run) {
+      const statements = unchangedRunStatements(run, new Date().toISOString());
+      return writeTransaction(() => recordUnchanged(statements, run));
     },
     async getEntity(id) {
       return read(() => {

@@ -17,12 +17,13 @@
  *               a write counted for other scopes losing rows (scope.ts)
  * 6. `graph`    upsert entities (only where the hash differs: +P2), delete
  *               entities, upsert relationships, delete relationships
- * 7. `record`   the batch's digest as the scope's (for `scope.ts`)
+ * 7. `record`   the batch's digests as the scope's (for `scope.ts`)
  * 8. `result`   SELECT the sync-run row just written
  * 9. `cleanup`  remove this commit's staged rows
  *
  * Before all this, an adapter may try `unchangedScopeStatements` (scope.ts),
- * which records an unchanged re-sync without staging anything.
+ * which records an unchanged re-sync without staging anything (and, before
+ * any batch is prepared, `unchangedRunStatements` for `commitIfUnchanged`).
  *
  * The sum of `changes` of the `graph` statements is the commit's `rowsWritten`
  * and equals `rowWrites(stats)`.
@@ -31,9 +32,11 @@
  * comments below name the branch of the reference each statement mirrors.
  */
 import type { CommitBatch, PreparedEntity, PreparedRelationship, SyncRecord, SyncStats } from '../../src/index.js';
-import { beginPromoteStatement, countOtherScopesStatement, endPromoteStatement, recordScopeStatement } from './scope.js';
+import { beginPromoteStatement, countOtherScopesStatement, endPromoteStatement, recordScopeStatement, type ScopeDigests } from './scope.js';
 import { SYNC_RUN_COLUMNS } from './schema.js';
 import { DEFAULT_CHUNK_BYTES, statement, utf8Length, type SqlStatement, type SqlValue } from './statement.js';
+
+const NO_DIGESTS: ScopeDigests = { batch: null, input: null };
 
 /** A staleness cutoff later than any ISO timestamp: every other token's staged rows are leftovers. */
 export const ALL_LEFTOVERS = '9999-12-31T23:59:59.999Z';
@@ -57,7 +60,10 @@ export interface CommitPlanOptions {
   readonly chunkBytes?: number;
   /** Where the staging tables live; defaults to `'main'` (see {@link StagingSchema}). */
   readonly stagingSchema?: StagingSchema;
-  /** The batch's `batchDigest`, stored for the unchanged-scope check; without it none is stored. */
+  /**
+   * The batch's `batchDigest`, stored for the unchanged-scope check with the
+   * batch's `inputDigest`; without it neither is stored.
+   */
   readonly digest?: string;
 }
 
@@ -91,7 +97,10 @@ export function commitStatements(batch: CommitBatch, options: CommitPlanOptions)
   return [
     ...cleanupStatements(options.token, options.staleBefore, schema),
     ...stageStatements(batch, options.token, options.stagedAt, options.chunkBytes, schema),
-    ...promoteStatements(options.token, options.committedAt, schema, options.digest ?? null),
+    ...promoteStatements(options.token, options.committedAt, schema, {
+      batch: options.digest ?? null,
+      input: options.digest === undefined ? null : (batch.inputDigest ?? null),
+    }),
   ];
 }
 
@@ -330,20 +339,20 @@ const RECORDED = (table: 'entities' | 'relationships'): string => `(
 
 /**
  * Check, diff and promote a staged commit: guards, delete sets, the sync-run
- * record with stats, the graph writes, the scope's digest, the result row and
- * the cleanup of this commit's staged rows. Binds only the token (and
- * `committedAt`, `digest`).
+ * record with stats, the graph writes, the scope's digests, the result row
+ * and the cleanup of this commit's staged rows. Binds only the token (and
+ * `committedAt`, the digests).
  */
 export function promoteStatements(
   token: string,
   committedAt: string,
   schema: StagingSchema = 'main',
-  digest: string | null = null,
+  digests: ScopeDigests = NO_DIGESTS,
 ): SqlStatement[] {
-  return [...promoteStatementsIn(token, committedAt, digest).map((s) => staging(schema, s)), ...discardStatements(token, schema)];
+  return [...promoteStatementsIn(token, committedAt, digests).map((s) => staging(schema, s)), ...discardStatements(token, schema)];
 }
 
-function promoteStatementsIn(token: string, committedAt: string, digest: string | null): SqlStatement[] {
+function promoteStatementsIn(token: string, committedAt: string, digests: ScopeDigests): SqlStatement[] {
   const t = [token];
   return [
     beginPromoteStatement(token),
@@ -454,7 +463,7 @@ function promoteStatementsIn(token: string, committedAt: string, digest: string 
       t,
     ),
     statement('graph', `DELETE FROM relationships WHERE id IN (SELECT id FROM staged_relationship_deletes WHERE token = ?1)`, t),
-    recordScopeStatement(token, digest),
+    recordScopeStatement(token, digests),
     endPromoteStatement(token),
     statement(
       'result',

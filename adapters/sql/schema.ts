@@ -204,6 +204,16 @@ export const MIGRATIONS: readonly Migration[] = [
       ]),
     ],
   },
+  {
+    version: 4,
+    name: 'scope_input_digest',
+    statements: [
+      // The `inputDigest` of the output the scope's last full commit was
+      // prepared from, valid under the same condition as `digest`: an equal
+      // output is an unchanged re-sync that needs no preparing either (+P2).
+      `ALTER TABLE scope_state ADD COLUMN input_digest TEXT`,
+    ],
+  },
 ];
 
 /** Trigger body statement: one more write to the scope of the `NEW` or `OLD` row. */

@@ -22,8 +22,16 @@
  * order, entities then relationships: collision-resistant, so no crafted
  * batch can pass for the stored one (an additive or XOR set hash could be
  * steered by whoever controls the upstream data).
+ *
+ * The scope also keeps the `inputDigest` of the connector output its batch
+ * was prepared from (schema migration 4). It is checked the same way, by
+ * `GraphStore.commitIfUnchanged` before `commitSync` prepares anything
+ * ({@link unchangedRunStatements}): an equal output prepares into the equal
+ * batch, so its rows are the stored ones. It follows emit order; an output
+ * with the same rows in another order is prepared and matched by the batch
+ * digest, and its input digest then becomes the scope's.
  */
-import { CommitError, describeRelationship, sha256Hex, type CommitBatch } from '../../src/index.js';
+import { CommitError, describeRelationship, sha256Hex, type CommitBatch, type UnchangedRun } from '../../src/index.js';
 import { SYNC_RUN_COLUMNS } from './schema.js';
 import { statement, type SqlStatement } from './statement.js';
 
@@ -125,16 +133,64 @@ export function batchDigest(batch: CommitBatch): string {
   return sha256Hex(`entities\n${entities}relationships\n${relationships}`);
 }
 
+/** What the sync-run record of an unchanged re-sync holds besides its stats. */
+interface UnchangedRecord {
+  readonly accountId: string;
+  readonly connectorId: string;
+  readonly syncId: string;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly failedSteps: readonly string[];
+  readonly keptSteps: readonly string[];
+  readonly entities: number;
+  readonly relationships: number;
+}
+
 /**
  * The commit of an unchanged re-sync, tried before any staging (SQLite: first
  * in its transaction; D1: a batch of its own): the DuplicateSyncId guard, then
  * the sync-run record with every row unchanged, inserted only when the
  * scope's stored digest is `digest` and no write has touched the scope since
  * it was taken. The `result` statement returns the record, or no row when the
- * check did not hold (the caller then commits the full way).
+ * check did not hold (the caller then commits the full way). When the check
+ * holds, the batch's `inputDigest` becomes the scope's.
  */
 export function unchangedScopeStatements(batch: CommitBatch, digest: string, committedAt: string): SqlStatement[] {
-  const scope = [batch.accountId, batch.syncId];
+  const statements = unchangedStatements(
+    { ...batch, entities: batch.entities.length, relationships: batch.relationships.length },
+    'digest',
+    digest,
+    committedAt,
+  );
+  if (batch.inputDigest === undefined) return statements;
+  // The output this batch came from is then the scope's too, so its next
+  // identical output needs no preparing: after an upgrade from schema 3, or
+  // when the connector emitted the same rows in another order.
+  const remember = statement(
+    'record',
+    `UPDATE scope_state SET input_digest = ?3
+     WHERE account_id = ?1 AND connector_id = ?2 AND digest = ?4 AND writes = digest_writes`,
+    [batch.accountId, batch.connectorId, batch.inputDigest, digest],
+  );
+  return [...statements.slice(0, -1), remember, statements.at(-1)!];
+}
+
+/**
+ * The same for an output not yet prepared (`GraphStore.commitIfUnchanged`):
+ * the check is on the scope's stored `input_digest`, the digest of the
+ * output its last full commit was prepared from.
+ */
+export function unchangedRunStatements(run: UnchangedRun, committedAt: string): SqlStatement[] {
+  return unchangedStatements({ ...run, keptSteps: [] }, 'input_digest', run.inputDigest, committedAt);
+}
+
+function unchangedStatements(
+  run: UnchangedRecord,
+  column: 'digest' | 'input_digest',
+  digest: string,
+  committedAt: string,
+): SqlStatement[] {
+  const scope = [run.accountId, run.syncId];
   return [
     statement(
       'guard',
@@ -146,18 +202,18 @@ export function unchangedScopeStatements(batch: CommitBatch, digest: string, com
       'record',
       `INSERT INTO sync_runs ${SYNC_RUN_COLUMNS}
        SELECT s.account_id, s.connector_id, ?3, ?4, ?5, ?6, ?7, ?8, 0, 0, ?9, 0, 0, 0, 0, ?10, 0, 0, 0
-       FROM scope_state s WHERE s.account_id = ?1 AND s.connector_id = ?2 AND s.digest = ?11 AND s.writes = s.digest_writes`,
+       FROM scope_state s WHERE s.account_id = ?1 AND s.connector_id = ?2 AND s.${column} = ?11 AND s.writes = s.digest_writes`,
       [
-        batch.accountId,
-        batch.connectorId,
-        batch.syncId,
-        batch.startedAt,
-        batch.finishedAt,
+        run.accountId,
+        run.connectorId,
+        run.syncId,
+        run.startedAt,
+        run.finishedAt,
         committedAt,
-        JSON.stringify(batch.failedSteps),
-        JSON.stringify(batch.keptSteps),
-        batch.entities.length,
-        batch.relationships.length,
+        JSON.stringify(run.failedSteps),
+        JSON.stringify(run.keptSteps),
+        run.entities,
+        run.relationships,
         digest,
       ],
     ),
@@ -207,19 +263,28 @@ export function countOtherScopesStatement(token: string): SqlStatement {
   );
 }
 
+/** The digests a full commit stores for its scope; null stores none. */
+export interface ScopeDigests {
+  /** `batchDigest` of the committed batch. */
+  readonly batch: string | null;
+  /** `inputDigest` of the output the batch was prepared from, when it came with one. */
+  readonly input: string | null;
+}
+
 /**
- * The last write of a full commit: the batch's digest as the scope's, with
+ * The last write of a full commit: the batch's digests as the scope's, with
  * the write count the commit's own writes left (taken after the graph
  * statements). A commit that kept rows (+P1) leaves a scope that is more
  * than its batch, so it stores no digest.
  */
-export function recordScopeStatement(token: string, digest: string | null): SqlStatement {
+export function recordScopeStatement(token: string, digests: ScopeDigests): SqlStatement {
   return statement(
     'record',
-    `INSERT INTO scope_state (account_id, connector_id, writes, digest, digest_writes)
-     SELECT h.account_id, h.connector_id, 0, CASE WHEN h.kept_steps = '[]' THEN ?2 END, 0
+    `INSERT INTO scope_state (account_id, connector_id, writes, digest, input_digest, digest_writes)
+     SELECT h.account_id, h.connector_id, 0, CASE WHEN h.kept_steps = '[]' THEN ?2 END, CASE WHEN h.kept_steps = '[]' THEN ?3 END, 0
      FROM staged_commits h WHERE h.token = ?1
-     ON CONFLICT (account_id, connector_id) DO UPDATE SET digest = excluded.digest, digest_writes = scope_state.writes`,
-    [token, digest],
+     ON CONFLICT (account_id, connector_id) DO UPDATE SET
+       digest = excluded.digest, input_digest = excluded.input_digest, digest_writes = scope_state.writes`,
+    [token, digests.batch, digests.input],
   );
 }

@@ -727,6 +727,24 @@ export function describeGraphStoreContract(name: string, open: OpenStore): void 
         expect((await store.syncHistory({ limit: 1 }))[0]).toEqual(again.record);
         await expectCommitError(sync(store, { syncId: 's2', entities, relationships }), 'DuplicateSyncId');
       });
+
+      it('+P2: the same output again under a sync id already committed is refused with DuplicateSyncId, and nothing changes', async () => {
+        const output = { entities: [ent('host', 'h-1'), ent('host', 'h-2')], relationships: [rel('host:h-1', 'CONNECTS', 'host:h-2')] };
+        await sync(store, { syncId: 's1', ...output });
+        await sync(store, { syncId: 's2', ...output });
+        const before = await dump();
+        for (const syncId of ['s1', 's2']) await expectCommitError(sync(store, { syncId, ...output }), 'DuplicateSyncId');
+        expect(await dump()).toStrictEqual(before);
+      });
+
+      it('+P2: an unchanged output that names failed steps without keeping any records them as given', async () => {
+        const output = { entities: [ent('host', 'h-1')] };
+        await sync(store, { syncId: 's1', ...output });
+        const again = await sync(store, { syncId: 's2', ...output, failedSteps: ['users'] });
+        expect(again.stats).toEqual(stats({ entitiesUnchanged: 1 }));
+        expect(again.record).toMatchObject({ failedSteps: ['users'], keptSteps: [] });
+        expect((await store.syncHistory({ limit: 1 }))[0]).toEqual(again.record);
+      });
     });
 
     describe('+P1 partial data is kept', () => {

@@ -73,16 +73,22 @@ describe('D1 statement plan', () => {
       expect(bytes(s.sql), s.sql.slice(0, 60)).toBeLessThanOrEqual(100_000);
       for (const p of s.params) expect(bytes(p)).toBeLessThanOrEqual(2_000_000);
     }
-    // First the unchanged-scope check (a batch of its own, nothing staged), which this recording D1 answers with no row.
-    expect(batches[0]!.map((s) => s.sql.split(' ').slice(0, 3).join(' '))).toEqual([
-      'INSERT INTO commit_guards',
-      'INSERT INTO sync_runs',
-      'SELECT * FROM',
-    ]);
+    // First the unchanged-scope checks (batches of their own, nothing staged), which this recording D1 answers with no row:
+    // on the output's input digest before anything is prepared, then on the prepared batch's digest.
+    // The second also makes the input digest the scope's when its check holds.
+    for (const [index, column, remember] of [[0, 'input_digest', []], [1, 'digest', ['UPDATE scope_state SET']]] as const) {
+      expect(batches[index]!.map((s) => s.sql.split(' ').slice(0, 3).join(' '))).toEqual([
+        'INSERT INTO commit_guards',
+        'INSERT INTO sync_runs',
+        ...remember,
+        'SELECT * FROM',
+      ]);
+      expect(batches[index]![1]!.sql).toContain(`s.${column} = ?11`);
+    }
     const promote = batches.filter((b) => b.some((s) => s.sql.startsWith('INSERT INTO entities')));
     expect(promote).toHaveLength(1);
     const writes = batches
-      .slice(1)
+      .slice(2)
       .flat()
       .filter((s) => /^(INSERT INTO (entities|relationships|sync_runs|scope_state) |DELETE FROM (entities|relationships) )/.test(s.sql));
     expect(writes).toHaveLength(7); // entities, relationships: upsert + delete each; sync_runs; scope_state twice (scope.ts)

@@ -59,9 +59,11 @@ describe('D1 limits on a large sync', () => {
     const again = await commitSync(store, inventory(30_000, 'big-2'));
     expect(again.rowsWritten).toBe(0); // +P2
     expect(again.stats).toMatchObject({ entitiesUnchanged: 30_000, relationshipsUnchanged: 15_000 });
-    // The unchanged-scope check recorded it in one small batch: nothing staged, no graph statement.
+    // The unchanged-scope check on the output's input digest recorded it in one small batch, before any batch was
+    // prepared: nothing staged, no graph statement.
     expect(meter.calls).toHaveLength(1);
     expect(meter.calls[0]!.statements.length).toBeLessThanOrEqual(3);
+    expect(meter.calls[0]!.statements[1]!.sql).toContain('s.input_digest = ?11');
     expect(meter.calls[0]!.statements.some((s) => /staged_|INTO entities|INTO relationships/.test(s.sql))).toBe(false);
 
     meter.reset();
@@ -80,7 +82,8 @@ describe('D1 limits on a large sync', () => {
     // Check, diff and promote: exactly one batch per commit (staging goes along when it fits in maxBatchBytes).
     expect(meter.calls.every((c) => c.kind === 'batch')).toBe(true);
     expect(meter.calls.filter((c) => c.statements.some((s) => s.sql.startsWith('INSERT INTO entities')))).toHaveLength(1);
-    expect(firstTotals.batches).toBeLessThanOrEqual(4);
+    // The two unchanged-scope checks (input digest, batch digest), staging, promote.
+    expect(firstTotals.batches).toBeLessThanOrEqual(5);
     for (const call of meter.calls) {
       for (const s of call.statements) {
         expect(s.params, s.sql.slice(0, 80)).toBeLessThanOrEqual(100);
@@ -98,9 +101,10 @@ describe('D1 limits on a large sync', () => {
     expect(batches.length).toBeGreaterThan(2);
     const promote = batches.filter((b) => b.statements.some((s) => s.sql.startsWith('INSERT INTO entities')));
     expect(promote).toHaveLength(1);
-    // Every graph write and the sync-run record are in that one batch (after the unchanged-scope check, which wrote nothing).
-    expect(batches[0]!.statements.some((s) => s.sql.includes('scope_state s'))).toBe(true);
-    const graphWrites = batches.slice(1).flatMap((b) => b.statements).filter((s) => /^(INSERT INTO (entities|relationships|sync_runs)|DELETE FROM (entities|relationships) )/.test(s.sql));
+    // Every graph write and the sync-run record are in that one batch (after the two unchanged-scope checks, which wrote nothing).
+    expect(batches[0]!.statements.some((s) => s.sql.includes('s.input_digest = '))).toBe(true);
+    expect(batches[1]!.statements.some((s) => s.sql.includes('s.digest = '))).toBe(true);
+    const graphWrites = batches.slice(2).flatMap((b) => b.statements).filter((s) => /^(INSERT INTO (entities|relationships|sync_runs)|DELETE FROM (entities|relationships) )/.test(s.sql));
     expect(graphWrites.length).toBeGreaterThan(0);
     expect(graphWrites.every((s) => promote[0]!.statements.includes(s))).toBe(true);
     expect(meter.totals().maxParams).toBeLessThanOrEqual(100);

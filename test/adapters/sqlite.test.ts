@@ -10,6 +10,7 @@ import {
   commitSync,
   contentHash,
   entityId,
+  inputDigest,
   prepareBatch,
   rowWrites,
   type CommitBatch,
@@ -513,22 +514,91 @@ describe('+P2 zero writes, measured by SQLite', () => {
   });
 });
 
+/** The store, with the batches `commitSync` hands to its `commit` kept in `batches`. */
+function spyOnCommit(store: GraphStore): { store: GraphStore; batches: CommitBatch[] } {
+  const batches: CommitBatch[] = [];
+  return { store: { ...store, commit: (batch) => (batches.push(batch), store.commit(batch)) }, batches };
+}
+
 describe('+P2 the unchanged-scope check (adapters/sql/scope.ts)', () => {
-  it('+P2: an unchanged re-sync is recorded from the scope digest: no row staged, no graph statement run, one row written (the sync run)', async () => {
+  const ownStatements = (statements: string[]) => statements.filter((sql) => !/^(BEGIN|COMMIT)/.test(sql));
+  const staged = (statements: string[]): boolean => statements.some((sql) => sql.startsWith('INSERT INTO temp.staged_entities'));
+
+  it('+P2: an unchanged batch is recorded from the scope\'s batch digest: no row staged, no graph statement run, one row written (the sync run)', async () => {
     const statements: string[] = [];
     const store = createSqliteStore({ path: freshPath(), trace: (sql) => statements.push(sql) });
-    await commitSync(store, bigInput(300, 's1'));
-    expect(statements.some((sql) => sql.startsWith('INSERT INTO temp.staged_entities'))).toBe(true);
+    await store.commit(prepareBatch(bigInput(300, 's1')));
+    expect(staged(statements)).toBe(true);
 
     statements.length = 0;
-    const again = await commitSync(store, bigInput(300, 's2'));
+    const again = await store.commit(prepareBatch(bigInput(300, 's2')));
     expect(again.stats).toMatchObject({ entitiesUnchanged: 300, relationshipsUnchanged: 300 });
     expect(again.rowsWritten).toBe(0);
-    const run = statements.filter((sql) => !/^(BEGIN|COMMIT)/.test(sql));
+    const run = ownStatements(statements);
     expect(run.some((sql) => /staged_|INTO entities|INTO relationships|FROM entities|FROM relationships/.test(sql))).toBe(false);
     expect(run).toHaveLength(3);
-    expect(run[1]).toMatch(/^INSERT INTO sync_runs .* FROM scope_state s WHERE/);
+    expect(run[1]).toMatch(/^INSERT INTO sync_runs .* FROM scope_state s WHERE .* s\.digest = '[0-9a-f]+'/s);
     await store.close();
+  });
+
+  it('+P2: an output equal to the one the scope was last committed from is recorded before any batch is prepared: commitIfUnchanged answers, the store\'s commit is never called, three statements run', async () => {
+    const statements: string[] = [];
+    const spy = spyOnCommit(createSqliteStore({ path: freshPath(), trace: (sql) => statements.push(sql) }));
+    await commitSync(spy.store, bigInput(300, 's1'));
+    expect(spy.batches).toHaveLength(1);
+    expect(spy.batches[0]!.inputDigest).toBe(inputDigest(bigInput(300, 's1')));
+
+    statements.length = 0;
+    const again = await commitSync(spy.store, bigInput(300, 's2'));
+    expect(spy.batches).toHaveLength(1);
+    expect(again.stats).toMatchObject({ entitiesUnchanged: 300, relationshipsUnchanged: 300 });
+    expect(again.rowsWritten).toBe(0);
+    expect(again.record).toMatchObject({ syncId: 's2', connectorId: 'alpha', keptSteps: [], failedSteps: [] });
+    const run = ownStatements(statements);
+    expect(run).toHaveLength(3);
+    expect(run[1]).toMatch(/FROM scope_state s WHERE .* s\.input_digest = '[0-9a-f]+'/s);
+    await spy.store.close();
+  });
+
+  it('+P2: the same rows in another order are prepared and found unchanged by the batch digest without staging, and that order becomes the scope\'s: the next identical output is not prepared', async () => {
+    const statements: string[] = [];
+    const spy = spyOnCommit(createSqliteStore({ path: freshPath(), trace: (sql) => statements.push(sql) }));
+    const reversed = (syncId: string): SyncInput => {
+      const input = bigInput(300, syncId);
+      return { ...input, entities: [...input.entities].reverse(), relationships: [...input.relationships].reverse() };
+    };
+    await commitSync(spy.store, bigInput(300, 's1'));
+    statements.length = 0;
+    const again = await commitSync(spy.store, reversed('s2'));
+    expect(again.stats).toMatchObject({ entitiesUnchanged: 300, relationshipsUnchanged: 300 });
+    expect(again.rowsWritten).toBe(0);
+    expect(spy.batches).toHaveLength(2);
+    expect(staged(statements)).toBe(false);
+    expect(statements.some((sql) => sql.startsWith('UPDATE scope_state SET input_digest'))).toBe(true);
+
+    statements.length = 0;
+    expect((await commitSync(spy.store, reversed('s3'))).rowsWritten).toBe(0);
+    expect(spy.batches).toHaveLength(2);
+    expect(ownStatements(statements)).toHaveLength(3);
+    // And the first order is now a batch-digest match again, not a full commit.
+    statements.length = 0;
+    expect((await commitSync(spy.store, bigInput(300, 's4'))).rowsWritten).toBe(0);
+    expect(spy.batches).toHaveLength(3);
+    expect(staged(statements)).toBe(false);
+    await spy.store.close();
+  });
+
+  it('+P2/+P1: after a run that kept rows, the same complete output as before is prepared and committed in full, and deletes what no step emits', async () => {
+    const spy = spyOnCommit(createSqliteStore(freshPath()));
+    const complete = (syncId: string): SyncInput => seedInput(syncId);
+    await commitSync(spy.store, complete('s1'));
+    const partial = seedInput('s2');
+    await commitSync(spy.store, { ...partial, entities: [...partial.entities, ent('host', 'extra', { stepId: 'odd' })], keptSteps: ['odd'], failedSteps: ['odd'] });
+    expect(spy.batches).toHaveLength(2);
+    const result = await commitSync(spy.store, complete('s3'));
+    expect(spy.batches).toHaveLength(3);
+    expect(result.stats).toMatchObject({ entitiesDeleted: 1, entitiesUnchanged: 5 });
+    await spy.store.close();
   });
 
   it('+P2: rows deleted, inserted or edited by hand count as writes to the scope (triggers), so the next identical sync restores the stored rows, as memory would', async () => {
@@ -584,6 +654,28 @@ describe('+P2 the unchanged-scope check (adapters/sql/scope.ts)', () => {
     expect((await commitSync(upgraded, seedInput('s3'))).stats).toMatchObject({ entitiesUnchanged: 5, relationshipsUnchanged: 4 });
     expect(staged()).toBe(false);
     await upgraded.close();
+  });
+
+  it('+P2: a store migrated from schema version 3 has no input digest yet: its next identical output is prepared (batch digest, no staging) and remembered, the one after is not prepared', async () => {
+    const path = freshPath();
+    const store = createSqliteStore(path);
+    await commitSync(store, seedInput('s1'));
+    await store.close();
+    const db = raw(path);
+    db.exec('ALTER TABLE scope_state DROP COLUMN input_digest; DELETE FROM schema_migrations WHERE version > 3;');
+    db.close();
+    const statements: string[] = [];
+    const spy = spyOnCommit(createSqliteStore({ path, trace: (sql) => statements.push(sql) }));
+    statements.length = 0;
+    expect((await commitSync(spy.store, seedInput('s2'))).stats).toMatchObject({ entitiesUnchanged: 5, relationshipsUnchanged: 4 });
+    expect(spy.batches).toHaveLength(1);
+    expect(staged(statements)).toBe(false);
+    expect((await commitSync(spy.store, seedInput('s3'))).rowsWritten).toBe(0);
+    expect(spy.batches).toHaveLength(1);
+    const version = raw(path);
+    expect((version.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number }).v).toBe(SCHEMA_VERSION);
+    version.close();
+    await spy.store.close();
   });
 });
 
