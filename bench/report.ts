@@ -46,13 +46,17 @@ export interface PhaseRow {
   readonly phase: PhaseId;
   /** Human label, e.g. "churn sync (1%)". */
   readonly label: string;
-  /** Wall time of the measured operation: commitSync (prepare + store commit), or the raw insert. */
+  /** Wall time of the measured operation: commitSync (core + store), or the raw insert. */
   readonly wallMs: number;
   /** CPU time of the process during the operation (less sensitive than wall time to other load on the machine). */
   readonly cpuMs?: number;
-  /** Of `wallMs`: validating the batch and deriving ids and hashes (prepareBatch, in the core). */
-  readonly prepareMs?: number;
-  /** Of `wallMs`: the store's own commit. */
+  /**
+   * Of `wallMs`: the core's part, outside the store: the output's input digest
+   * and, unless the store recognised the output unchanged, prepareBatch
+   * (validation, ids, content hashes).
+   */
+  readonly coreMs?: number;
+  /** Of `wallMs`: the store's own calls (`commitIfUnchanged`, `commit`). */
   readonly storeMs?: number;
   /** Rows (entities + relationships) handed to the commit. */
   readonly rowsInBatch: number;
@@ -145,12 +149,12 @@ export function ratioToFirst(result: ScaleResult, row: PhaseRow): number | null 
 }
 
 /**
- * Both phases' `prepareBatch` (validation, ids, hashes in JavaScript) is the
- * same work whatever the store holds; the store's own ratio shows its diff.
+ * The core's part (input digest, and prepareBatch unless the store took the
+ * unchanged fast path) beside the store's own ratio, which shows its diff.
  */
 function storeRatio(a: PhaseRow, b: PhaseRow): string {
   return a.storeMs !== undefined && b.storeMs !== undefined && b.storeMs > 0
-    ? `; prepare ${fmtMs(a.prepareMs ?? 0)} vs ${fmtMs(b.prepareMs ?? 0)}, store commit alone ${fmtRatio(a.storeMs / b.storeMs)}`
+    ? `; core ${fmtMs(a.coreMs ?? 0)} vs ${fmtMs(b.coreMs ?? 0)}, store alone ${fmtRatio(a.storeMs / b.storeMs)}`
     : '';
 }
 
@@ -262,7 +266,7 @@ function table(header: readonly string[], rows: readonly (readonly string[])[], 
 export function formatScale(result: ScaleResult): string {
   const hasSchema = phase(result, 'raw-insert-schema') !== undefined;
   const header = [
-    'phase', 'rows in', 'written', 'wall', 'cpu', 'prepare', 'store', '×raw',
+    'phase', 'rows in', 'written', 'wall', 'cpu', 'core', 'store', '×raw',
     ...(hasSchema ? ['×schema'] : []),
     '×first', 'peak RSS', 'peak heap', 'heap Δ', 'run',
   ];
@@ -276,7 +280,7 @@ export function formatScale(result: ScaleResult): string {
       fmtInt(p.rowsWritten),
       fmtMs(p.wallMs),
       p.cpuMs === undefined ? '-' : fmtMs(p.cpuMs),
-      p.prepareMs === undefined ? '-' : fmtMs(p.prepareMs),
+      p.coreMs === undefined ? '-' : fmtMs(p.coreMs),
       p.storeMs === undefined ? '-' : fmtMs(p.storeMs),
       toRaw === null ? '-' : fmtRatio(toRaw),
       ...(hasSchema ? [toSchema === null ? '-' : fmtRatio(toSchema)] : []),

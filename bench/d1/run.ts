@@ -63,7 +63,7 @@ export async function runD1Scale(
   for (let i = 0; i < repeat; i++) runs.push(await runOnce(settings, repeat > 1 ? (line) => log(`run ${i + 1}/${repeat}: ${line}`) : log));
   if (runs.length === 1) return runs[0]!;
   const first = runs[0]!;
-  const pick = (phase: string, key: 'wallMs' | 'prepareMs' | 'storeMs'): number | undefined => {
+  const pick = (phase: string, key: 'wallMs' | 'coreMs' | 'storeMs'): number | undefined => {
     const values = runs.map((r) => r.phases.find((p) => p.phase === phase)?.[key]).filter((v): v is number => v !== undefined);
     return values.length > 0 ? median(values) : undefined;
   };
@@ -72,7 +72,7 @@ export async function runD1Scale(
     phases: first.phases.map((p) => ({
       ...p,
       wallMs: pick(p.phase, 'wallMs')!,
-      ...(p.prepareMs !== undefined ? { prepareMs: pick(p.phase, 'prepareMs')! } : {}),
+      ...(p.coreMs !== undefined ? { coreMs: pick(p.phase, 'coreMs')! } : {}),
       ...(p.storeMs !== undefined ? { storeMs: pick(p.phase, 'storeMs')! } : {}),
     })),
     notes: [
