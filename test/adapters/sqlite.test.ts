@@ -560,6 +560,28 @@ describe('+P2 the unchanged-scope check (adapters/sql/scope.ts)', () => {
     await spy.store.close();
   });
 
+  it('+P2: commitIfUnchanged with a digest the scope does not hold answers undefined and writes nothing; a reused sync id is DuplicateSyncId either way', async () => {
+    const path = freshPath();
+    const store = createSqliteStore(path);
+    const input = seedInput('s1');
+    await commitSync(store, input);
+    const before = await dumpStore(store);
+    const run = { ...input, syncId: 's2', failedSteps: [], startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:00.000Z', entities: 5, relationships: 4 };
+    expect(await store.commitIfUnchanged!({ ...run, inputDigest: 'f'.repeat(64) })).toBeUndefined();
+    expect(await store.commitIfUnchanged!({ ...run, connectorId: 'beta', inputDigest: inputDigest(input)! })).toBeUndefined();
+    expect(await dumpStore(store)).toStrictEqual(before);
+    for (const digest of ['f'.repeat(64), inputDigest(input)!]) {
+      await expect(store.commitIfUnchanged!({ ...run, syncId: 's1', inputDigest: digest })).rejects.toMatchObject({ code: 'DuplicateSyncId' });
+    }
+    expect(await dumpStore(store)).toStrictEqual(before);
+    const unchanged = await store.commitIfUnchanged!({ ...run, inputDigest: inputDigest(input)! });
+    expect(unchanged).toMatchObject({ rowsWritten: 0, record: { syncId: 's2', startedAt: run.startedAt }, stats: { entitiesUnchanged: 5, relationshipsUnchanged: 4 } });
+    await store.close();
+    const readonly = createSqliteStore({ path, readonly: true });
+    await expect(readonly.commitIfUnchanged!({ ...run, syncId: 's3', inputDigest: inputDigest(input)! })).rejects.toMatchObject({ code: 'StoreFailure' });
+    await readonly.close();
+  });
+
   it('+P2: the same rows in another order are prepared and found unchanged by the batch digest without staging, and that order becomes the scope\'s: the next identical output is not prepared', async () => {
     const statements: string[] = [];
     const spy = spyOnCommit(createSqliteStore({ path: freshPath(), trace: (sql) => statements.push(sql) }));
