@@ -134,17 +134,7 @@ export function batchDigest(batch: CommitBatch): string {
 }
 
 /** What the sync-run record of an unchanged re-sync holds besides its stats. */
-interface UnchangedRecord {
-  readonly accountId: string;
-  readonly connectorId: string;
-  readonly syncId: string;
-  readonly startedAt: string;
-  readonly finishedAt: string;
-  readonly failedSteps: readonly string[];
-  readonly keptSteps: readonly string[];
-  readonly entities: number;
-  readonly relationships: number;
-}
+type UnchangedRecord = Omit<UnchangedRun, 'inputDigest'> & { readonly keptSteps: readonly string[] };
 
 /**
  * The commit of an unchanged re-sync, tried before any staging (SQLite: first
