@@ -4,6 +4,10 @@
  * checks everything first and then applies the changes synchronously, so no
  * reader can observe half a commit (INV-C01).
  *
+ * Like the SQL stores, it remembers the input digest of each scope's last
+ * full commit for `commitIfUnchanged` (+P2); only commits write its rows, so
+ * a commit that writes another scope's row forgets that scope's digest.
+ *
  * @example
  * import { createMemoryStore } from 'parallax-edge/adapters/memory';
  * const store = createMemoryStore();
@@ -33,6 +37,8 @@ import {
   type StoredEntity,
   type StoredRelationship,
   type SyncRecord,
+  type SyncStats,
+  type UnchangedRun,
 } from '../src/index.js';
 
 type EntityRow = PreparedEntity & RowSource;
@@ -47,6 +53,9 @@ export function createMemoryStore(): MemoryStore {
   const entities = new Map<string, EntityRow>();
   const relationships = new Map<string, RelationshipRow>();
   const history: SyncRecord[] = [];
+  /** Per scope: the input digest of its last commit, while its rows are exactly what that commit left. */
+  const scopeDigests = new Map<string, string>();
+  const scopeOf = (row: { accountId: string; connectorId: string }): string => `${row.accountId}\0${row.connectorId}`;
   let closed = false;
 
   const open = (): void => {
@@ -96,10 +105,38 @@ export function createMemoryStore(): MemoryStore {
     return matching.length > limit && last ? { items: items.map(convert), nextCursor: encodeCursor(last.id) } : { items: items.map(convert) };
   }
 
+  function refuseDuplicate(accountId: string, syncId: string): void {
+    if (history.some((r) => r.accountId === accountId && r.syncId === syncId)) throw duplicateSync(accountId, syncId);
+  }
+
+  function record(run: Omit<SyncRecord, 'committedAt' | 'stats'>, stats: SyncStats): CommitResult {
+    const stored: SyncRecord = {
+      accountId: run.accountId,
+      connectorId: run.connectorId,
+      syncId: run.syncId,
+      startedAt: run.startedAt,
+      finishedAt: run.finishedAt,
+      committedAt: new Date().toISOString(),
+      failedSteps: [...run.failedSteps],
+      keptSteps: [...run.keptSteps],
+      stats,
+    };
+    history.push(stored);
+    // The caller gets copies: mutating them must not rewrite the stored history.
+    return { record: structuredClone(stored), stats: { ...stats }, rowsWritten: rowWrites(stats) };
+  }
+
+  function commitIfUnchanged(run: UnchangedRun): CommitResult | undefined {
+    open();
+    refuseDuplicate(run.accountId, run.syncId);
+    if (scopeDigests.get(scopeOf(run)) !== run.inputDigest) return undefined;
+    return record({ ...run, keptSteps: [] }, { ...emptyStats(), entitiesUnchanged: run.entities, relationshipsUnchanged: run.relationships });
+  }
+
   function commit(batch: CommitBatch): CommitResult {
     open();
     const { accountId, connectorId, syncId } = batch;
-    if (history.some((r) => r.accountId === accountId && r.syncId === syncId)) throw duplicateSync(accountId, syncId);
+    refuseDuplicate(accountId, syncId);
     const kept = new Set(batch.keptSteps);
     const inScope = (row: RowSource): boolean => row.accountId === accountId && row.connectorId === connectorId;
     const stats = emptyStats();
@@ -150,32 +187,38 @@ export function createMemoryStore(): MemoryStore {
     }
     stats.relationshipsDeleted = deletedRelationships.length;
 
-    // Apply: synchronous, so it lands whole.
+    // Apply: synchronous, so it lands whole. Other scopes whose rows this
+    // takes over or cascades away no longer match their digest.
     const source = { accountId, connectorId, syncId };
-    for (const e of entityWrites) entities.set(e.id, { ...e, ...source });
-    for (const id of deletedEntities) entities.delete(id);
-    for (const r of relationshipWrites) relationships.set(r.id, { ...r, ...source });
-    for (const id of deletedRelationships) relationships.delete(id);
-    const record: SyncRecord = {
-      accountId,
-      connectorId,
-      syncId,
-      startedAt: batch.startedAt,
-      finishedAt: batch.finishedAt,
-      committedAt: new Date().toISOString(),
-      failedSteps: [...batch.failedSteps],
-      keptSteps: [...batch.keptSteps],
-      stats,
+    const forget = (old: RowSource | undefined): void => {
+      if (old && !inScope(old)) scopeDigests.delete(scopeOf(old));
     };
-    history.push(record);
-    // The caller gets copies: mutating them must not rewrite the stored history.
-    return { record: structuredClone(record), stats: { ...stats }, rowsWritten: rowWrites(stats) };
+    for (const e of entityWrites) {
+      forget(entities.get(e.id));
+      entities.set(e.id, { ...e, ...source });
+    }
+    for (const id of deletedEntities) entities.delete(id);
+    for (const r of relationshipWrites) {
+      forget(relationships.get(r.id));
+      relationships.set(r.id, { ...r, ...source });
+    }
+    for (const id of deletedRelationships) {
+      forget(relationships.get(id));
+      relationships.delete(id);
+    }
+    // With kept steps (+P1) the scope holds more than the batch: no digest.
+    if (batch.inputDigest !== undefined && batch.keptSteps.length === 0) scopeDigests.set(scopeOf(batch), batch.inputDigest);
+    else scopeDigests.delete(scopeOf(batch));
+    return record(batch, stats);
   }
 
   return {
     kind: 'memory',
     async commit(batch) {
       return commit(batch);
+    },
+    async commitIfUnchanged(run) {
+      return commitIfUnchanged(run);
     },
     async getEntity(id) {
       open();

@@ -19,6 +19,7 @@ import {
   commitSync,
   emptyStats,
   entityId,
+  inputDigest,
   prepareBatch,
   relationshipId,
   rowWrites,
@@ -735,6 +736,16 @@ export function describeGraphStoreContract(name: string, open: OpenStore): void 
         const before = await dump();
         for (const syncId of ['s1', 's2']) await expectCommitError(sync(store, { syncId, ...output }), 'DuplicateSyncId');
         expect(await dump()).toStrictEqual(before);
+      });
+
+      it('+P2/+P1: a batch with kept steps never leaves its input digest as the scope\'s, even when handed one: the next identical output is a full commit', async () => {
+        const complete = syncInput({ syncId: 's1', entities: [ent('host', 'h-1', { stepId: 'hosts' }), ent('user', 'u-1', { stepId: 'users' })] });
+        await commitSync(store, complete);
+        const partial = syncInput({ syncId: 's2', entities: [ent('host', 'h-1', { stepId: 'hosts' }), ent('host', 'h-2', { stepId: 'hosts' })], keptSteps: ['users'], failedSteps: ['users'] });
+        await store.commit({ ...prepareBatch(partial), inputDigest: inputDigest(complete)! });
+        const again = await commitSync(store, { ...complete, syncId: 's3' });
+        expect(again.stats).toEqual(stats({ entitiesUnchanged: 2, entitiesDeleted: 1 }));
+        expect(await entityOf('host:h-2')).toBeUndefined();
       });
 
       it('+P2: an unchanged output that names failed steps without keeping any records them as given', async () => {
