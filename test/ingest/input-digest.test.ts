@@ -175,27 +175,33 @@ describe('inputDigest', () => {
     expect(inputDigest(withEntity(0, { properties: { v: long } }))).not.toBe(inputDigest(withEntity(0, { properties: { v: `${long}y` } })));
   });
 
-  it('+P2: equal digests mean equal prepared rows, and a digest means prepareBatch refuses nothing but repeats (random outputs from small alphabets, so that near-equal pairs are common)', () => {
-    const text = fc.constantFrom('a', 'b', 'ab', '', 'é');
-    const value = fc.constantFrom<unknown>(null, 0, -0, 1, 'a', '', true, false, ['a'], [], Number.NaN, undefined, [1], { a: 1 });
+  // Random outputs from small alphabets, for the property tests below.
+  const anyText = fc.constantFrom<string>('a', 'b', 'ab', '', 'é');
+  const anyValue = fc.constantFrom<unknown>(null, 0, -0, 1, 'a', '', true, false, ['a'], [], Number.NaN, undefined, [1], { a: 1 });
+  const validValue = fc.constantFrom<unknown>(null, 0, -0, 1, 'a', '', true, false, ['a'], []);
+  const step = fc.constantFrom<unknown>(undefined, DEFAULT_STEP_ID, 'a', 'b', 'ab', '');
+  const outputs = (value: fc.Arbitrary<unknown>, text = anyText): fc.Arbitrary<SyncInput> => {
     const properties = fc.dictionary(fc.constantFrom('a', 'b', 'ab', ''), value, { maxKeys: 3 });
-    const step = fc.constantFrom<unknown>(undefined, DEFAULT_STEP_ID, 'a', 'b', 'ab', '');
-    const entity = fc.record({ entityType: text, entityKey: text, entityClass: fc.constantFrom('Host', 'User', ''), displayName: text, properties, stepId: step });
+    const entity = fc.record({ entityType: text, entityKey: text, entityClass: fc.oneof(fc.constantFrom('Host', 'User'), text), displayName: text, properties, stepId: step });
     const relationship = fc.record({ fromType: text, fromKey: text, verb: fc.constantFrom('HAS', 'USES'), toType: text, toKey: text, properties, stepId: step });
-    const anOutput = fc.record({
+    return fc.record({
       connectorId: fc.constantFrom('alpha', 'beta'),
       accountId: fc.constantFrom('acme'),
       syncId: fc.constantFrom('s1'),
       entities: fc.array(entity, { maxLength: 3 }),
       relationships: fc.array(relationship, { maxLength: 2 }),
     }) as unknown as fc.Arbitrary<SyncInput>;
-    const prepared = (input: SyncInput) => {
-      try {
-        return { rows: rows(input) };
-      } catch (error) {
-        return { error: error as CommitError };
-      }
-    };
+  };
+  const anOutput = outputs(anyValue);
+  const prepared = (input: SyncInput) => {
+    try {
+      return { rows: rows(input) };
+    } catch (error) {
+      return { error: error as CommitError };
+    }
+  };
+
+  it('+P2: equal digests mean equal prepared rows, and a digest means prepareBatch refuses nothing but repeats (random outputs from small alphabets, so that near-equal pairs are common)', () => {
     let equalPairs = 0;
     fc.assert(
       fc.property(anOutput, anOutput, (a, b) => {
@@ -209,5 +215,35 @@ describe('inputDigest', () => {
       { numRuns: 3000 },
     );
     expect(equalPairs).toBeGreaterThan(0);
+  });
+
+  it('+P2: text moved from the end of one field to the start of the next (a random row and boundary) keeps the digest only if the rows prepared are the same', () => {
+    const FIELDS = {
+      entities: ['entityType', 'entityKey', 'entityClass', 'displayName', 'stepId'],
+      relationships: ['fromType', 'fromKey', 'verb', 'toType', 'toKey', 'stepId'],
+    } as const;
+    let shifted = 0;
+    fc.assert(
+      fc.property(outputs(validValue, fc.constantFrom('a', 'b', 'ab', 'é', 'abé')), fc.boolean(), fc.nat(), fc.nat(), fc.integer({ min: 1, max: 2 }), (a, inEntities, row, boundary, chars) => {
+        const kind = inEntities ? 'entities' : 'relationships';
+        const list = a[kind] as unknown as readonly Record<string, unknown>[];
+        if (list.length === 0) return;
+        const at = row % list.length;
+        const fields = FIELDS[kind];
+        const from = fields[boundary % (fields.length - 1)]!;
+        const to = fields[(boundary % (fields.length - 1)) + 1]!;
+        const source = list[at]!;
+        if (typeof source[from] !== 'string' || typeof source[to] !== 'string' || (source[from] as string).length < chars) return;
+        const moved = (source[from] as string).slice(-chars);
+        const changed = { ...source, [from]: (source[from] as string).slice(0, -chars), [to]: `${moved}${source[to] as string}` };
+        const b = { ...a, [kind]: list.map((r, i) => (i === at ? changed : r)) } as SyncInput;
+        const da = inputDigest(a);
+        if (da === undefined || inputDigest(b) === undefined) return;
+        shifted++;
+        if (da === inputDigest(b)) expect(prepared(b)).toEqual(prepared(a));
+      }),
+      { numRuns: 3000 },
+    );
+    expect(shifted).toBeGreaterThan(100);
   });
 });
