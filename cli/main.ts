@@ -11,6 +11,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CliError, ExitCode, oneLine } from './errors.js';
+import { printable } from './format.js';
 import { findPackageRoot } from './load-connector.js';
 import { entitiesCommand, statsCommand, syncsCommand } from './queries.js';
 import { DEFAULT_STORE_PATH } from './store.js';
@@ -161,11 +162,11 @@ export async function main(argv: readonly string[], io: MainIO = processIO()): P
     return await dispatch(argv, io);
   } catch (error) {
     if (error instanceof CliError) {
-      io.stderr.write(`parallax-edge: ${error.message}\n`);
+      io.stderr.write(`parallax-edge: ${printable(error.message)}\n`);
       return error.exitCode;
     }
-    io.stderr.write(`parallax-edge: unexpected error: ${oneLine(error)}\n`);
-    if (process.env.PARALLAX_EDGE_DEBUG) io.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
+    io.stderr.write(`parallax-edge: unexpected error: ${printable(oneLine(error))}\n`);
+    if (process.env.PARALLAX_EDGE_DEBUG) io.stderr.write(`${String((error as Error)?.stack ?? '').split('\n').map(printable).join('\n')}\n`);
     return ExitCode.SyncFailed;
   }
 }
