@@ -12,6 +12,7 @@
  * const { stats } = await commitSync(store, await runConnector(connector, { accountId: 'acme', syncId: 'sync-001' }));
  * await store.close();
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import {
   CommitError,
@@ -133,6 +134,20 @@ export class SqliteSchemaError extends CommitError {
   }
 }
 
+const SQLITE_HEADER = 'SQLite format 3\0';
+
+/** Is `path` 0 bytes long, or does it start with SQLite's header? */
+function emptyOrSqlite(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(SQLITE_HEADER.length);
+    const n = readSync(fd, head, 0, head.length, 0);
+    return n === 0 || head.toString('latin1', 0, n) === SQLITE_HEADER;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Throws a {@link SqliteSchemaError} unless `db` is a store at {@link SCHEMA_VERSION}. Only reads. */
 function checkSchema(db: Database.Database, path: string): void {
   const refuse = (problem: SqliteSchemaProblem, message: string, version?: number, cause?: unknown): never => {
@@ -145,7 +160,11 @@ function checkSchema(db: Database.Database, path: string): void {
     if ((error as { code?: unknown }).code !== 'SQLITE_NOTADB') throw error;
     return refuse('not-sqlite', `"${path}" is not a SQLite database`, undefined, error);
   }
-  if (objects === 0) refuse('empty', `SQLite database "${path}" is empty: it holds no parallax-edge store`);
+  if (objects === 0) {
+    // SQLite reads a file too short for its header as a new, empty database.
+    if (!emptyOrSqlite(path)) refuse('not-sqlite', `"${path}" is not a SQLite database`);
+    refuse('empty', `SQLite database "${path}" is empty: it holds no parallax-edge store`);
+  }
   let version: unknown;
   try {
     const present = Number((db.prepare(MIGRATIONS_TABLE_QUERY.sql).get() as Row).present);

@@ -321,6 +321,7 @@ describe('sqlite: opening, closing, read-only', () => {
     const cases: [name: string, build: (path: string) => void, problem: string, version?: number][] = [
       ['empty', (path) => writeFileSync(path, ''), 'empty'],
       ['garbage', (path) => writeFileSync(path, 'not a database\n'.repeat(300)), 'not-sqlite'],
+      ['short-garbage', (path) => writeFileSync(path, 'x'), 'not-sqlite'],
       ['foreign', (path) => sql(path, 'CREATE TABLE customers (id INTEGER PRIMARY KEY)'), 'foreign'],
       ['foreign-migrations', (path) => sql(path, 'CREATE TABLE schema_migrations (step TEXT)'), 'foreign'],
       ['older', (path) => sql(path, schemaUpTo(SCHEMA_VERSION - 1)), 'older', SCHEMA_VERSION - 1],
