@@ -13,7 +13,7 @@ export interface ReadCommon {
 }
 
 async function withStore<T>(common: ReadCommon, io: CommandIO, read: (store: GraphStore) => Promise<T>): Promise<T> {
-  const store = await openStore(common.store, { cwd: io.cwd, create: false });
+  const store = await openStore(common.store, { cwd: io.cwd, access: 'read' });
   try {
     return await read(store);
   } catch (error) {

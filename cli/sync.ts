@@ -43,7 +43,7 @@ export async function syncCommand(command: SyncCommand, io: CommandIO): Promise<
     config,
     ...(command.exportName !== undefined ? { exportName: command.exportName } : {}),
   });
-  const store = await openStore(command.store, { cwd: io.cwd, create: true });
+  const store = await openStore(command.store, { cwd: io.cwd, access: 'write' });
   try {
     return await runAndCommit(store, command, loaded.connector, io);
   } finally {
