@@ -27,12 +27,16 @@ export interface OpenOptions {
  * not exist, is not a parallax-edge store or is at another schema version.
  */
 export async function openStore(path: string, options: OpenOptions): Promise<GraphStore> {
-  const { createSqliteStore } = await loadSqliteAdapter();
-  if (path === MEMORY_STORE_PATH) return open(path, () => createSqliteStore(path));
+  if (path === MEMORY_STORE_PATH) {
+    const { createSqliteStore } = await loadSqliteAdapter();
+    return open(path, () => createSqliteStore(path));
+  }
   const { file, exists } = await storeFile(path, options.cwd, options.access === 'write');
+  const { createSqliteStore } = await loadSqliteAdapter();
   if (options.access === 'read') return open(path, () => createSqliteStore({ path: file, readonly: true }));
   if (exists) {
-    // Look before opening read-write: only a store (or an empty file) may change, never another file.
+    // Look before opening read-write: a store may be migrated and an empty
+    // file become one, but another file is never changed.
     const problem = await schemaProblem(path, file);
     if (problem && problem.problem !== 'older' && problem.problem !== 'empty') throw openError(path, problem);
   }
@@ -44,8 +48,8 @@ export async function openStore(path: string, options: OpenOptions): Promise<Gra
  * version; `from` is the version it was at.
  */
 export async function migrateStore(path: string, cwd: string): Promise<{ from: number; to: number }> {
-  const { createSqliteStore } = await loadSqliteAdapter();
   const { file } = await storeFile(path, cwd, false);
+  const { createSqliteStore } = await loadSqliteAdapter();
   const problem = await schemaProblem(path, file);
   if (!problem) return { from: SCHEMA_VERSION, to: SCHEMA_VERSION };
   if (problem.problem !== 'older') throw openError(path, problem);
