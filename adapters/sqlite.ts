@@ -12,6 +12,7 @@
  * const { stats } = await commitSync(store, await runConnector(connector, { accountId: 'acme', syncId: 'sync-001' }));
  * await store.close();
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import {
   CommitError,
@@ -65,7 +66,11 @@ import {
 export interface SqliteStoreOptions {
   /** A file path, or `':memory:'` for a private in-memory database. The directory must exist. */
   readonly path: string;
-  /** Open an existing, migrated database for reads only; `commit` then fails with `StoreFailure`. */
+  /**
+   * Open an existing store for reads only: never created, written or migrated
+   * (a file that is not a store at this schema version is a
+   * {@link SqliteSchemaError}); `commit` then fails with `StoreFailure`.
+   */
   readonly readonly?: boolean;
   /** How long a commit waits for another connection's write lock, in ms (default 5000). */
   readonly busyTimeoutMs?: number;
@@ -94,11 +99,99 @@ function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+// ---------------------------------------------------------------------------
+// Opening read-only: the file must already be a store at this schema version.
+
+/**
+ * Why a read-only open refused a file: `empty` (0 bytes, or a SQLite database
+ * without tables), `not-sqlite`, `foreign` (a SQLite database without
+ * parallax-edge's `schema_migrations`), `older` (migrations pending: a
+ * read-write open applies them), `newer` (written by a newer parallax-edge).
+ */
+export type SqliteSchemaProblem = 'empty' | 'not-sqlite' | 'foreign' | 'older' | 'newer';
+
+/**
+ * The `StoreFailure` of a read-only {@link createSqliteStore} on a file that
+ * is not a store at this code's schema version. The file was not changed.
+ *
+ * @example
+ * try {
+ *   createSqliteStore({ path: './graph.db', readonly: true });
+ * } catch (error) {
+ *   if (error instanceof SqliteSchemaError && error.problem === 'older') createSqliteStore('./graph.db').close(); // migrates
+ * }
+ */
+export class SqliteSchemaError extends CommitError {
+  constructor(
+    readonly problem: SqliteSchemaProblem,
+    readonly path: string,
+    /** The file's schema version, for `older` and `newer`. */
+    readonly version: number | undefined,
+    message: string,
+    cause?: unknown,
+  ) {
+    super('StoreFailure', message, cause === undefined ? {} : { cause });
+  }
+}
+
+const SQLITE_HEADER = 'SQLite format 3\0';
+
+/** Is `path` 0 bytes long, or does it start with SQLite's header? */
+function emptyOrSqlite(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(SQLITE_HEADER.length);
+    const n = readSync(fd, head, 0, head.length, 0);
+    return n === 0 || head.toString('latin1', 0, n) === SQLITE_HEADER;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Throws a {@link SqliteSchemaError} unless `db` is a store at {@link SCHEMA_VERSION}. Only reads. */
+function checkSchema(db: Database.Database, path: string): void {
+  const refuse = (problem: SqliteSchemaProblem, message: string, version?: number, cause?: unknown): never => {
+    throw new SqliteSchemaError(problem, path, version, message, cause);
+  };
+  let objects: number;
+  try {
+    objects = (db.prepare('SELECT COUNT(*) AS objects FROM sqlite_master').get() as { objects: number }).objects;
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'SQLITE_NOTADB') throw error;
+    return refuse('not-sqlite', `"${path}" is not a SQLite database`, undefined, error);
+  }
+  if (objects === 0) {
+    // SQLite reads a file too short for its header as a new, empty database.
+    if (!emptyOrSqlite(path)) refuse('not-sqlite', `"${path}" is not a SQLite database`);
+    refuse('empty', `SQLite database "${path}" is empty: it holds no parallax-edge store`);
+  }
+  let version: unknown;
+  try {
+    const present = Number((db.prepare(MIGRATIONS_TABLE_QUERY.sql).get() as Row).present);
+    version = present ? ((db.prepare(CURRENT_VERSION_QUERY.sql).get() as Row).version ?? 0) : undefined;
+  } catch {
+    // A schema_migrations table of another shape (no version column).
+    version = undefined;
+  }
+  if (typeof version !== 'number' || !Number.isSafeInteger(version)) {
+    return refuse('foreign', `SQLite database "${path}" is not a parallax-edge store: it has no parallax-edge schema_migrations table`);
+  }
+  if (version < SCHEMA_VERSION) {
+    refuse('older', `SQLite database "${path}" has schema version ${version}, this parallax-edge reads ${SCHEMA_VERSION}; open it read-write once to migrate it`, version);
+  }
+  if (version > SCHEMA_VERSION) {
+    refuse('newer', `SQLite database "${path}" has schema version ${version}, newer than this parallax-edge (version ${SCHEMA_VERSION})`, version);
+  }
+}
+
+// ---------------------------------------------------------------------------
+
 /**
  * Opens (creating it if needed) a SQLite graph store: WAL journal, a busy
  * timeout, and schema migrations applied on open. Throws a `CommitError`
  * `StoreFailure` when the file cannot be opened or its schema is newer than
- * this code.
+ * this code. With `readonly`, nothing is created, written or migrated: a file
+ * that is not a store at this schema version is a {@link SqliteSchemaError}.
  */
 export function createSqliteStore(options: string | SqliteStoreOptions): SqliteStore {
   const {
@@ -149,13 +242,7 @@ export function createSqliteStore(options: string | SqliteStoreOptions): SqliteS
       db.pragma('temp_store = MEMORY');
       for (const s of tempStagingStatements()) run(s);
     } else {
-      const present = Number(get(MIGRATIONS_TABLE_QUERY)?.present ?? 0);
-      const version = present ? Number(get(CURRENT_VERSION_QUERY)?.version ?? 0) : 0;
-      if (version !== SCHEMA_VERSION) {
-        throw storeFailure(
-          `SQLite database "${path}" has schema version ${version}, this parallax-edge needs ${SCHEMA_VERSION}; open it read-write once to migrate`,
-        );
-      }
+      checkSchema(db, path);
     }
   } catch (error) {
     db.close();

@@ -6,7 +6,7 @@
  * |------|---------|
  * | 0    | success |
  * | 1    | the sync failed: the commit was refused (a dangling relationship, a reused sync id, a store failure) or the run broke; nothing was committed |
- * | 2    | usage error: unknown command or option, bad option value, missing or invalid config file, connector module missing, broken or not a connector, store path unusable; nothing ran |
+ * | 2    | usage error: unknown command or option, bad option value, missing or invalid config file, connector module missing, broken or not a connector, store path unusable, a store that is missing (reads), not a parallax-edge store, or at a schema version this command does not take (reads: any other; sync and migrate: a newer one); nothing ran |
  * | 3    | partial sync: the commit succeeded but one or more steps failed; the rows those steps and their dependents last wrote were kept (+P1) |
  * | 130  | interrupted (SIGINT) before the commit; nothing was committed |
  */

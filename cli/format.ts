@@ -1,6 +1,48 @@
 /** Plain-text tables and numbers for the CLI's output. No colors, no escape sequences. */
 import type { GraphCounts, StepReport, StoredEntity, SyncRecord, SyncStats } from '../src/index.js';
 
+/**
+ * Characters a terminal may act on instead of printing: C0 controls, DEL and
+ * C1 controls (ESC and CSI start sequences that move the cursor, retitle the
+ * window or hide text), bidi marks, embeddings, overrides and isolates and
+ * line and paragraph separators (they reorder or break what is shown), and
+ * lone surrogates (not printable at all).
+ */
+const REORDERING = String.raw`\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029`;
+const UNPRINTABLE = new RegExp(`[\\p{Cc}\\p{Cs}${REORDERING}]`, 'gu');
+/** What of {@link UNPRINTABLE} JSON.stringify leaves raw (it escapes C0 controls and lone surrogates itself). */
+const RAW_IN_JSON = new RegExp(`[\\u007f-\\u009f${REORDERING}]`, 'g');
+const NAMED: Readonly<Record<string, string>> = { '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+function escapeCharacter(c: string): string {
+  const code = c.charCodeAt(0);
+  return NAMED[c] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * `text` safe to print on a terminal: every control character shown as a
+ * visible escape (`\x1b`, `\x9b`, `\u202e`, `\n`), everything else as it is.
+ * Every string of human-readable output that did not come from the CLI itself
+ * (stored data, connector output, error messages, arguments) goes through
+ * this; `--json` output keeps the exact values ({@link jsonText}).
+ *
+ * @example
+ * printable('web\u001b[31m-1'); // 'web\\x1b[31m-1'
+ */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, escapeCharacter);
+}
+
+/**
+ * `value` as indented JSON and a newline, with the characters that JSON
+ * leaves raw but a terminal acts on (DEL, C1, bidi controls, line separators)
+ * written as `\u` escapes: it parses back to exactly the same value.
+ */
+export function jsonText(value: unknown): string {
+  // These characters can only occur inside JSON strings, where a \u escape means the same.
+  return `${JSON.stringify(value, null, 2).replace(RAW_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}\n`;
+}
+
 export type Align = 'left' | 'right';
 
 export interface Column {
@@ -24,8 +66,9 @@ export function formatDuration(ms: number, live = false): string {
   return live ? `${(safe / 1000).toFixed(1)}s` : `${Math.round(safe)} ms`;
 }
 
-/** Columns padded to their widest cell, two spaces apart, no trailing spaces. */
-export function table(columns: readonly Column[], rows: readonly (readonly string[])[]): string {
+/** Columns padded to their widest cell, two spaces apart, no trailing spaces; cells are {@link printable}. */
+export function table(columns: readonly Column[], cells: readonly (readonly string[])[]): string {
+  const rows = cells.map((row) => row.map(printable));
   const widths = columns.map((column, i) => Math.max(column.header.length, ...rows.map((row) => (row[i] ?? '').length)));
   const render = (cells: readonly string[]): string =>
     columns
@@ -85,7 +128,7 @@ export function failedStepsReport(steps: readonly StepReport[]): string {
     lines.push('Ran without data of a failed step (their stored rows were kept):');
     for (const s of downstream) lines.push(`  ${s.stepId}: after ${s.upstreamFailed.join(', ')}`);
   }
-  return lines.join('\n');
+  return lines.map(printable).join('\n');
 }
 
 /** Entity counts by class and relationship counts by verb, largest first. */

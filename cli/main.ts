@@ -11,7 +11,9 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CliError, ExitCode, oneLine } from './errors.js';
+import { printable } from './format.js';
 import { findPackageRoot } from './load-connector.js';
+import { migrateCommand } from './migrate.js';
 import { entitiesCommand, statsCommand, syncsCommand } from './queries.js';
 import { DEFAULT_STORE_PATH } from './store.js';
 import { syncCommand, type CommandIO, type Output } from './sync.js';
@@ -26,7 +28,9 @@ const EXIT_CODES = `Exit codes:
        sync id, a store failure) or the run broke; nothing was committed
   2    usage error: unknown command or option, bad option value, missing or
        invalid config file, connector module missing, broken or not a
-       connector, unusable store path; nothing ran
+       connector, unusable store path; for reads and migrate also a store
+       that is missing, not a parallax-edge store or at another schema
+       version; nothing ran
   3    partial sync: the commit succeeded but one or more steps failed; the
        rows those steps and their dependents last wrote were kept
   130  interrupted (Ctrl-C) before the commit; nothing was committed`;
@@ -40,6 +44,7 @@ Usage:
   parallax-edge entities (--type T | --class C) [options]
                                                     list stored entities, a page at a time
   parallax-edge syncs [options]                     sync history with stats
+  parallax-edge migrate [--store PATH]              upgrade a store to this version's schema
   parallax-edge help [command]                      help for a command
   parallax-edge --version
 
@@ -85,7 +90,8 @@ Options:
   --json           print JSON
   -h, --help       this help
 
-Exit codes: 0 success, 2 usage error or no store at PATH.`,
+Exit codes: 0 success, 2 usage error, or no store at PATH (or one that needs
+"parallax-edge migrate").`,
   entities: `Usage: parallax-edge entities (--type T | --class C) [options]
 
 Lists stored entities ordered by id, a page at a time.
@@ -101,7 +107,8 @@ Options:
   --json           print JSON: { items, nextCursor }
   -h, --help       this help
 
-Exit codes: 0 success, 2 usage error, bad cursor or no store at PATH.`,
+Exit codes: 0 success, 2 usage error, bad cursor, or no store at PATH (or one
+that needs "parallax-edge migrate").`,
   syncs: `Usage: parallax-edge syncs [--limit N] [--connector ID] [--account ID] [--store PATH] [--json]
 
 Committed syncs, newest first, with what each changed.
@@ -114,18 +121,30 @@ Options:
   --json           print JSON
   -h, --help       this help
 
-Exit codes: 0 success, 2 usage error or no store at PATH.`,
+Exit codes: 0 success, 2 usage error, or no store at PATH (or one that needs
+"parallax-edge migrate").`,
+  migrate: `Usage: parallax-edge migrate [--store PATH]
+
+Upgrades an existing store to the schema version of this parallax-edge (a sync
+does it too). Reads never migrate: they ask for this instead.
+
+Options:
+  --store PATH     SQLite file (default ${DEFAULT_STORE_PATH})
+  -h, --help       this help
+
+Exit codes: 0 migrated or already current, 2 usage error, no store at PATH,
+not a parallax-edge store, or a store newer than this parallax-edge.`,
 } as const;
 
 type Command = keyof typeof HELP & string;
-const COMMANDS = ['sync', 'stats', 'entities', 'syncs'] as const;
+const COMMANDS = ['sync', 'stats', 'entities', 'syncs', 'migrate'] as const;
 
 type Options = NonNullable<ParseArgsConfig['options']>;
-const common: Options = {
+const storeOnly: Options = {
   store: { type: 'string' },
-  account: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
+const common: Options = { ...storeOnly, account: { type: 'string' } };
 const OPTIONS: Record<(typeof COMMANDS)[number], Options> = {
   sync: {
     ...common,
@@ -146,6 +165,7 @@ const OPTIONS: Record<(typeof COMMANDS)[number], Options> = {
     json: { type: 'boolean' },
   },
   syncs: { ...common, connector: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } },
+  migrate: storeOnly,
 };
 
 export interface MainIO extends Omit<CommandIO, 'signal'> {
@@ -161,11 +181,11 @@ export async function main(argv: readonly string[], io: MainIO = processIO()): P
     return await dispatch(argv, io);
   } catch (error) {
     if (error instanceof CliError) {
-      io.stderr.write(`parallax-edge: ${error.message}\n`);
+      io.stderr.write(`parallax-edge: ${printable(error.message)}\n`);
       return error.exitCode;
     }
-    io.stderr.write(`parallax-edge: unexpected error: ${oneLine(error)}\n`);
-    if (process.env.PARALLAX_EDGE_DEBUG) io.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
+    io.stderr.write(`parallax-edge: unexpected error: ${printable(oneLine(error))}\n`);
+    if (process.env.PARALLAX_EDGE_DEBUG) io.stderr.write(`${String((error as Error)?.stack ?? '').split('\n').map(printable).join('\n')}\n`);
     return ExitCode.SyncFailed;
   }
 }
@@ -273,6 +293,9 @@ async function dispatch(argv: readonly string[], io: MainIO): Promise<ExitCode> 
         io,
       );
     }
+    case 'migrate':
+      noPositionals(first, positionals);
+      return migrateCommand({ store }, io);
   }
 }
 

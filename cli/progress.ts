@@ -13,7 +13,7 @@
  *   no escape sequences.
  */
 import type { SyncEvent } from '../src/index.js';
-import { formatCount, formatDuration, plural } from './format.js';
+import { formatCount, formatDuration, plural, printable } from './format.js';
 
 /** The part of a stream the renderers use: `process.stderr`, or a fake in tests. */
 export interface ProgressStream {
@@ -44,8 +44,13 @@ export function createProgressRenderer(stream: ProgressStream, options: Progress
   return stream.isTTY ? createTtyRenderer(stream, options) : createPlainRenderer(stream, options);
 }
 
-/** Line texts shared by both renderers. */
+/** Line texts shared by both renderers, {@link printable}. */
 export function describeEvent(event: SyncEvent): string | undefined {
+  const text = eventText(event);
+  return text === undefined ? undefined : printable(text);
+}
+
+function eventText(event: SyncEvent): string | undefined {
   switch (event.type) {
     case 'started':
       return `sync ${event.syncId}: connector "${event.connectorId}", ${event.steps.length} step${event.steps.length === 1 ? '' : 's'} (${event.steps.join(', ')})`;
@@ -77,7 +82,7 @@ function warningGate(max: number): (event: SyncEvent) => string | undefined | nu
     const count = (seen.get(event.stepId) ?? 0) + 1;
     seen.set(event.stepId, count);
     if (count <= max) return describeEvent(event);
-    if (count === max + 1) return `[${event.stepId}] more warnings are not shown`;
+    if (count === max + 1) return printable(`[${event.stepId}] more warnings are not shown`);
     return null;
   };
 }
@@ -127,7 +132,7 @@ export function createTtyRenderer(stream: ProgressStream, options: ProgressOptio
   const liveLine = (stepId: string, step: RunningStep): string => {
     const spinner = SPINNER[frame % SPINNER.length]!;
     const elapsed = formatDuration(now() - step.startedAt, true);
-    return fit(`${spinner} ${stepId}  ${plural(step.entities, 'entity', 'entities')}, ${plural(step.relationships, 'relationship', 'relationships')}  ${elapsed}`);
+    return fit(`${spinner} ${printable(stepId)}  ${plural(step.entities, 'entity', 'entities')}, ${plural(step.relationships, 'relationship', 'relationships')}  ${elapsed}`);
   };
 
   /** One write: back over the old block, permanent lines, the new block, erase leftovers. */

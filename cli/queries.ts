@@ -1,7 +1,7 @@
 /** The read commands: `stats`, `entities`, `syncs`. They never create a store. */
 import type { GraphStore } from '../src/index.js';
 import { CliError, ExitCode, oneLine } from './errors.js';
-import { countsReport, entitiesTable, HISTORY_LEGEND, historyTable, plural } from './format.js';
+import { countsReport, entitiesTable, HISTORY_LEGEND, historyTable, jsonText, plural, printable } from './format.js';
 import { openStore } from './store.js';
 import type { CommandIO } from './sync.js';
 
@@ -13,7 +13,7 @@ export interface ReadCommon {
 }
 
 async function withStore<T>(common: ReadCommon, io: CommandIO, read: (store: GraphStore) => Promise<T>): Promise<T> {
-  const store = await openStore(common.store, { cwd: io.cwd, create: false });
+  const store = await openStore(common.store, { cwd: io.cwd, access: 'read' });
   try {
     return await read(store);
   } catch (error) {
@@ -27,14 +27,13 @@ async function withStore<T>(common: ReadCommon, io: CommandIO, read: (store: Gra
 }
 
 const scope = (common: ReadCommon): string => (common.account === undefined ? 'all accounts' : `account "${common.account}"`);
-const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
 
 export async function statsCommand(common: ReadCommon, io: CommandIO): Promise<ExitCode> {
   const counts = await withStore(common, io, (store) =>
     store.counts(common.account === undefined ? {} : { accountId: common.account }),
   );
-  if (common.json) io.stdout.write(json(counts));
-  else io.stdout.write(`Store ${common.store}, ${scope(common)}: ${countsReport(counts)}\n`);
+  if (common.json) io.stdout.write(jsonText(counts));
+  else io.stdout.write(`${printable(`Store ${common.store}, ${scope(common)}`)}: ${countsReport(counts)}\n`);
   return ExitCode.Success;
 }
 
@@ -58,16 +57,16 @@ export async function entitiesCommand(command: EntitiesCommand, io: CommandIO): 
     }),
   );
   if (command.json) {
-    io.stdout.write(json(page));
+    io.stdout.write(jsonText(page));
     return ExitCode.Success;
   }
   if (page.items.length === 0) {
-    io.stdout.write(`No entities match (${scope(command)}).\n`);
+    io.stdout.write(`${printable(`No entities match (${scope(command)}).`)}\n`);
     return ExitCode.Success;
   }
   io.stdout.write(`${entitiesTable(page.items)}\n`);
   const more = page.nextCursor ? `; next page: --cursor ${page.nextCursor}` : '';
-  io.stdout.write(`\n${plural(page.items.length, 'entity', 'entities')}${more}\n`);
+  io.stdout.write(`\n${printable(`${plural(page.items.length, 'entity', 'entities')}${more}`)}\n`);
   return ExitCode.Success;
 }
 
@@ -85,11 +84,11 @@ export async function syncsCommand(command: SyncsCommand, io: CommandIO): Promis
     }),
   );
   if (command.json) {
-    io.stdout.write(json(records));
+    io.stdout.write(jsonText(records));
     return ExitCode.Success;
   }
   if (records.length === 0) {
-    io.stdout.write(`No syncs recorded (${scope(command)}${command.connector ? `, connector "${command.connector}"` : ''}).\n`);
+    io.stdout.write(`${printable(`No syncs recorded (${scope(command)}${command.connector ? `, connector "${command.connector}"` : ''}).`)}\n`);
     return ExitCode.Success;
   }
   io.stdout.write(`${historyTable(records)}\n\n${HISTORY_LEGEND}\n`);

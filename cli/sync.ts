@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { CommitError, commitSync, runConnector, type CommitResult, type GraphStore, type SyncOutput } from '../src/index.js';
 import { CliError, ExitCode, oneLine } from './errors.js';
-import { failedStepsReport, formatCount, formatDuration, syncStatsTable } from './format.js';
+import { failedStepsReport, formatCount, formatDuration, printable, syncStatsTable } from './format.js';
 import { loadConnector, readConfigFile } from './load-connector.js';
 import { createProgressRenderer, type ProgressStream } from './progress.js';
 import { openStore } from './store.js';
@@ -43,7 +43,7 @@ export async function syncCommand(command: SyncCommand, io: CommandIO): Promise<
     config,
     ...(command.exportName !== undefined ? { exportName: command.exportName } : {}),
   });
-  const store = await openStore(command.store, { cwd: io.cwd, create: true });
+  const store = await openStore(command.store, { cwd: io.cwd, access: 'write' });
   try {
     return await runAndCommit(store, command, loaded.connector, io);
   } finally {
@@ -89,18 +89,16 @@ async function runAndCommit(
   }
   const commitMs = performance.now() - committing;
 
-  io.stdout.write(
-    `\nCommitted sync ${output.syncId} (${where}): ${formatCount(result.rowsWritten)} rows written in ${formatDuration(commitMs)}\n\n` +
-      `${syncStatsTable(result.stats)}\n`,
-  );
+  const committed = `Committed sync ${output.syncId} (${where}): ${formatCount(result.rowsWritten)} rows written in ${formatDuration(commitMs)}`;
+  io.stdout.write(`\n${printable(committed)}\n\n${syncStatsTable(result.stats)}\n`);
   const report = failedStepsReport(output.steps);
   if (report) io.stdout.write(`\n${report}\n`);
   if (output.failedSteps.length > 0) {
     const n = output.failedSteps.length;
-    io.stderr.write(
-      `parallax-edge: ${n} step${n === 1 ? '' : 's'} failed (${output.failedSteps.join(', ')}); ` +
-        `the commit kept the rows ${n === 1 ? 'it' : 'they'} and ${n === 1 ? 'its' : 'their'} dependents last wrote (exit ${ExitCode.PartialSync})\n`,
-    );
+    const summary =
+      `${n} step${n === 1 ? '' : 's'} failed (${output.failedSteps.join(', ')}); ` +
+      `the commit kept the rows ${n === 1 ? 'it' : 'they'} and ${n === 1 ? 'its' : 'their'} dependents last wrote (exit ${ExitCode.PartialSync})`;
+    io.stderr.write(`parallax-edge: ${printable(summary)}\n`);
     return ExitCode.PartialSync;
   }
   return ExitCode.Success;

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -19,7 +19,7 @@ import {
   type SyncRecord,
 } from 'parallax-edge';
 import { createMemoryStore } from 'parallax-edge/adapters/memory';
-import { createSqliteStore } from 'parallax-edge/adapters/sqlite';
+import { createSqliteStore, SqliteSchemaError } from 'parallax-edge/adapters/sqlite';
 import {
   ALL_LEFTOVERS,
   D1_LIMITS,
@@ -309,6 +309,47 @@ describe('sqlite: opening, closing, read-only', () => {
     await expectCommitError(commitSync(reader, seedInput('s3')), 'StoreFailure');
     await Promise.all([reader.close(), writer.close()]);
     expect(() => createSqliteStore({ path: join(dir, 'missing.db'), readonly: true })).toThrowError(/cannot open/);
+  });
+
+  it('read-only: an empty file, a non-SQLite file, a foreign database, an older and a newer schema are each a SqliteSchemaError naming its problem, and the file is left byte for byte', () => {
+    const sql = (path: string, text: string): void => {
+      const db = raw(path);
+      db.exec(text);
+      db.close();
+    };
+    const schemaUpTo = (version: number): string => MIGRATIONS.filter((m) => m.version <= version).map(migrationSql).join('\n');
+    const cases: [name: string, build: (path: string) => void, problem: string, version?: number][] = [
+      ['empty', (path) => writeFileSync(path, ''), 'empty'],
+      ['garbage', (path) => writeFileSync(path, 'not a database\n'.repeat(300)), 'not-sqlite'],
+      ['short-garbage', (path) => writeFileSync(path, 'x'), 'not-sqlite'],
+      ['foreign', (path) => sql(path, 'CREATE TABLE customers (id INTEGER PRIMARY KEY)'), 'foreign'],
+      ['foreign-migrations', (path) => sql(path, 'CREATE TABLE schema_migrations (step TEXT)'), 'foreign'],
+      ['older', (path) => sql(path, schemaUpTo(SCHEMA_VERSION - 1)), 'older', SCHEMA_VERSION - 1],
+      [
+        'newer',
+        (path) => sql(path, `${schemaUpTo(SCHEMA_VERSION)}\nINSERT INTO schema_migrations (version, name, applied_at) VALUES (${SCHEMA_VERSION + 1}, 'future', 'x');`),
+        'newer',
+        SCHEMA_VERSION + 1,
+      ],
+    ];
+    const caseDir = mkdtempSync(join(dir, 'schema-'));
+    for (const [name, build, problem, version] of cases) {
+      const path = join(caseDir, `${name}.db`);
+      build(path);
+      const before = { bytes: readFileSync(path), mtimeMs: statSync(path).mtimeMs };
+      let error: unknown;
+      try {
+        createSqliteStore({ path, readonly: true });
+      } catch (e) {
+        error = e;
+      }
+      expect(error, name).toBeInstanceOf(SqliteSchemaError);
+      expect(error, name).toBeInstanceOf(CommitError);
+      expect(error, name).toMatchObject({ code: 'StoreFailure', problem, version, path });
+      expect((error as Error).message, name).toContain(path);
+      expect({ bytes: readFileSync(path), mtimeMs: statSync(path).mtimeMs }, name).toEqual(before);
+    }
+    expect(readdirSync(caseDir).sort()).toEqual(cases.map(([name]) => `${name}.db`).sort());
   });
 
   it("':memory:' is a private in-memory store", async () => {

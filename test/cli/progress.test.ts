@@ -6,7 +6,7 @@ import {
   createTtyRenderer,
   type ProgressStream,
 } from '../../cli/progress.js';
-import { formatDuration, syncStatsTable, table } from '../../cli/format.js';
+import { formatDuration, jsonText, printable, syncStatsTable, table } from '../../cli/format.js';
 
 /** A stream that records writes; a TTY of `columns` when asked. */
 class FakeStream implements ProgressStream {
@@ -228,6 +228,24 @@ describe('TTY progress', () => {
     expect(stream.chunks.at(-1)).not.toContain('\u001b[2J');
     expect(stream.chunks.at(-1)!.match(/\u001b\[2K/g)).toHaveLength(2);
   });
+
+  it('Defect 8: escapes control characters in step ids, warnings and errors; its own cursor moves are the only escapes it writes', () => {
+    const stream = new FakeStream(true);
+    const renderer = createTtyRenderer(stream, { now, tickMs: 0, throttleMs: 0 });
+    const hostile = 'hosts\u001b[2J\u009b1m\u202e';
+    renderer.onEvent(stepStarted(hostile));
+    renderer.onEvent(progress(hostile, 3));
+    renderer.onEvent(warning(hostile, 'bad \u001b]0;title\u0007', 'properties.x\r'));
+    renderer.onEvent(failed(hostile, 'API \u001b[31mred\b\u2066', 5));
+    renderer.close();
+    // Strip the renderer's own sequences (cursor up, erase line, erase down, CR, LF): nothing may be left.
+    const rest = stream.text.replace(/\u001b\[\d+A|\u001b\[2K|\u001b\[J|\r|\n/g, '');
+    expect(rest).not.toMatch(/[\p{Cc}\u202a-\u202e\u2066-\u2069]/u);
+    expect(screen(stream.text)).toEqual([
+      String.raw`[hosts\x1b[2J\x9b1m\u202e] warning: properties.x\r: bad \x1b]0;title\x07`,
+      String.raw`[hosts\x1b[2J\x9b1m\u202e] FAILED after 5 ms: Api: API \x1b[31mred\x08\u2066`,
+    ]);
+  });
 });
 
 describe('createProgressRenderer', () => {
@@ -273,5 +291,28 @@ describe('format', () => {
   it('durations are whole milliseconds, live timers seconds', () => {
     expect(formatDuration(1234.5)).toBe('1235 ms');
     expect(formatDuration(1234.5, true)).toBe('1.2s');
+  });
+
+  it('Defect 8: printable escapes C0, DEL, C1, bidi controls, line separators and lone surrogates, and nothing else', () => {
+    expect(printable('a\u001b[31mb\u0007\b\t\n\r\u0000\u007f')).toBe(String.raw`a\x1b[31mb\x07\x08\t\n\r\x00\x7f`);
+    expect(printable('\u0080\u009b2J\u009f')).toBe(String.raw`\x80\x9b2J\x9f`);
+    expect(printable('\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069')).toBe(
+      String.raw`\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069`,
+    );
+    expect(printable('x\u2028y\u2029')).toBe(String.raw`x\u2028y\u2029`);
+    expect(printable('lone \ud800 and \udfff')).toBe(String.raw`lone \ud800 and \udfff`);
+    // Printable text stays as it is: accents, CJK, emoji (ZWJ sequences and flags), backslashes, NBSP.
+    const plain = 'Zoë 東京 👩‍💻 🇫🇷 C:\\Users\\ada \\x1b a\u00a0b';
+    expect(printable(plain)).toBe(plain);
+  });
+
+  it('Defect 8: jsonText is JSON that parses back to the same value, with C1, bidi and separator characters written as \\u escapes', () => {
+    const value = { 'k\u202e': ['\u001b[2J', '\u009b', 'a\u2066b\u2028', 'Zoë 👩‍💻', '\ud800'], n: 1 };
+    const text = jsonText(value);
+    expect(JSON.parse(text)).toEqual(value);
+    expect(text.replaceAll('\n', '')).not.toMatch(/[\p{Cc}\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\p{Cs}]/u);
+    expect(text).toContain(String.raw`"k\u202e"`);
+    expect(text).toContain('Zoë 👩‍💻');
+    expect(text.endsWith('}\n')).toBe(true);
   });
 });

@@ -26,6 +26,8 @@ export interface Workspace {
   /** Writes a file (creating directories) and returns its path relative to `dir`. */
   write(path: string, content: string): string;
   cli(...args: string[]): Promise<CliResult>;
+  /** Runs the CLI as another user (a uid and gid; needs root), or as this one when `as` is undefined. */
+  cliAs(as: RunAs | undefined, ...args: string[]): Promise<CliResult>;
   /** Starts the CLI and hands back the child, to signal it; `result` settles when it exits. */
   start(...args: string[]): { child: ChildProcess; stderrSoFar(): string; result: Promise<CliResult> };
   remove(): void;
@@ -42,6 +44,7 @@ export function workspace(): Workspace {
       return path;
     },
     cli: (...args) => runCli(args, dir),
+    cliAs: (as, ...args) => runCli(args, dir, as),
     start(...args) {
       const child = spawn(process.execPath, ['--import', tsxLoader, cliMain, ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
       let stdout = '';
@@ -55,12 +58,17 @@ export function workspace(): Workspace {
   };
 }
 
-export function runCli(args: readonly string[], cwd: string): Promise<CliResult> {
+export interface RunAs {
+  readonly uid: number;
+  readonly gid: number;
+}
+
+export function runCli(args: readonly string[], cwd: string, as?: RunAs): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       ['--import', tsxLoader, cliMain, ...args],
-      { cwd, env: { ...process.env, NO_COLOR: '1' }, timeout: 100_000 },
+      { cwd, env: { ...process.env, NO_COLOR: '1' }, timeout: 100_000, ...(as ? { uid: as.uid, gid: as.gid } : {}) },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
         resolve({ code, stdout, stderr });
