@@ -16,6 +16,7 @@ export default defineConfig({
       { find: /^parallax-edge$/, replacement: here('../src/index.ts') },
       { find: /^parallax-edge\/http$/, replacement: here('../src/http/index.ts') },
       { find: /^parallax-edge\/adapters\/(.*)$/, replacement: here('../adapters/$1.ts') },
+      { find: /^parallax-edge\/connectors\/([^/]+)$/, replacement: here('../connectors/$1/index.ts') },
     ],
   },
   build: {

@@ -35,6 +35,7 @@ import {
   type AppEnv,
 } from './http.js';
 import { runSchedule } from './job.js';
+import type { WorkerAppEnv, WorkerEnv } from './bindings.js';
 import type { Registry } from './registry.js';
 import { claimRun, finishRun, latestRuns, leaseHolder, listRuns, type NewRun, type RunOutcome, type RunStatus } from './runs.js';
 
@@ -134,11 +135,20 @@ function secretNames(schema: z.ZodType): string[] {
   return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
 }
 
-export function createApp(options: AppOptions): Hono<AppEnv> {
+/**
+ * The Hono app of the REST API (the routes above). `Env` is the user's
+ * bindings type, so routes they add on the app see their own bindings.
+ *
+ * @example
+ * const app = createApp<Env>({ registry });
+ * app.get('/hello', (c) => c.text('hello'));
+ * export default { fetch: app.fetch };
+ */
+export function createApp<Env extends WorkerEnv = WorkerEnv>(options: AppOptions): Hono<WorkerAppEnv<Env>> {
   const { registry } = options;
   const now = options.now ?? Date.now;
   const app = new Hono<AppEnv>();
-  const store = (env: Cloudflare.Env) => createD1Store(env.DB, options.storeOptions);
+  const store = (env: WorkerEnv) => createD1Store(env.DB, options.storeOptions);
 
   app.use('*', requestId);
 
@@ -356,7 +366,8 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     return c.json(errorBody(c, new ApiError(500, 'InternalError', 'internal error; see the Worker logs for this request id')), 500);
   });
 
-  return app;
+  // Its handlers read only the WorkerEnv part of the bindings, which every Env has.
+  return app as unknown as Hono<WorkerAppEnv<Env>>;
 }
 
 /** A refused commit as the API answers it: 400 invalid, 422 dangling (INV-C04), 409 reused sync id, 503 store. */

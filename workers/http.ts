@@ -6,9 +6,10 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { z } from 'zod';
 import type { StoredEntity, StoredRelationship, SyncStats } from '../src/index.js';
+import type { WorkerAppEnv, WorkerEnv } from './bindings.js';
 import type { RunRecord } from './runs.js';
 
-export type AppEnv = { Bindings: Cloudflare.Env; Variables: { requestId: string } };
+export type AppEnv = WorkerAppEnv;
 
 /** An error the API answers with: status, a stable code, a message, and details for the client. */
 export class ApiError extends Error {
@@ -79,7 +80,7 @@ export const bearerAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
 
 export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
 
-export function maxBodyBytes(env: Cloudflare.Env): number {
+export function maxBodyBytes(env: WorkerEnv): number {
   const configured = Number(env.PARALLAX_MAX_BODY_BYTES);
   return Number.isInteger(configured) && configured > 0 ? configured : DEFAULT_MAX_BODY_BYTES;
 }

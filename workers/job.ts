@@ -8,7 +8,7 @@
  * the dead run `abandoned`.
  */
 import { CommitError, ConnectorError, commitSync, runConnector, type SyncOutput } from '../src/index.js';
-import { createD1Store, type D1StoreOptions } from '../adapters/d1.js';
+import { createD1Store, type D1DatabaseLike, type D1StoreOptions } from '../adapters/d1.js';
 import { instantiate, type Registry, type Schedule } from './registry.js';
 import {
   claimRun,
@@ -25,7 +25,7 @@ import {
 } from './runs.js';
 
 export interface JobContext {
-  readonly db: D1Database;
+  readonly db: D1DatabaseLike;
   /** The Worker's env: connectors' secrets are read from it, by the names their definitions declare. */
   readonly env: Readonly<Record<string, unknown>>;
   readonly registry: Registry;

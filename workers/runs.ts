@@ -8,6 +8,7 @@
  * A finished run deletes its lease; a run that died leaves it to expire, and
  * the run that takes it over marks the dead run `abandoned`.
  */
+import type { D1DatabaseLike } from '../adapters/d1.js';
 import type { SyncStats } from '../src/index.js';
 
 export type RunTrigger = 'cron' | 'api' | 'ingest';
@@ -74,7 +75,7 @@ export interface RunOutcome {
  * `running`, in one batch. Returns false, with nothing recorded, when another
  * run holds an unexpired lease.
  */
-export async function claimRun(db: D1Database, run: NewRun, nowMs: number, leaseSeconds: number): Promise<boolean> {
+export async function claimRun(db: D1DatabaseLike, run: NewRun, nowMs: number, leaseSeconds: number): Promise<boolean> {
   const [, claim] = await db.batch([
     // A dead run's lease is being taken over: its record says so.
     db
@@ -106,7 +107,7 @@ export async function claimRun(db: D1Database, run: NewRun, nowMs: number, lease
 }
 
 /** Records a run that was refused because another run holds the lease. */
-export async function recordSkipped(db: D1Database, run: NewRun, finishedAt: string, heldBy: string | undefined): Promise<void> {
+export async function recordSkipped(db: D1DatabaseLike, run: NewRun, finishedAt: string, heldBy: string | undefined): Promise<void> {
   const error: RunError = {
     code: 'LeaseHeld',
     message: `another run of "${run.connectorId}" for account "${run.accountId}" is in progress${heldBy ? ` (${heldBy})` : ''}`,
@@ -121,7 +122,7 @@ export async function recordSkipped(db: D1Database, run: NewRun, finishedAt: str
 }
 
 /** The run currently holding the lease, if any (for messages). */
-export async function leaseHolder(db: D1Database, accountId: string, connectorId: string): Promise<string | undefined> {
+export async function leaseHolder(db: D1DatabaseLike, accountId: string, connectorId: string): Promise<string | undefined> {
   const row = await db
     .prepare(`SELECT run_id FROM sync_leases WHERE account_id = ?1 AND connector_id = ?2`)
     .bind(accountId, connectorId)
@@ -130,7 +131,7 @@ export async function leaseHolder(db: D1Database, accountId: string, connectorId
 }
 
 /** Records how a claimed run ended and releases its lease, in one batch. */
-export async function finishRun(db: D1Database, run: NewRun, outcome: RunOutcome): Promise<void> {
+export async function finishRun(db: D1DatabaseLike, run: NewRun, outcome: RunOutcome): Promise<void> {
   await db.batch([
     db
       .prepare(
@@ -153,7 +154,7 @@ export async function finishRun(db: D1Database, run: NewRun, outcome: RunOutcome
 }
 
 /** Records a run that needs no lease (REST ingest): one insert with its outcome. */
-export async function recordRun(db: D1Database, run: NewRun, outcome: RunOutcome): Promise<void> {
+export async function recordRun(db: D1DatabaseLike, run: NewRun, outcome: RunOutcome): Promise<void> {
   await db
     .prepare(
       `INSERT INTO connector_runs (run_id, account_id, connector_id, sync_id, trigger, cron, status, started_at, finished_at,
@@ -214,7 +215,7 @@ function toRecord(row: RunRow): RunRecord {
   };
 }
 
-export async function getRun(db: D1Database, runId: string): Promise<RunRecord | undefined> {
+export async function getRun(db: D1DatabaseLike, runId: string): Promise<RunRecord | undefined> {
   const row = await db.prepare(`SELECT * FROM connector_runs WHERE run_id = ?1`).bind(runId).first<RunRow>();
   return row ? toRecord(row) : undefined;
 }
@@ -229,7 +230,7 @@ export interface RunQuery {
 }
 
 /** Newest first. */
-export async function listRuns(db: D1Database, query: RunQuery): Promise<RunRecord[]> {
+export async function listRuns(db: D1DatabaseLike, query: RunQuery): Promise<RunRecord[]> {
   const { results } = await db
     .prepare(
       `SELECT * FROM connector_runs
@@ -243,7 +244,7 @@ export async function listRuns(db: D1Database, query: RunQuery): Promise<RunReco
 }
 
 /** The latest run of each (account, connector), for `GET /v1/connectors`. */
-export async function latestRuns(db: D1Database): Promise<RunRecord[]> {
+export async function latestRuns(db: D1DatabaseLike): Promise<RunRecord[]> {
   const { results } = await db
     .prepare(
       `SELECT r.* FROM connector_runs r

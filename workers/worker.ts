@@ -1,10 +1,13 @@
 /**
  * Builds the Worker's handlers from a registry: the Hono app for `fetch` and
  * the cron `scheduled` handler. `workers/index.ts` does it with this
- * deployment's registry; tests do it with their own.
+ * deployment's registry; tests do it with their own; users do it with theirs
+ * (`parallax-edge/worker`).
  */
+import type { Hono } from 'hono';
 import type { D1StoreOptions } from '../adapters/d1.js';
 import { createApp } from './app.js';
+import type { ScheduledControllerLike, WorkerAppEnv, WorkerEnv } from './bindings.js';
 import { runDue } from './job.js';
 import type { Registry } from './registry.js';
 
@@ -14,17 +17,35 @@ export interface WorkerOptions {
   readonly now?: () => number;
   readonly storeOptions?: D1StoreOptions;
   /** Where run summaries and warnings go (one JSON line per run); default `console`. */
-  readonly logger?: Pick<Console, 'log' | 'warn'>;
+  readonly logger?: { log(line: string): void; warn(line: string): void };
 }
 
-export function createWorker(options: WorkerOptions) {
-  const app = createApp(options);
-  const logger = options.logger ?? console;
+/** A Worker's handlers; `fetch` and `scheduled` go into the module's default export. */
+export interface Worker<Env extends WorkerEnv = WorkerEnv> {
+  /** The REST API; add routes of your own to it. */
+  readonly app: Hono<WorkerAppEnv<Env>>;
+  readonly fetch: Hono<WorkerAppEnv<Env>>['fetch'];
   /** Runs every connector due for this cron, one after the other, and records each run. */
-  async function scheduled(controller: ScheduledController, env: Cloudflare.Env, _ctx: ExecutionContext): Promise<void> {
+  scheduled(controller: ScheduledControllerLike, env: Env, ctx?: unknown): Promise<void>;
+}
+
+/**
+ * The Worker for a registry: its connectors run on their crons and commit
+ * into `env.DB`, and the /v1 REST API serves the graph.
+ *
+ * @example
+ * import { createWorker, defineRegistry, type WorkerEnv } from 'parallax-edge/worker';
+ * interface Env extends WorkerEnv { DB: D1Database }
+ * const worker = createWorker<Env>({ registry: defineRegistry({ connectors: [myService], schedules: [...] }) });
+ * export default { fetch: worker.fetch, scheduled: worker.scheduled } satisfies ExportedHandler<Env>;
+ */
+export function createWorker<Env extends WorkerEnv = WorkerEnv>(options: WorkerOptions): Worker<Env> {
+  const app = createApp<Env>(options);
+  const logger = options.logger ?? console;
+  async function scheduled(controller: ScheduledControllerLike, env: Env): Promise<void> {
     const due = options.registry.due(controller.cron);
     if (due.length === 0) {
-      logger.warn(`cron "${controller.cron}" fired but no connector is scheduled on it (workers/connectors.ts)`);
+      logger.warn(`cron "${controller.cron}" fired but no connector is scheduled on it in the registry`);
       return;
     }
     const records = await runDue(

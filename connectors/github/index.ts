@@ -13,7 +13,7 @@
  *
  * @example
  * import { runConnector, commitSync } from 'parallax-edge';
- * import { createGitHubConnector } from './connectors/github/index.js';
+ * import { createGitHubConnector } from 'parallax-edge/connectors/github';
  * const connector = createGitHubConnector({ org: 'nodejs', token: process.env.GITHUB_TOKEN });
  * const output = await runConnector(connector, { accountId: 'acme' });
  * const { stats } = await commitSync(store, output);

@@ -10,7 +10,7 @@
  *
  * @example
  * import { runConnector, commitSync } from 'parallax-edge';
- * import { createSyntheticConnector } from './connectors/synthetic/index.js';
+ * import { createSyntheticConnector } from 'parallax-edge/connectors/synthetic';
  * const base = createSyntheticConnector({ seed: 7, n: 10_000 });       // ~10k entities, ~20k relationships
  * const next = createSyntheticConnector({ seed: 7, n: 10_000, generation: 1 }); // ~1% of entities differ
  * await commitSync(store, await runConnector(base, { accountId: 'acme' }));

@@ -19,7 +19,7 @@ import {
   type SyncStats,
 } from 'parallax-edge';
 import { deleteIndexedDbStore, openIndexedDbStore, type IndexedDbStore } from 'parallax-edge/adapters/indexeddb';
-import { createGitHubConnector, type GitHubConnector, type GitHubRateLimit } from '../../connectors/github/index.js';
+import { createGitHubConnector, type GitHubConnector, type GitHubRateLimit } from 'parallax-edge/connectors/github';
 import { GraphView } from './graph-view.js';
 
 const DB_NAME = 'parallax-edge-demo';
