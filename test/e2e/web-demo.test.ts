@@ -1,12 +1,12 @@
 /**
- * End to end in real Chromium (Debian's /usr/bin/chromium, driven by
- * playwright-core): the demo is built with Vite and served by `vite preview`
+ * End to end in real Chromium (the one test/support/chromium.ts finds: the
+ * system's or the npm one, driven by playwright-core): the demo is built with Vite and served by `vite preview`
  * on 127.0.0.1, the GitHub fixture API runs on another port, and the page
  * syncs through `?api=`. Nothing leaves the machine.
  *
  * Artifacts: test-results/web-demo.png (and web-demo-rate-limited.png).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,10 +15,9 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { build, preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGitHubFixtureServer, type GitHubFixtureServer } from '../fixtures/github-server.js';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../support/chromium.js';
+import { CHROMIUM_ARGS, resolveChromium } from '../support/chromium.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CHROMIUM = CHROMIUM_PATH;
 const RESULTS = join(ROOT, 'test-results');
 
 describe('web demo in Chromium: GitHub fixture API → connector in the page → IndexedDB', () => {
@@ -53,9 +52,7 @@ describe('web demo in Chromium: GitHub fixture API → connector in the page →
   };
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-    }
+    const { executablePath } = await resolveChromium();
     mkdirSync(RESULTS, { recursive: true });
     api = await startGitHubFixtureServer({ latencyMs: 15 });
     outDir = await mkdtemp(join(tmpdir(), 'parallax-web-demo-'));
@@ -63,7 +60,7 @@ describe('web demo in Chromium: GitHub fixture API → connector in the page →
     await build({ configFile, mode: 'production', logLevel: 'warn', build: { outDir, emptyOutDir: true } });
     server = await preview({ configFile, logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port: 0, strictPort: false, open: false } });
     demoUrl = server.resolvedUrls!.local[0]!;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS], headless: true });
+    browser = await chromium.launch({ executablePath, args: [...CHROMIUM_ARGS], headless: true });
     context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
     page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
