@@ -15,7 +15,9 @@
  * const browser = await chromium.launch({ executablePath: found.executablePath, args: [...CHROMIUM_ARGS] });
  * console.log(describeChromium(found)); // "Chromium from @sparticuz/chromium: /tmp/chromium"
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 /** Debian's Chromium. */
 export const SYSTEM_CHROMIUM = '/usr/bin/chromium';
@@ -85,4 +87,12 @@ export async function resolveChromium(options: ResolveChromiumOptions = {}): Pro
 export function describeChromium(found: FoundChromium): string {
   const from = found.source === 'system' ? 'the system' : found.source === 'CHROMIUM_PATH' ? '$CHROMIUM_PATH' : '@sparticuz/chromium';
   return `Chromium from ${from}: ${found.executablePath}`;
+}
+
+// `npx tsx test/support/chromium.ts` says which Chromium the tests will launch (.ci/run prints it).
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  void resolveChromium().then((found) => {
+    const version = execFileSync(found.executablePath, ['--version'], { encoding: 'utf8' }).trim();
+    console.log(`${describeChromium(found)} (${version})`);
+  });
 }
