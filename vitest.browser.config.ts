@@ -1,18 +1,19 @@
 /**
  * The browser project: tests named `*.browser.test.ts` run in headless
- * Chromium through Vitest browser mode. It uses Debian's Chromium at
- * /usr/bin/chromium (`apt-get install -y chromium`), never a downloaded one
- * (see TOOLCHAIN.md). Listed in the `projects` of vitest.config.ts; run it
- * alone with `npx vitest run --project browser`.
+ * Chromium through Vitest browser mode, on the Chromium test/support/chromium.ts
+ * finds ($CHROMIUM_PATH, /usr/bin/chromium, else the npm one), never one
+ * downloaded by Playwright. Listed in the `projects` of vitest.config.ts; run
+ * it alone with `npx vitest run --project browser`.
  */
 import { fileURLToPath } from 'node:url';
 import { playwright } from '@vitest/browser-playwright';
-import { defineProject } from 'vitest/config';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from './test/support/chromium.js';
+import { defineProject, type UserWorkspaceConfig } from 'vitest/config';
+import { CHROMIUM_ARGS, resolveChromium } from './test/support/chromium.js';
 
 const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 
-export default defineProject({
+// A factory: finding (or first unpacking) the npm Chromium is async.
+export default defineProject(async (): Promise<UserWorkspaceConfig> => ({
   resolve: {
     alias: [
       { find: /^parallax-edge$/, replacement: here('./src/index.ts') },
@@ -34,11 +35,11 @@ export default defineProject({
       screenshotFailures: false,
       provider: playwright({
         launchOptions: {
-          executablePath: CHROMIUM_PATH,
+          executablePath: (await resolveChromium()).executablePath,
           args: [...CHROMIUM_ARGS],
         },
       }),
       instances: [{ browser: 'chromium' }],
     },
   },
-});
+}));

@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { SYNTHETIC_STEP_IDS } from '../connectors/synthetic/index.js';
 import { NODE_ADAPTERS, runNodeScale, type NodeAdapter } from './node.js';
 import { runD1Scale } from './d1/run.js';
-import { INDEXEDDB_DEFAULT_SCALES, chromiumPath, runIndexedDbScale } from './indexeddb/run.js';
+import { INDEXEDDB_DEFAULT_SCALES, runIndexedDbScale } from './indexeddb/run.js';
 import { DEFAULT_PHASE_SETTINGS, type PhaseSettings } from './phases.js';
 import { evaluateChecks, formatReport, type BenchReport, type ScaleResult } from './report.js';
 
@@ -30,7 +30,7 @@ batch into a big store) against a raw better-sqlite3 insert of the same rows.
 Options:
   --adapter LIST    adapters, comma-separated: ${[...NODE_ADAPTERS, 'd1', 'indexeddb'].join(', ')} (default: sqlite,memory,d1,indexeddb)
                     (d1 runs inside workerd: bench/d1/worker.ts in Miniflare with a local D1;
-                    indexeddb runs in headless Chromium, /usr/bin/chromium or $CHROMIUM_PATH:
+                    indexeddb runs in headless Chromium ($CHROMIUM_PATH, /usr/bin/chromium, else the npm one):
                     bench/indexeddb/page.ts, at ${INDEXEDDB_DEFAULT_SCALES.join(',')} unless --scales or --quick)
   --scales LIST     connector scales n (≈ entities; ≈ 2n relationships) (default: 10000,100000)
   --quick           tiny smoke run: --scales 500,2000 --probe-n 200
@@ -131,20 +131,12 @@ async function main(): Promise<void> {
     return;
   }
 
-  const explicitAdapters = values.adapter ?? values.adapters;
-  const adapters = list(explicitAdapters ?? 'sqlite,memory,d1,indexeddb', '--adapter')
-    .map((a) => {
-      if (a !== 'd1' && a !== 'indexeddb' && !(NODE_ADAPTERS as readonly string[]).includes(a)) {
-        fail(`unknown adapter "${a}"; this runner knows ${[...NODE_ADAPTERS, 'd1', 'indexeddb'].join(', ')}`);
-      }
-      return a as NodeAdapter | 'd1' | 'indexeddb';
-    })
-    .filter((a) => {
-      // By default, IndexedDB runs only where Chromium is installed; asked for by name, a missing Chromium is an error.
-      if (a !== 'indexeddb' || explicitAdapters !== undefined || chromiumPath() !== undefined) return true;
-      log('indexeddb skipped: no Chromium at /usr/bin/chromium or $CHROMIUM_PATH (apt-get install -y chromium)');
-      return false;
-    });
+  const adapters = list(values.adapter ?? values.adapters ?? 'sqlite,memory,d1,indexeddb', '--adapter').map((a) => {
+    if (a !== 'd1' && a !== 'indexeddb' && !(NODE_ADAPTERS as readonly string[]).includes(a)) {
+      fail(`unknown adapter "${a}"; this runner knows ${[...NODE_ADAPTERS, 'd1', 'indexeddb'].join(', ')}`);
+    }
+    return a as NodeAdapter | 'd1' | 'indexeddb';
+  });
   const scales = list(values.scales ?? (values.quick ? '500,2000' : '10000,100000'), '--scales').map((s) => positiveInt(s, '--scales'));
   const churnFraction = values.churn === undefined ? DEFAULT_PHASE_SETTINGS.churnFraction : Number(values.churn);
   if (!(churnFraction > 0 && churnFraction <= 1)) fail(`--churn must be a fraction in (0, 1], got "${values.churn}"`);

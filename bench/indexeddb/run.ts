@@ -1,15 +1,15 @@
 /**
  * Runs the IndexedDB benchmark in headless Chromium: bundles
  * bench/indexeddb/page.ts with esbuild, serves it on 127.0.0.1, drives a page
- * per scale with playwright-core and Debian's Chromium (/usr/bin/chromium, or
- * CHROMIUM_PATH), and returns the page's {@link ScaleResult} rows in the
- * common report format.
+ * per scale with playwright-core and the Chromium test/support/chromium.ts
+ * finds ($CHROMIUM_PATH, /usr/bin/chromium, else the npm one), and returns
+ * the page's {@link ScaleResult} rows in the common report format.
  *
  * Run alone: `npx tsx bench/indexeddb/run.ts [--scales 10000,50000] [--json out.json]`;
  * `npm run bench -- --adapter indexeddb` calls {@link runIndexedDbScale}.
  */
 import { createServer, type Server } from 'node:http';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -17,10 +17,10 @@ import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import { evaluateChecks, formatReport, type BenchReport, type ScaleResult } from '../report.js';
 import { DEFAULT_PHASE_SETTINGS, type PhaseSettings } from '../phases.js';
-import { CHROMIUM_ARGS as BASE_CHROMIUM_ARGS } from '../../test/support/chromium.js';
+import { CHROMIUM_ARGS as BASE_CHROMIUM_ARGS, describeChromium, resolveChromium } from '../../test/support/chromium.js';
 
 export interface IndexedDbBenchOptions {
-  /** Chromium binary; default $CHROMIUM_PATH or /usr/bin/chromium. */
+  /** Chromium binary; default the one {@link resolveChromium} finds. */
   readonly executablePath?: string;
 }
 
@@ -35,12 +35,6 @@ const here = (path: string): string => fileURLToPath(new URL(path, import.meta.u
 
 /** The scales `npm run bench` uses for IndexedDB unless told otherwise. */
 export const INDEXEDDB_DEFAULT_SCALES: readonly number[] = [10_000, 50_000];
-
-/** The Chromium binary to drive ($CHROMIUM_PATH, else Debian's /usr/bin/chromium), or undefined when there is none. */
-export function chromiumPath(): string | undefined {
-  const path = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-  return existsSync(path) ? path : undefined;
-}
 
 /** The page script, bundled for the browser with the package resolved to its sources. */
 async function bundlePage(): Promise<string> {
@@ -84,9 +78,11 @@ export async function runIndexedDbScale(
   log: (line: string) => void = () => undefined,
   options: IndexedDbBenchOptions = {},
 ): Promise<ScaleResult> {
-  const executablePath = options.executablePath ?? chromiumPath() ?? process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-  if (!existsSync(executablePath)) {
-    throw new Error(`Chromium not found at ${executablePath}: install it (apt-get install -y chromium) or set CHROMIUM_PATH`);
+  let executablePath = options.executablePath;
+  if (executablePath === undefined) {
+    const found = await resolveChromium();
+    log(describeChromium(found));
+    executablePath = found.executablePath;
   }
   const server = await serve(await bundlePage());
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;

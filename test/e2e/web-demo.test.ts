@@ -1,24 +1,23 @@
 /**
- * End to end in real Chromium (Debian's /usr/bin/chromium, driven by
- * playwright-core): the demo is built with Vite and served by `vite preview`
+ * End to end in real Chromium (the one test/support/chromium.ts finds: the
+ * system's or the npm one, driven by playwright-core): the demo is built with Vite and served by `vite preview`
  * on 127.0.0.1, the GitHub fixture API runs on another port, and the page
  * syncs through `?api=`. Nothing leaves the machine.
  *
  * Artifacts: test-results/web-demo.png (and web-demo-rate-limited.png).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { build, preview, type PreviewServer } from 'vite';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGitHubFixtureServer, type GitHubFixtureServer } from '../fixtures/github-server.js';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../support/chromium.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startGitHubFixtureServer, type GitHubFixtureServer, type RecordedRequest } from '../fixtures/github-server.js';
+import { CHROMIUM_ARGS, resolveChromium } from '../support/chromium.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CHROMIUM = CHROMIUM_PATH;
 const RESULTS = join(ROOT, 'test-results');
 
 describe('web demo in Chromium: GitHub fixture API → connector in the page → IndexedDB', () => {
@@ -53,9 +52,7 @@ describe('web demo in Chromium: GitHub fixture API → connector in the page →
   };
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-    }
+    const { executablePath } = await resolveChromium();
     mkdirSync(RESULTS, { recursive: true });
     api = await startGitHubFixtureServer({ latencyMs: 15 });
     outDir = await mkdtemp(join(tmpdir(), 'parallax-web-demo-'));
@@ -63,7 +60,7 @@ describe('web demo in Chromium: GitHub fixture API → connector in the page →
     await build({ configFile, mode: 'production', logLevel: 'warn', build: { outDir, emptyOutDir: true } });
     server = await preview({ configFile, logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port: 0, strictPort: false, open: false } });
     demoUrl = server.resolvedUrls!.local[0]!;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS], headless: true });
+    browser = await chromium.launch({ executablePath, args: [...CHROMIUM_ARGS], headless: true });
     context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
     page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
@@ -174,6 +171,7 @@ describe('web demo in Chromium: GitHub fixture API → connector in the page →
   it('with a token (sent as Authorization: Bearer) teams, team members and team repository access appear', async () => {
     api.clearRequests();
     await page.getByLabel(/^Token/).fill(api.token);
+    await page.getByLabel(`Send my token to ${api.url}`).check();
     await syncAndWait();
     expect(Object.values(await stepStates()).every((s) => s === 'done')).toBe(true);
     expect(api.requests.length).toBeGreaterThan(0);
@@ -203,5 +201,106 @@ describe('web demo in Chromium: GitHub fixture API → connector in the page →
     expect(await text('totals')).toBe('Nothing stored yet.');
     expect(await page.locator('[data-testid="graph-canvas"] .node').count()).toBe(0);
     expect(pageErrors).toEqual([]);
+  });
+
+  describe('defect 5: the token goes to api.github.com, or to another ?api= origin only once the user confirms it on the page', () => {
+    const GITHUB_API = 'https://api.github.com';
+    let other: GitHubFixtureServer;
+    let otherContext: BrowserContext;
+    let otherPage: Page;
+    const withToken = (requests: readonly RecordedRequest[]) => requests.filter((r) => r.authorization !== undefined);
+
+    /** Opens the demo in a fresh context (its own IndexedDB) with `query`, and types the fixture token. */
+    const openWithToken = async (query: string): Promise<Page> => {
+      otherContext = await browser.newContext();
+      otherPage = await otherContext.newPage();
+      otherPage.on('pageerror', (error) => pageErrors.push(error.message));
+      otherPage.on('dialog', (dialog) => void dialog.accept());
+      await otherPage.goto(`${demoUrl}?${query}`);
+      await otherPage.waitForSelector('body[data-ready="true"]');
+      await otherPage.getByLabel('Organization', { exact: true }).fill('nimbus-labs');
+      await otherPage.getByLabel(/^Token/).fill(other.token);
+      return otherPage;
+    };
+    const syncOnce = async (p: Page) => {
+      const before = await p.getByTestId('history').locator('li').count();
+      await p.getByTestId('sync-button').click();
+      await expect.poll(() => p.getByTestId('history').locator('li').count(), { timeout: 20_000 }).toBe(before + 1);
+      await expect.poll(() => p.getByTestId('sync-button').isEnabled()).toBe(true);
+    };
+
+    beforeAll(async () => {
+      other = await startGitHubFixtureServer();
+    });
+    afterEach(async () => {
+      await otherContext?.close();
+      other.clearRequests();
+    });
+    afterAll(async () => {
+      await other?.close();
+    });
+
+    it('with ?api=<another origin> (and ?confirm=0 in the link) no request carries the typed token until the user confirms that origin on the page; then they all do', async () => {
+      const p = await openWithToken(`api=${encodeURIComponent(other.url)}&confirm=0`);
+      await p.getByTestId('sync-button').click();
+      // The page either asks (fixed) or syncs with the token (the defect): wait for whichever comes first.
+      await expect.poll(async () => withToken(other.requests).length > 0 || (await p.getByTestId('token-origin-error').isVisible()), { timeout: 20_000 }).toBe(true);
+      expect(withToken(other.requests)).toEqual([]);
+      expect(await p.getByTestId('token-origin').innerText()).toContain(`Send my token to ${other.url}`);
+      expect(await p.getByTestId('token-origin-error').innerText()).toContain(other.url);
+      expect(await p.getByTestId('history').locator('li').count()).toBe(0);
+
+      await p.getByLabel(`Send my token to ${other.url}`).check();
+      await syncOnce(p);
+      expect(other.requests.length).toBeGreaterThan(0);
+      expect(other.requests.every((r) => r.authorization === `Bearer ${other.token}`)).toBe(true);
+      // Teams are collected only with a token: all six steps ran.
+      expect(await p.$$eval('[data-testid="steps"] li[data-step]', (items) => items.map((li) => li.getAttribute('data-state')))).toEqual(Array(6).fill('done'));
+
+      // The confirmation lasts as long as the page: a reload asks again.
+      await p.reload();
+      await p.waitForSelector('body[data-ready="true"]');
+      expect(await p.getByLabel(`Send my token to ${other.url}`).isChecked()).toBe(false);
+    });
+
+    it('without a token, another ?api= origin syncs anonymously without asking', async () => {
+      const p = await openWithToken(`api=${encodeURIComponent(other.url)}`);
+      await p.getByLabel(/^Token/).fill('');
+      await syncOnce(p);
+      expect(other.requests.length).toBeGreaterThan(0);
+      expect(withToken(other.requests)).toEqual([]);
+      expect(await p.getByTestId('token-origin-error').isVisible()).toBe(false);
+    });
+
+    for (const query of ['', `api=${encodeURIComponent(`${GITHUB_API}/`)}`]) {
+      it(`the GitHub API origin never asks: the token goes to ${GITHUB_API} at once (${query ? '?api=https://api.github.com/' : 'no ?api='})`, async () => {
+        otherContext = await browser.newContext();
+        // api.github.com, answered from the recording fixture server on 127.0.0.1: nothing leaves the machine.
+        await otherContext.route(`${GITHUB_API}/**`, async (route) => {
+          const request = route.request();
+          const url = new URL(request.url());
+          const sent = await request.allHeaders();
+          const headers: Record<string, string> = {};
+          for (const name of ['authorization', 'accept', 'x-github-api-version']) if (sent[name] !== undefined) headers[name] = sent[name]!;
+          const response = await fetch(`${other.url}${url.pathname}${url.search}`, { method: request.method(), headers });
+          const answer: Record<string, string> = {};
+          response.headers.forEach((value, name) => {
+            answer[name] = value.replaceAll(other.url, GITHUB_API);
+          });
+          await route.fulfill({ status: response.status, headers: answer, body: Buffer.from(await response.arrayBuffer()) });
+        });
+        otherPage = await otherContext.newPage();
+        otherPage.on('pageerror', (error) => pageErrors.push(error.message));
+        await otherPage.goto(`${demoUrl}${query ? `?${query}` : ''}`);
+        await otherPage.waitForSelector('body[data-ready="true"]');
+        await otherPage.getByLabel('Organization', { exact: true }).fill('nimbus-labs');
+        await otherPage.getByLabel(/^Token/).fill(other.token);
+        expect(await otherPage.getByTestId('token-origin').isVisible()).toBe(false);
+        await syncOnce(otherPage);
+        expect(other.requests.length).toBeGreaterThan(0);
+        expect(other.requests.every((r) => r.authorization === `Bearer ${other.token}`)).toBe(true);
+        expect(await otherPage.getByTestId('token-origin-error').isVisible()).toBe(false);
+      });
+    }
   });
 });

@@ -4,7 +4,10 @@
  * the stored graph.
  *
  * Query parameters: `?api=http://127.0.0.1:PORT` points the connector at the
- * fixture API (offline); `?org=NAME` fills the organization field.
+ * fixture API (offline); `?org=NAME` fills the organization field;
+ * `?confirm=0` skips the reset dialog (automation). A link can carry any of
+ * them, so none of them lets a typed token leave for another origin than
+ * GitHub's: that takes the user ticking the box that names the origin.
  */
 import './style.css';
 import {
@@ -34,6 +37,20 @@ const CLASS_COLORS: Record<string, string> = {
 const params = new URLSearchParams(location.search);
 const apiBase = params.get('api')?.trim() || undefined;
 
+/** The only origin a typed token goes to without asking. */
+const GITHUB_API_ORIGIN = 'https://api.github.com';
+
+/**
+ * The origin `?api=` names when it is not GitHub's (a typed token goes there
+ * only once the user confirms it); undefined for GitHub's, or for a URL the
+ * connector refuses anyway.
+ */
+const otherApiOrigin = ((): string | undefined => {
+  if (apiBase === undefined || !URL.canParse(apiBase)) return undefined;
+  const { origin } = new URL(apiBase);
+  return origin === GITHUB_API_ORIGIN ? undefined : origin;
+})();
+
 // ---- elements ----------------------------------------------------------------
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
@@ -45,6 +62,9 @@ const form = $<HTMLFormElement>('sync-form');
 const orgInput = $<HTMLInputElement>('org');
 const orgError = $('org-error');
 const tokenInput = $<HTMLInputElement>('token');
+const tokenOrigin = $('token-origin');
+const tokenOriginConfirm = $<HTMLInputElement>('token-origin-confirm');
+const tokenOriginError = $('token-origin-error');
 const syncButton = $<HTMLButtonElement>('sync-button');
 const resetButton = $<HTMLButtonElement>('reset-button');
 const stepsList = $('steps');
@@ -466,9 +486,15 @@ function fieldError(message: string | undefined): void {
   orgInput.setAttribute('aria-invalid', String(Boolean(message)));
 }
 
+function tokenOriginMessage(message: string | undefined): void {
+  tokenOriginError.hidden = !message;
+  tokenOriginError.textContent = message ?? '';
+}
+
 async function sync(): Promise<void> {
   if (busy) return;
   fieldError(undefined);
+  tokenOriginMessage(undefined);
   statusLine.className = 'status';
   let connector: GitHubConnector;
   try {
@@ -489,6 +515,13 @@ async function sync(): Promise<void> {
       return;
     }
     throw error;
+  }
+  if (connector.authenticated && otherApiOrigin !== undefined && !tokenOriginConfirm.checked) {
+    tokenOriginMessage(
+      `Your token would go to ${otherApiOrigin}, not ${GITHUB_API_ORIGIN}: tick the box above if you trust that server, or clear the token.`,
+    );
+    tokenOriginConfirm.focus();
+    return;
   }
   setBusy(true);
   const started = performance.now();
@@ -550,6 +583,7 @@ form.addEventListener('submit', (event) => {
   void sync();
 });
 resetButton.addEventListener('click', () => void reset());
+tokenOriginConfirm.addEventListener('change', () => tokenOriginMessage(undefined));
 
 // ---- start ----------------------------------------------------------------------------
 
@@ -560,6 +594,12 @@ async function start(): Promise<void> {
     badge.hidden = false;
     badge.textContent = `API: ${apiBase}`;
     badge.title = 'The connector calls this API instead of api.github.com (?api=…)';
+  }
+  if (otherApiOrigin !== undefined) {
+    $('token-origin-name').textContent = otherApiOrigin;
+    // A confirmation lasts as long as the page; never restored from an earlier one.
+    tokenOriginConfirm.checked = false;
+    tokenOrigin.hidden = false;
   }
   setBusy(true);
   try {
