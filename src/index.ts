@@ -44,3 +44,4 @@ export { type SyncStats, emptyStats, rowWrites } from './ingest/stats.js';
 export type * from './store/types.js';
 export { pageLimit, encodeCursor, decodeCursor, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, DEFAULT_HISTORY_LIMIT } from './store/paging.js';
 export { danglingRelationship, duplicateSync } from './store/commit-errors.js';
+export { graphCounts } from './store/counts.js';

@@ -1017,6 +1017,30 @@ export function describeGraphStoreContract(name: string, open: OpenStore): void 
         expect(await store.counts({ accountId: 'nobody' })).toEqual({ entities: 0, relationships: 0, entitiesByClass: {}, relationshipsByVerb: {} });
       });
 
+      it('counts keep a class and a verb named __proto__ and the totals add up', async () => {
+        // Unknown classes and verbs only warn; names that an object inherits must still count as data.
+        const classes = ['__proto__', 'constructor', 'toString', 'Host'];
+        const verbs = ['__proto__', 'constructor', 'valueOf'];
+        await sync(store, {
+          syncId: 's1',
+          entities: classes.map((entityClass, i) => ent('host', `h-${i}`, { entityClass })),
+          relationships: verbs.map((verb, i) => rel('host:h-0', verb, `host:h-${i + 1}`)),
+        });
+        const entries = (record: Readonly<Record<string, number>>): [string, number][] =>
+          Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+        const total = (record: Readonly<Record<string, number>>): number => Object.values(record).reduce((a, b) => a + b, 0);
+        for (const counts of [await store.counts(), await store.counts({ accountId: 'acme' })]) {
+          expect(entries(counts.entitiesByClass)).toEqual([['Host', 1], ['__proto__', 1], ['constructor', 1], ['toString', 1]]);
+          expect(entries(counts.relationshipsByVerb)).toEqual([['__proto__', 1], ['constructor', 1], ['valueOf', 1]]);
+          expect([counts.entities, counts.relationships]).toEqual([4, 3]);
+          expect(total(counts.entitiesByClass)).toBe(counts.entities);
+          expect(total(counts.relationshipsByVerb)).toBe(counts.relationships);
+          // What an API answers with: JSON keeps the key.
+          expect(JSON.parse(JSON.stringify(counts.entitiesByClass))).toEqual(JSON.parse('{"__proto__":1,"constructor":1,"toString":1,"Host":1}'));
+          expect(JSON.stringify(counts.relationshipsByVerb)).toContain('"__proto__":1');
+        }
+      });
+
       it('syncHistory is newest first, with limit and filters, and each record holds the stats the commit returned', async () => {
         const results: CommitResult[] = [];
         results.push(await sync(store, { syncId: 's1', connectorId: 'alpha', entities: [ent('host', 'h-1')] }));

@@ -277,6 +277,25 @@ describe('reads', () => {
     expect((await call('/v1/stats?account_id=nobody')).body.entity_count).toBe(0);
   });
 
+  it('GET /v1/stats keeps a class and a verb named __proto__ and the totals add up', async () => {
+    const body = {
+      connector_id: 'odd',
+      sync_id: 'odd-1',
+      entities: ['__proto__', 'constructor', 'toString'].map((entity_class, i) => ({ entity_type: 'thing', entity_key: `t-${i}`, entity_class })),
+      relationships: ['__proto__', 'hasOwnProperty'].map((verb, i) => ({ from_type: 'thing', from_key: 't-0', verb, to_type: 'thing', to_key: `t-${i + 1}` })),
+    };
+    expect((await call('/v1/ingest/sync', { body })).status).toBe(200);
+    const res = await call('/v1/stats');
+    expect(res.status).toBe(200);
+    expect(res.body.entities_by_class).toEqual(JSON.parse('{"Host":20,"User":5,"__proto__":1,"constructor":1,"toString":1}'));
+    expect(res.body.relationships_by_verb).toEqual(JSON.parse('{"USES":4,"__proto__":1,"hasOwnProperty":1}'));
+    expect(Object.keys(res.body.entities_by_class)).toContain('__proto__');
+    const sum = (record: Record<string, number>): number => Object.values(record).reduce((a, b) => a + b, 0);
+    expect([res.body.entity_count, res.body.relationship_count]).toEqual([28, 6]);
+    expect(sum(res.body.entities_by_class)).toBe(res.body.entity_count);
+    expect(sum(res.body.relationships_by_verb)).toBe(res.body.relationship_count);
+  });
+
   it('GET /v1/entities pages by cursor: every entity once, in id order, with type and class filters', async () => {
     const seen: string[] = [];
     let cursor: string | null = null;
