@@ -166,6 +166,12 @@ describe.concurrent('parallax-edge usage errors exit 2 with one clear line and n
     );
   });
 
+  it('--export names an own export only: `constructor` or `__proto__` is no export of a module', async () => {
+    for (const name of ['constructor', '__proto__']) {
+      expectUsage(await ws.cli('sync', 'directory.ts', '--export', name), new RegExp(`^parallax-edge: connector module directory\\.ts has no export "${name}"; it exports default`));
+    }
+  });
+
   it('a module that does not compile is reported with the compiler message', async () => {
     ws.write('broken.ts', 'export default {\n');
     expectUsage(await ws.cli('sync', 'broken.ts'), /^parallax-edge: cannot load connector module broken\.ts: .*Expected/);
