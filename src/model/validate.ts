@@ -54,20 +54,23 @@ function nonEmpty(value: unknown, field: string, out: FieldProblem[]): void {
 const digits = (n: number): string => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 
 /**
- * The size problem of a row that is otherwise valid, naming its largest
- * field: a text column (`columns`, by field name) or one property.
+ * Adds the size problem of a row that is otherwise valid (its properties are
+ * measurable only then), naming its largest field: a text column (`columns`,
+ * by field name) or one property.
  */
 function sizeProblem(
+  out: FieldProblem[],
   columns: readonly (readonly [field: string, text: string])[],
   properties: Readonly<Properties>,
   rowBytes: () => number,
-): FieldProblem | undefined {
+): void {
+  if (!out.every((p) => p.vocabulary)) return;
   let units = 0;
   for (const [, text] of columns) units += text.length;
   for (const name of Object.keys(properties)) units += propertyCodeUnits(name, properties[name]!);
-  if (rowBytesBound(units) <= MAX_ROW_BYTES) return undefined;
+  if (rowBytesBound(units) <= MAX_ROW_BYTES) return;
   const total = rowBytes();
-  if (total <= MAX_ROW_BYTES) return undefined;
+  if (total <= MAX_ROW_BYTES) return;
   let field = '';
   let bytes = -1;
   const consider = (f: string, b: number): void => {
@@ -75,14 +78,12 @@ function sizeProblem(
   };
   for (const [f, text] of columns) consider(f, jsonTextBytes(text, 1));
   for (const name of Object.keys(properties)) consider(propertyField(name), propertyBytes(name, properties[name]!));
-  return {
+  out.push({
     field,
     message: `is ${digits(bytes)} bytes and makes the row ${digits(total)} bytes, over the limit of ${digits(MAX_ROW_BYTES)} bytes a row (MAX_ROW_BYTES, measured as JSON text)`,
     tooLarge: true,
-  };
+  });
 }
-
-const onlyVocabulary = (problems: readonly FieldProblem[]): boolean => problems.every((p) => p.vocabulary);
 
 /** Every problem with an entity, in field order; empty when it is valid. */
 export function entityProblems(data: EntityData): FieldProblem[] {
@@ -99,16 +100,13 @@ export function entityProblems(data: EntityData): FieldProblem[] {
   if (typeof data.displayName !== 'string') out.push({ field: 'displayName', message: 'must be a string' });
   else wellFormed(data.displayName, 'displayName', out);
   propertyProblems(data.properties, out);
-  if (onlyVocabulary(out)) {
-    const columns = [
-      ['entityType', data.entityType],
-      ['entityKey', data.entityKey],
-      ['entityClass', data.entityClass],
-      ['displayName', data.displayName],
-    ] as const;
-    const tooLarge = sizeProblem(columns, data.properties, () => entityRowBytes(data));
-    if (tooLarge) out.push(tooLarge);
-  }
+  const columns = [
+    ['entityType', data.entityType],
+    ['entityKey', data.entityKey],
+    ['entityClass', data.entityClass],
+    ['displayName', data.displayName],
+  ] as const;
+  sizeProblem(out, columns, data.properties, () => entityRowBytes(data));
   return out;
 }
 
@@ -124,17 +122,14 @@ export function relationshipProblems(data: RelationshipData): FieldProblem[] {
   nonEmpty(data.toType, 'toType', out);
   nonEmpty(data.toKey, 'toKey', out);
   propertyProblems(data.properties, out);
-  if (onlyVocabulary(out)) {
-    const columns = [
-      ['fromType', data.fromType],
-      ['fromKey', data.fromKey],
-      ['verb', data.verb],
-      ['toType', data.toType],
-      ['toKey', data.toKey],
-    ] as const;
-    const tooLarge = sizeProblem(columns, data.properties, () => relationshipRowBytes(data));
-    if (tooLarge) out.push(tooLarge);
-  }
+  const columns = [
+    ['fromType', data.fromType],
+    ['fromKey', data.fromKey],
+    ['verb', data.verb],
+    ['toType', data.toType],
+    ['toKey', data.toKey],
+  ] as const;
+  sizeProblem(out, columns, data.properties, () => relationshipRowBytes(data));
   return out;
 }
 
