@@ -81,8 +81,8 @@ export function prepareBatch(input: SyncInput): CommitBatch {
     throw new CommitError('InvalidBatch', 'relationships must be an array', { field: 'relationships' });
   }
 
-  // The connector and step part of the hash input, once per step.
-  // Checked once per step, named by the first row that has it.
+  // The connector and step part of the hash input, once per step (the step
+  // id is checked then, named by the first row that has it).
   const sources = new Map<string, string>();
   const source = (stepId: string, field: string): string => {
     let text = sources.get(stepId);
@@ -111,7 +111,7 @@ export function prepareBatch(input: SyncInput): CommitBatch {
     if (!idsByKey) idsByTypeKey.set(e.entityType, (idsByKey = new Map()));
     if (idsByKey.has(e.entityKey)) {
       const field = `entities[${index}]`;
-      throw new CommitError('InvalidBatch', `${field} repeats entity ${e.entityType}:${e.entityKey}`, { field });
+      throw new CommitError('InvalidBatch', `${field} repeats entity ${describeEntity(e)}`, { field });
     }
     const id = entityId(accountId, e.entityType, e.entityKey);
     idsByKey.set(e.entityKey, id);
