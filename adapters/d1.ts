@@ -120,6 +120,28 @@ function storeFailure(message: string, cause?: unknown): CommitError {
   return new CommitError('StoreFailure', message, cause === undefined ? {} : { cause });
 }
 
+// Cloudflare's retryable D1 errors (developers.cloudflare.com/d1/observability/debug-d1/#error-list
+// and d1/best-practices/retry-queries): a lost connection, a reset or overloaded database.
+const TRANSIENT_D1 =
+  /Network connection lost|caused object to be reset|reset because its code was updated|exceeded its memory limit and was reset|D1 DB is overloaded|Too many requests queued|Requests queued for too long|transient issue/i;
+
+/**
+ * True when a D1 failure may succeed if retried as it is: the error, or any
+ * error in its `cause` chain (a `CommitError` `StoreFailure` keeps D1's as
+ * its cause), is one Cloudflare lists as retryable. SQLite's own errors
+ * (SQLITE_TOOBIG, a constraint, a missing table) and anything unknown would
+ * fail the same way again.
+ *
+ * @example
+ * if (error instanceof CommitError && error.code === 'StoreFailure') status = isTransientD1Error(error) ? 503 : 500;
+ */
+export function isTransientD1Error(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if (TRANSIENT_D1.test(e.message)) return true;
+  }
+  return false;
+}
+
 function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const cause = (error as { cause?: unknown }).cause;

@@ -41,11 +41,11 @@ import {
   duplicateSync,
   emptyStats,
   encodeCursor,
+  graphCounts,
   pageLimit,
   type CommitBatch,
   type CommitResult,
   type EntityQuery,
-  type GraphCounts,
   type GraphStore,
   type HistoryQuery,
   type Page,
@@ -369,16 +369,9 @@ export async function openIndexedDbStore(
     counts: (query = {}) =>
       read(['entities', 'relationships'], 'counting rows', async (tx) => {
         const range = query.accountId === undefined ? null : accountRange(query.accountId);
-        const entitiesByClass = await countByIndexKey(tx.objectStore('entities').index('account_class'), range);
-        const relationshipsByVerb = await countByIndexKey(tx.objectStore('relationships').index('account_verb'), range);
-        const sum = (counts: Record<string, number>): number => Object.values(counts).reduce((a, b) => a + b, 0);
-        const counts: GraphCounts = {
-          entities: sum(entitiesByClass),
-          relationships: sum(relationshipsByVerb),
-          entitiesByClass,
-          relationshipsByVerb,
-        };
-        return counts;
+        const byClass = await countByIndexKey(tx.objectStore('entities').index('account_class'), range);
+        const byVerb = await countByIndexKey(tx.objectStore('relationships').index('account_verb'), range);
+        return graphCounts(byClass, byVerb);
       }),
 
     async syncHistory(query: HistoryQuery = {}) {
@@ -736,17 +729,14 @@ function pageOf<Row extends { id: string }>(
 }
 
 /** Counts rows per distinct second key component ([accountId, X] -> X) of an index, within `range`. */
-async function countByIndexKey(index: IDBIndex, range: IDBKeyRange | null): Promise<Record<string, number>> {
+/** `[value, count]` per distinct (account, value) key of the index: one pair per account. */
+async function countByIndexKey(index: IDBIndex, range: IDBKeyRange | null): Promise<[string, number][]> {
   const keys: [string, string][] = [];
   await walk(index.openKeyCursor(range, 'nextunique'), (cursor) => {
     keys.push(cursor.key as [string, string]);
   });
   const counts = await Promise.all(keys.map((key) => request(index.count(key))));
-  const out: Record<string, number> = {};
-  keys.forEach(([, value], i) => {
-    out[value] = (out[value] ?? 0) + counts[i]!;
-  });
-  return out;
+  return keys.map(([, value], i) => [value, counts[i]!]);
 }
 
 const byRowId = (a: { id: string }, b: { id: string }): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);

@@ -21,12 +21,12 @@ import {
   duplicateSync,
   emptyStats,
   encodeCursor,
+  graphCounts,
   pageLimit,
   rowWrites,
   type CommitBatch,
   type CommitResult,
   type EntityQuery,
-  type GraphCounts,
   type GraphStore,
   type HistoryQuery,
   type Page,
@@ -268,22 +268,9 @@ export function createMemoryStore(): MemoryStore {
     },
     async counts(query = {}) {
       open();
-      const counts: GraphCounts = { entities: 0, relationships: 0, entitiesByClass: {}, relationshipsByVerb: {} };
-      const byClass = counts.entitiesByClass as Record<string, number>;
-      const byVerb = counts.relationshipsByVerb as Record<string, number>;
-      let entityCount = 0;
-      let relationshipCount = 0;
-      for (const row of entities.values()) {
-        if (query.accountId !== undefined && row.accountId !== query.accountId) continue;
-        entityCount++;
-        byClass[row.entityClass] = (byClass[row.entityClass] ?? 0) + 1;
-      }
-      for (const row of relationships.values()) {
-        if (query.accountId !== undefined && row.accountId !== query.accountId) continue;
-        relationshipCount++;
-        byVerb[row.verb] = (byVerb[row.verb] ?? 0) + 1;
-      }
-      return { ...counts, entities: entityCount, relationships: relationshipCount };
+      const tally = <Row extends RowSource>(rows: Map<string, Row>, name: (row: Row) => string) =>
+        [...rows.values()].filter((row) => query.accountId === undefined || row.accountId === query.accountId).map((row) => [name(row), 1] as const);
+      return graphCounts(tally(entities, (e) => e.entityClass), tally(relationships, (r) => r.verb));
     },
     async syncHistory(query: HistoryQuery = {}) {
       open();

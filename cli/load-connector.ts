@@ -239,7 +239,7 @@ function kindOf(name: string, value: unknown): PickedExport['kind'] | undefined 
 function pickExport(namespace: Record<string, unknown>, shown: string, wanted: string | undefined): PickedExport {
   const exports = moduleExports(namespace);
   if (wanted !== undefined) {
-    if (!(wanted in exports)) {
+    if (!Object.hasOwn(exports, wanted)) {
       throw new CliError(`connector module ${shown} has no export "${wanted}"; it exports ${describeExports(exports)}`);
     }
     const value = exports[wanted];

@@ -15,7 +15,8 @@ export { type PropertyValue, type Properties, propertyValueProblem, canonicalPro
 export { entityId, relationshipId, contentHash, sha256Hex, useFastBlake3, useNativeSha256 } from './model/ids.js';
 export { entity, EntityBuilder, type EntityData } from './model/entity.js';
 export { relationship, RelationshipBuilder, type RelationshipData } from './model/relationship.js';
-export { entityProblems, relationshipProblems, describeRelationship, type FieldProblem } from './model/validate.js';
+export { entityProblems, relationshipProblems, describeEntity, describeRelationship, type FieldProblem } from './model/validate.js';
+export { MAX_ROW_BYTES, MAX_ID_BYTES } from './model/limits.js';
 
 // Connectors
 export { type Connector, validateConnector } from './connect/connector.js';
@@ -44,3 +45,4 @@ export { type SyncStats, emptyStats, rowWrites } from './ingest/stats.js';
 export type * from './store/types.js';
 export { pageLimit, encodeCursor, decodeCursor, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, DEFAULT_HISTORY_LIMIT } from './store/paging.js';
 export { danglingRelationship, duplicateSync } from './store/commit-errors.js';
+export { graphCounts } from './store/counts.js';

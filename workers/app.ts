@@ -11,15 +11,15 @@
  * | GET  /v1/entities?type=&class=&account_id=&connector_id=&limit=&cursor= | entities, paginated by id |
  * | GET  /v1/entities/:id | one entity |
  * | GET  /v1/entities/:id/relationships?direction=&verb=&limit=&cursor= | relationships touching an entity |
- * | POST /v1/ingest/sync | commit a sync from the body (INV-C04 → 422) |
+ * | POST /v1/ingest/sync | commit a sync from the body (INV-C04 → 422, a row over MAX_ROW_BYTES → 413) |
  * | GET  /v1/connectors | the registry: connectors, schedules, secrets present, last run |
  * | GET  /v1/syncs?connector_id=&account_id=&status=&limit=&cursor= | connector runs, newest first |
  * | POST /v1/connectors/:name/sync | run a connector now |
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { CommitError, MAX_PAGE_SIZE, commitSync, decodeCursor, propertyValueProblem, type Properties, type SyncInput } from '../src/index.js';
-import { createD1Store, type D1StoreOptions } from '../adapters/d1.js';
+import { CommitError, MAX_PAGE_SIZE, MAX_ROW_BYTES, commitSync, decodeCursor, propertyValueProblem, type Properties, type SyncInput } from '../src/index.js';
+import { createD1Store, isTransientD1Error, type D1StoreOptions } from '../adapters/d1.js';
 import {
   ApiError,
   bearerAuth,
@@ -91,23 +91,42 @@ export const IngestBody = z.object({
 
 const RunNowBody = z.object({ account_id: NonEmpty.optional() }).default({});
 
-const CAMEL_TO_WIRE: Record<string, string> = {
-  accountId: 'account_id',
-  connectorId: 'connector_id',
-  syncId: 'sync_id',
-  entityType: 'entity_type',
-  entityKey: 'entity_key',
-  entityClass: 'entity_class',
-  displayName: 'display_name',
-  fromType: 'from_type',
-  fromKey: 'from_key',
-  toType: 'to_type',
-  toKey: 'to_key',
-};
+const CAMEL_TO_WIRE = new Map([
+  ['accountId', 'account_id'],
+  ['connectorId', 'connector_id'],
+  ['syncId', 'sync_id'],
+  ['entityType', 'entity_type'],
+  ['entityKey', 'entity_key'],
+  ['entityClass', 'entity_class'],
+  ['displayName', 'display_name'],
+  ['fromType', 'from_type'],
+  ['fromKey', 'from_key'],
+  ['toType', 'to_type'],
+  ['toKey', 'to_key'],
+]);
 
-/** `entities[3].entityKey` (prepareBatch) → `entities[3].entity_key` (the body's names). */
+/**
+ * `entities[3].entityKey` (prepareBatch) → `entities[3].entity_key` (the
+ * body's names). What follows `properties` is the sender's own property name
+ * and stays as sent.
+ */
 function wireField(field: string): string {
-  return field.replace(/[A-Za-z]+/g, (word) => CAMEL_TO_WIRE[word] ?? word);
+  const at = field.search(/\.properties(?=[.[]|$)/);
+  const head = at === -1 ? field : field.slice(0, at);
+  return head.replace(/[A-Za-z]+/g, (word) => CAMEL_TO_WIRE.get(word) ?? word) + (at === -1 ? '' : field.slice(at));
+}
+
+/** A CommitError's message with its leading field in wire form; the rest (record text) as it is. */
+function wireMessage(error: CommitError): string {
+  const field = error.field;
+  return field !== undefined && error.message.startsWith(field) ? `${wireField(field)}${error.message.slice(field.length)}` : error.message;
+}
+
+/** A store failure as the API answers it: 503 only when retrying may help. */
+function storeFailureError(error: CommitError, what: string): ApiError {
+  return isTransientD1Error(error)
+    ? new ApiError(503, 'StoreFailure', 'the graph store is unavailable; retry later')
+    : new ApiError(500, 'StoreFailure', `the graph store failed${what}; see the Worker logs for this request id`);
 }
 
 function cursorOf(query: { cursor?: string | undefined }): string | undefined {
@@ -359,7 +378,8 @@ export function createApp<Env extends WorkerEnv = WorkerEnv>(options: AppOptions
     if (error instanceof ApiError) return c.json(errorBody(c, error), error.status);
     if (error instanceof CommitError && error.code === 'StoreFailure') {
       console.error(`request ${c.get('requestId')}: graph store failure`, error);
-      return c.json(errorBody(c, new ApiError(503, 'StoreFailure', 'the graph store is unavailable; retry later')), 503);
+      const apiError = storeFailureError(error, '');
+      return c.json(errorBody(c, apiError), apiError.status);
     }
     // Never a stack trace in a response: the details go to the Worker's logs only.
     console.error(`request ${c.get('requestId')} failed`, error);
@@ -370,22 +390,29 @@ export function createApp<Env extends WorkerEnv = WorkerEnv>(options: AppOptions
   return app as unknown as Hono<WorkerAppEnv<Env>>;
 }
 
-/** A refused commit as the API answers it: 400 invalid, 422 dangling (INV-C04), 409 reused sync id, 503 store. */
+/**
+ * A refused commit as the API answers it: 400 invalid, 413 a row over
+ * MAX_ROW_BYTES, 422 dangling (INV-C04), 409 reused sync id, 503 a transient
+ * store failure (500 any other).
+ */
 function ingestError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof CommitError) {
     switch (error.code) {
       case 'InvalidBatch': {
         const field = error.field ? wireField(error.field) : '';
-        return new ApiError(400, 'ValidationFailed', wireField(error.message), { field, issues: [{ path: field, message: wireField(error.message) }] });
+        const message = wireMessage(error);
+        return new ApiError(400, 'ValidationFailed', message, { field, issues: [{ path: field, message }] });
       }
+      case 'RowTooLarge':
+        return new ApiError(413, 'RowTooLarge', wireMessage(error), { field: wireField(error.field ?? ''), limit_bytes: MAX_ROW_BYTES });
       case 'DanglingRelationship':
         return new ApiError(422, 'DanglingRelationship', error.message, { relationship: error.relationship });
       case 'DuplicateSyncId':
         return new ApiError(409, 'DuplicateSyncId', error.message, { field: 'sync_id' });
       case 'StoreFailure':
         console.error('ingest commit failed', error);
-        return new ApiError(503, 'StoreFailure', 'the graph store failed; nothing was committed');
+        return storeFailureError(error, '; nothing was committed');
     }
   }
   console.error('ingest failed', error);

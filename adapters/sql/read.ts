@@ -9,6 +9,7 @@ import {
   decodeCursor,
   encodeCursor,
   entityId,
+  graphCounts,
   pageLimit,
   type EntityQuery,
   type GraphCounts,
@@ -162,19 +163,8 @@ export function countsStatements(query: { readonly accountId?: string } = {}): [
 }
 
 export function countsFromRows(byClass: readonly Row[], byVerb: readonly Row[]): GraphCounts {
-  const entitiesByClass: Record<string, number> = {};
-  const relationshipsByVerb: Record<string, number> = {};
-  let entities = 0;
-  let relationships = 0;
-  for (const row of byClass) {
-    entitiesByClass[String(row.name)] = Number(row.n);
-    entities += Number(row.n);
-  }
-  for (const row of byVerb) {
-    relationshipsByVerb[String(row.name)] = Number(row.n);
-    relationships += Number(row.n);
-  }
-  return { entities, relationships, entitiesByClass, relationshipsByVerb };
+  const pairs = (rows: readonly Row[]) => rows.map((row) => [String(row.name), Number(row.n)] as const);
+  return graphCounts(pairs(byClass), pairs(byVerb));
 }
 
 /** Newest first; rows for `syncRecordFromRow`. A `limit` is checked like a page size (RangeError). */

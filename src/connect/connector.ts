@@ -1,4 +1,5 @@
 import type { StepContext } from './context.js';
+import { idProblem } from '../model/validate.js';
 import { ConnectorError } from './errors.js';
 import { checkSteps, type StepGraph } from './dag.js';
 import type { StepDefinition } from './step.js';
@@ -37,6 +38,9 @@ export function validateConnector(connector: Connector): StepGraph {
   if (typeof connector.name !== 'string' || connector.name.trim().length === 0) {
     throw ConnectorError.validation('a connector needs a non-empty name', 'name');
   }
+  // The name is the connector id stored with every row.
+  const problem = idProblem(connector.name);
+  if (problem) throw ConnectorError.validation(`the connector name ${problem}`, 'name');
   if (typeof connector.steps !== 'function') {
     throw ConnectorError.validation(`connector "${connector.name}" has no steps() method`, 'steps');
   }

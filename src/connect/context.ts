@@ -1,6 +1,6 @@
 import { EntityBuilder, type EntityData } from '../model/entity.js';
 import { RelationshipBuilder, type RelationshipData } from '../model/relationship.js';
-import { entityProblems, relationshipProblems, type FieldProblem } from '../model/validate.js';
+import { describeEntity, describeRelationship, entityProblems, relationshipProblems, type FieldProblem } from '../model/validate.js';
 import { ConnectorError } from './errors.js';
 
 /**
@@ -92,7 +92,7 @@ export class RunStepContext implements StepContext {
 
   emitEntity(input: EntityBuilder | EntityData): EmitResult {
     const data = input instanceof EntityBuilder ? input.build() : input;
-    const what = `entity ${String(data?.entityType)}:${String(data?.entityKey)}`;
+    const what = data ? `entity ${describeEntity(data)}` : 'entity';
     const refused = this.#check(what, data ? entityProblems(data) : [{ field: 'entity', message: 'is missing' }]);
     if (refused) return refused;
     const first = this.sink.claim('entity', entityRunKey(data), this.stepId);
@@ -107,9 +107,7 @@ export class RunStepContext implements StepContext {
 
   emitRelationship(input: RelationshipBuilder | RelationshipData): EmitResult {
     const data = input instanceof RelationshipBuilder ? input.build() : input;
-    const what = data
-      ? `relationship ${data.fromType}:${data.fromKey} ${data.verb} ${data.toType}:${data.toKey}`
-      : 'relationship';
+    const what = data ? `relationship ${describeRelationship(data)}` : 'relationship';
     const refused = this.#check(what, data ? relationshipProblems(data) : [{ field: 'relationship', message: 'is missing' }]);
     if (refused) return refused;
     const first = this.sink.claim('relationship', relationshipRunKey(data), this.stepId);

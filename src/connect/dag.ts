@@ -1,3 +1,4 @@
+import { idProblem } from '../model/validate.js';
 import { ConnectorError } from './errors.js';
 import type { StepDefinition } from './step.js';
 
@@ -11,8 +12,9 @@ export interface StepGraph {
 
 /**
  * INV-C05: checks that the steps form a DAG before anything runs. Throws a
- * `Validation` ConnectorError naming the step for an empty or duplicate id, an
- * unknown dependency, or a cycle (the message shows it: `a -> b -> a`).
+ * `Validation` ConnectorError naming the step for an empty, duplicate or
+ * unstorable id (not valid Unicode, over `MAX_ID_BYTES`), an unknown
+ * dependency, or a cycle (the message shows it: `a -> b -> a`).
  */
 export function checkSteps(definitions: readonly StepDefinition[]): StepGraph {
   const steps = new Map<string, StepDefinition>();
@@ -20,6 +22,9 @@ export function checkSteps(definitions: readonly StepDefinition[]): StepGraph {
     if (typeof def?.id !== 'string' || def.id.length === 0) {
       throw ConnectorError.validation(`step #${index} has an empty id`, `steps[${index}].id`);
     }
+    // Step ids are stored with every row the step writes.
+    const problem = idProblem(def.id);
+    if (problem) throw ConnectorError.validation(`step #${index} id ${problem}`, `steps[${index}].id`);
     if (steps.has(def.id)) {
       throw ConnectorError.validation(`duplicate step id "${def.id}"`, `steps[${index}].id`, def.id);
     }

@@ -161,7 +161,8 @@ export function parseLinkHeader(value: string | null | undefined, base?: string 
     if (close < 0) break;
     const target = value.slice(i + 1, close).trim();
     i = close + 1;
-    const params: Record<string, string> = {};
+    // No prototype: parameter names come from the server (`__proto__`, `constructor`).
+    const params = Object.create(null) as Record<string, string>;
     // Parameters until the next top-level comma.
     for (;;) {
       skipSpace();
@@ -184,7 +185,7 @@ export function parseLinkHeader(value: string | null | undefined, base?: string 
         else while (i < n && !/[;, \t]/.test(value[i]!)) paramValue += value[i++];
       }
       const key = name.toLowerCase();
-      if (key !== '' && !(key in params)) params[key] = paramValue;
+      if (key !== '' && !Object.hasOwn(params, key)) params[key] = paramValue;
     }
     let uri = target;
     if (base !== undefined) {

@@ -2,6 +2,8 @@
 export type CommitErrorCode =
   /** The batch itself is malformed; `field` names the offending field. */
   | 'InvalidBatch'
+  /** A row is over `MAX_ROW_BYTES`; `field` names its largest field (`entities[3].properties.blob`). */
+  | 'RowTooLarge'
   /** INV-C04: a relationship endpoint would not exist after the commit; `relationship` names it. */
   | 'DanglingRelationship'
   /** The (account, sync id) was committed before. */

@@ -1,5 +1,5 @@
 import { sha256Hex } from '../model/ids.js';
-import { entityLooksValid, relationshipLooksValid } from '../model/validate.js';
+import { entityLooksValid, idProblem, relationshipLooksValid } from '../model/validate.js';
 import { DEFAULT_STEP_ID, type SyncInput } from './prepare.js';
 
 /*
@@ -22,9 +22,10 @@ import { DEFAULT_STEP_ID, type SyncInput } from './prepare.js';
 /** Bumped whenever prepareBatch derives anything differently: a stored digest of another version never matches. */
 const VERSION = 'parallax-edge input digest 1';
 const CHUNK_CHARS = 64 * 1024;
-const LONE_SURROGATE = /\p{Cs}/u;
 
-const nonEmpty = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
+/** What prepareBatch takes as an id, or a list of step ids. */
+const isId = (value: unknown): value is string => idProblem(value) === undefined;
+const stepIdsOk = (value: unknown): boolean => value === undefined || (Array.isArray(value) && value.every(isId));
 
 /** Length-prefixed, so fields never run into each other. */
 const field = (text: string): string => `${text.length}:${text}`;
@@ -42,34 +43,35 @@ function plain(properties: object): boolean {
  * A digest of everything in `input` that `prepareBatch` turns into stored rows,
  * in emit order (lowercase hex SHA-256), for {@link GraphStore.commitIfUnchanged}.
  * Undefined when the input has kept steps (+P1: the scope is then more than
- * the batch) or anything the fast checks do not vouch for (an empty id, an
- * invalid row, properties that are not a plain object): such an input always
- * takes the full path, where `prepareBatch` names what is wrong.
+ * the batch) or anything the fast checks do not vouch for (an invalid id, an
+ * invalid or too large row, text that is not valid Unicode, properties that
+ * are not a plain object): such an input always takes the full path, where
+ * `prepareBatch` names what is wrong.
  *
  * @example
  * const output = await runConnector(connector, { accountId: 'acme', syncId: 'sync-002' });
  * inputDigest(output); // the same text for the same rows in the same order
  */
 export function inputDigest(input: SyncInput): string | undefined {
-  if ((input.keptSteps?.length ?? 0) > 0) return undefined;
-  const { accountId, connectorId, syncId, entities, relationships } = input;
-  if (!nonEmpty(accountId) || !nonEmpty(connectorId) || !nonEmpty(syncId)) return undefined;
+  const { accountId, connectorId, syncId, entities, relationships, keptSteps, failedSteps, startedAt, finishedAt } = input;
+  if (keptSteps !== undefined && !(Array.isArray(keptSteps) && keptSteps.length === 0)) return undefined;
+  if (!isId(accountId) || !isId(connectorId) || !isId(syncId)) return undefined;
+  // Not hashed, but stored: what prepareBatch refuses gets no digest.
+  if (!stepIdsOk(failedSteps) || (startedAt !== undefined && !isId(startedAt)) || (finishedAt !== undefined && !isId(finishedAt))) return undefined;
   if (!Array.isArray(entities) || !Array.isArray(relationships)) return undefined;
 
   const chunkDigests: string[] = [];
   let parts: string[] = [];
   let chars = 0;
-  let wellFormed = true;
   const add = (text: string): void => {
     parts.push(text);
     chars += text.length;
     if (chars >= CHUNK_CHARS) flush();
   };
   const flush = (): void => {
-    const chunk = parts.join('');
-    // UTF-8 (what the hash reads) is one-to-one only on well-formed text.
-    if (LONE_SURROGATE.test(chunk)) wellFormed = false;
-    chunkDigests.push(sha256Hex(chunk));
+    // UTF-8 (what the hash reads) is one-to-one only on well-formed text:
+    // every text added is, as the checks above and the fast checks vouch.
+    chunkDigests.push(sha256Hex(parts.join('')));
     parts = [];
     chars = 0;
   };
@@ -79,7 +81,7 @@ export function inputDigest(input: SyncInput): string | undefined {
     let text = steps.get(stepId);
     if (text === undefined) {
       const id = stepId ?? DEFAULT_STEP_ID;
-      if (typeof id !== 'string') return undefined;
+      if (!isId(id)) return undefined;
       steps.set(stepId, (text = field(id)));
     }
     return text;
@@ -100,5 +102,5 @@ export function inputDigest(input: SyncInput): string | undefined {
     add(`${field(r.fromType)}${field(r.fromKey)}${field(r.verb)}${field(r.toType)}${field(r.toKey)}${step}${JSON.stringify(r.properties)}\n`);
   }
   flush();
-  return wellFormed ? sha256Hex(chunkDigests.join('')) : undefined;
+  return sha256Hex(chunkDigests.join(''));
 }

@@ -1,7 +1,16 @@
 import type { EntityData } from '../model/entity.js';
 import { contentHash, entityId, relationshipId } from '../model/ids.js';
 import type { RelationshipData } from '../model/relationship.js';
-import { entityLooksValid, entityProblems, relationshipLooksValid, relationshipProblems, describeRelationship } from '../model/validate.js';
+import {
+  describeEntity,
+  describeRelationship,
+  entityLooksValid,
+  entityProblems,
+  idProblem,
+  relationshipLooksValid,
+  relationshipProblems,
+  type FieldProblem,
+} from '../model/validate.js';
 import { canonicalProperties } from '../model/values.js';
 import type { CommitBatch, PreparedEntity, PreparedRelationship } from '../store/types.js';
 import { CommitError } from './errors.js';
@@ -23,10 +32,23 @@ export interface SyncInput {
 export const DEFAULT_STEP_ID = 'ingest';
 
 function requireId(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value.length === 0) {
-    throw new CommitError('InvalidBatch', `${field} must be a non-empty string`, { field });
-  }
-  return value;
+  const problem = idProblem(value);
+  if (problem) throw new CommitError('InvalidBatch', `${field} ${problem}`, { field });
+  return value as string;
+}
+
+/** Step ids as stored in the sync record: an array of ids, or none. */
+function stepIds(value: unknown, field: 'keptSteps' | 'failedSteps'): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new CommitError('InvalidBatch', `${field} must be an array of step ids`, { field });
+  return value.map((id, i) => requireId(id, `${field}[${i}]`));
+}
+
+/** A record's problem as the commit refuses it: `RowTooLarge` or `InvalidBatch`, the field under `at`. */
+function refused(problem: FieldProblem, at: string, what: () => string): CommitError {
+  const field = `${at}${problem.field ? `.${problem.field}` : ''}`;
+  if (problem.tooLarge) return new CommitError('RowTooLarge', `${field} of ${what()} ${problem.message}`, { field });
+  return new CommitError('InvalidBatch', `${field} ${problem.message}`, { field });
 }
 
 /**
@@ -41,7 +63,10 @@ const MAX_REUSED_HASHES = 10_000;
 /**
  * Validates a sync's records and derives what stores need: ids (INV-C03),
  * canonical properties and content hashes. Throws `InvalidBatch` naming the
- * field (`entities[3].properties.tags`) before any store is touched.
+ * field (`entities[3].properties.tags`) before any store is touched, or
+ * `RowTooLarge` for a row over `MAX_ROW_BYTES`, naming the entity and
+ * its largest field. Every stored string must be valid Unicode, and ids
+ * (account, connector, sync, step) at most `MAX_ID_BYTES`.
  *
  * The hash covers content and source (connector, step), so a row taken over
  * by another connector or step counts as updated, and an unchanged row is
@@ -56,11 +81,15 @@ export function prepareBatch(input: SyncInput): CommitBatch {
     throw new CommitError('InvalidBatch', 'relationships must be an array', { field: 'relationships' });
   }
 
-  // The connector and step part of the hash input, once per step.
+  // The connector and step part of the hash input, once per step (the step
+  // id is checked then, named by the first row that has it).
   const sources = new Map<string, string>();
-  const source = (stepId: string): string => {
+  const source = (stepId: string, field: string): string => {
     let text = sources.get(stepId);
-    if (text === undefined) sources.set(stepId, (text = `${hashField(connectorId)}${hashField(stepId)}`));
+    if (text === undefined) {
+      requireId(stepId, field);
+      sources.set(stepId, (text = `${hashField(connectorId)}${hashField(stepId)}`));
+    }
     return text;
   };
   // Relationships often carry the same properties (none, or a few shared
@@ -77,15 +106,12 @@ export function prepareBatch(input: SyncInput): CommitBatch {
   for (let index = 0; index < input.entities.length; index++) {
     const e = input.entities[index]!;
     const problem = !e ? { field: '', message: 'is missing' } : entityLooksValid(e) ? undefined : entityProblems(e).find((p) => !p.vocabulary);
-    if (problem) {
-      const field = `entities[${index}]${problem.field ? `.${problem.field}` : ''}`;
-      throw new CommitError('InvalidBatch', `${field} ${problem.message}`, { field });
-    }
+    if (problem) throw refused(problem, `entities[${index}]`, () => `entity ${describeEntity(e)}`);
     let idsByKey = idsByTypeKey.get(e.entityType);
     if (!idsByKey) idsByTypeKey.set(e.entityType, (idsByKey = new Map()));
     if (idsByKey.has(e.entityKey)) {
       const field = `entities[${index}]`;
-      throw new CommitError('InvalidBatch', `${field} repeats entity ${e.entityType}:${e.entityKey}`, { field });
+      throw new CommitError('InvalidBatch', `${field} repeats entity ${describeEntity(e)}`, { field });
     }
     const id = entityId(accountId, e.entityType, e.entityKey);
     idsByKey.set(e.entityKey, id);
@@ -98,7 +124,7 @@ export function prepareBatch(input: SyncInput): CommitBatch {
       entityClass: e.entityClass,
       displayName: e.displayName,
       propertiesJson,
-      hash: contentHash(`${hashField(e.entityClass)}${hashField(e.displayName)}${source(stepId)}${propertiesJson}`),
+      hash: contentHash(`${hashField(e.entityClass)}${hashField(e.displayName)}${source(stepId, `entities[${index}].stepId`)}${propertiesJson}`),
       stepId,
     });
   }
@@ -112,10 +138,7 @@ export function prepareBatch(input: SyncInput): CommitBatch {
       : relationshipLooksValid(r)
       ? undefined
       : relationshipProblems(r).find((p) => !p.vocabulary);
-    if (problem) {
-      const field = `relationships[${index}]${problem.field ? `.${problem.field}` : ''}`;
-      throw new CommitError('InvalidBatch', `${field} ${problem.message}`, { field });
-    }
+    if (problem) throw refused(problem, `relationships[${index}]`, () => `relationship ${describeRelationship(r)}`);
     const id = relationshipId(accountId, r.fromType, r.fromKey, r.verb, r.toType, r.toKey);
     if (seenRelationships.has(id)) {
       const field = `relationships[${index}]`;
@@ -124,7 +147,7 @@ export function prepareBatch(input: SyncInput): CommitBatch {
     seenRelationships.add(id);
     const stepId = r.stepId ?? DEFAULT_STEP_ID;
     const propertiesJson = canonicalProperties(r.properties);
-    const hashInput = `${source(stepId)}${propertiesJson}`;
+    const hashInput = `${source(stepId, `relationships[${index}].stepId`)}${propertiesJson}`;
     let hash = relationshipHashes.get(hashInput);
     if (hash === undefined) {
       hash = contentHash(hashInput);
@@ -153,9 +176,9 @@ export function prepareBatch(input: SyncInput): CommitBatch {
     syncId,
     entities,
     relationships,
-    keptSteps: [...(input.keptSteps ?? [])],
-    failedSteps: [...(input.failedSteps ?? [])],
-    startedAt: input.startedAt ?? now,
-    finishedAt: input.finishedAt ?? now,
+    keptSteps: stepIds(input.keptSteps, 'keptSteps'),
+    failedSteps: stepIds(input.failedSteps, 'failedSteps'),
+    startedAt: input.startedAt === undefined ? now : requireId(input.startedAt, 'startedAt'),
+    finishedAt: input.finishedAt === undefined ? now : requireId(input.finishedAt, 'finishedAt'),
   };
 }

@@ -16,6 +16,8 @@ import {
   DEFAULT_PAGE_SIZE,
   DEFAULT_STEP_ID,
   MAX_PAGE_SIZE,
+  MAX_ROW_BYTES,
+  canonicalProperties,
   commitSync,
   emptyStats,
   entityId,
@@ -1017,6 +1019,30 @@ export function describeGraphStoreContract(name: string, open: OpenStore): void 
         expect(await store.counts({ accountId: 'nobody' })).toEqual({ entities: 0, relationships: 0, entitiesByClass: {}, relationshipsByVerb: {} });
       });
 
+      it('counts keep a class and a verb named __proto__ and the totals add up', async () => {
+        // Unknown classes and verbs only warn; names that an object inherits must still count as data.
+        const classes = ['__proto__', 'constructor', 'toString', 'Host'];
+        const verbs = ['__proto__', 'constructor', 'valueOf'];
+        await sync(store, {
+          syncId: 's1',
+          entities: classes.map((entityClass, i) => ent('host', `h-${i}`, { entityClass })),
+          relationships: verbs.map((verb, i) => rel('host:h-0', verb, `host:h-${i + 1}`)),
+        });
+        const entries = (record: Readonly<Record<string, number>>): [string, number][] =>
+          Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+        const total = (record: Readonly<Record<string, number>>): number => Object.values(record).reduce((a, b) => a + b, 0);
+        for (const counts of [await store.counts(), await store.counts({ accountId: 'acme' })]) {
+          expect(entries(counts.entitiesByClass)).toEqual([['Host', 1], ['__proto__', 1], ['constructor', 1], ['toString', 1]]);
+          expect(entries(counts.relationshipsByVerb)).toEqual([['__proto__', 1], ['constructor', 1], ['valueOf', 1]]);
+          expect([counts.entities, counts.relationships]).toEqual([4, 3]);
+          expect(total(counts.entitiesByClass)).toBe(counts.entities);
+          expect(total(counts.relationshipsByVerb)).toBe(counts.relationships);
+          // What an API answers with: JSON keeps the key.
+          expect(JSON.parse(JSON.stringify(counts.entitiesByClass))).toEqual(JSON.parse('{"__proto__":1,"constructor":1,"toString":1,"Host":1}'));
+          expect(JSON.stringify(counts.relationshipsByVerb)).toContain('"__proto__":1');
+        }
+      });
+
       it('syncHistory is newest first, with limit and filters, and each record holds the stats the commit returned', async () => {
         const results: CommitResult[] = [];
         results.push(await sync(store, { syncId: 's1', connectorId: 'alpha', entities: [ent('host', 'h-1')] }));
@@ -1142,6 +1168,117 @@ export function describeGraphStoreContract(name: string, open: OpenStore): void 
         const found = await store.findEntity('acme', 'ホスト', 'キー/1 🔑');
         expect(found).toMatchObject({ id: entityId('acme', 'ホスト', 'キー/1 🔑'), entityType: 'ホスト', entityKey: 'キー/1 🔑', displayName: 'Ünïcødé' });
         expect((await store.listEntities({ type: 'ホスト' })).items).toHaveLength(1);
+      });
+    });
+
+    describe('what every store can keep: valid Unicode, rows up to MAX_ROW_BYTES', () => {
+      // Text that is valid Unicode yet easy to mangle: NUL and control characters, separators, a BOM, U+FFFD, astral characters, JSON's escapes.
+      const odd = 'a\u0000b \u0001\u001f\u007f \u2028\u2029 \ufeff \ufffd 😀𝄞 "q" \\ \n\t';
+
+      it('valid text of every kind reads back exactly as memory keeps it, in every column, and finds its rows', async () => {
+        const a = ent(`t${odd}`, `k${odd}`, { entityClass: `C${odd}`, displayName: odd, properties: { [odd]: odd, list: [odd, ''] }, stepId: `s${odd}` });
+        const b = ent('host', odd);
+        const r = rel(`${a.entityType}:${a.entityKey}`, `V${odd}`, `host:${odd}`, { properties: { [odd]: [odd] }, stepId: `s${odd}` });
+        await sync(store, { syncId: `sync${odd}`, connectorId: `c${odd}`, entities: [a, b], relationships: [r] });
+        const stored = await store.findEntity('acme', a.entityType, a.entityKey);
+        expect(stored).toStrictEqual({
+          id: entityId('acme', a.entityType, a.entityKey),
+          entityType: a.entityType,
+          entityKey: a.entityKey,
+          entityClass: a.entityClass,
+          displayName: a.displayName,
+          properties: a.properties,
+          accountId: 'acme',
+          connectorId: `c${odd}`,
+          syncId: `sync${odd}`,
+          stepId: `s${odd}`,
+        });
+        expect(await store.getEntity(stored!.id)).toStrictEqual(stored);
+        expect((await store.listEntities({ type: a.entityType })).items).toStrictEqual([stored]);
+        expect((await store.listEntities({ class: a.entityClass, connectorId: `c${odd}` })).items).toStrictEqual([stored]);
+        const [edge] = (await store.listRelationships({ verb: r.verb })).items;
+        expect(edge).toMatchObject({ fromType: r.fromType, fromKey: r.fromKey, verb: r.verb, toType: 'host', toKey: odd, stepId: `s${odd}` });
+        expect(edge!.properties).toStrictEqual(r.properties);
+        const counts = await store.counts();
+        expect(Object.keys(counts.entitiesByClass).sort()).toEqual([a.entityClass, 'Generic'].sort());
+        expect(Object.keys(counts.relationshipsByVerb)).toEqual([r.verb]);
+        expect((await store.syncHistory())[0]).toMatchObject({ syncId: `sync${odd}`, connectorId: `c${odd}` });
+        // And the same output again is unchanged (+P2).
+        const again = await sync(store, { syncId: `sync2${odd}`, connectorId: `c${odd}`, entities: [a, b], relationships: [r] });
+        expect(again.rowsWritten).toBe(0);
+      });
+
+      it.each<[string, Partial<SyncParams>, string]>([
+        ['a class', { entities: [ent('host', 'h-1', { entityClass: 'Host\ud800' })] }, 'entities[0].entityClass'],
+        ['a property name', { entities: [ent('host', 'h-1', { properties: { 'os\udc00': 'x' } })] }, 'entities[0].properties["os\\udc00"]'],
+        ['a property value', { entities: [ent('host', 'h-1', { properties: { os: '\ud800' } })] }, 'entities[0].properties.os'],
+        ['an array item', { entities: [ent('host', 'h-1', { properties: { tags: ['a', '\udfff'] } })] }, 'entities[0].properties.tags'],
+        ['a key', { entities: [ent('host', 'h\ud800')] }, 'entities[0].entityKey'],
+        ['a step id', { entities: [ent('host', 'h-1', { stepId: 'main\udc00' })] }, 'entities[0].stepId'],
+        ['a verb', { entities: [ent('host', 'h-1')], relationships: [rel('host:h-1', 'HAS\ud800', 'host:h-1')] }, 'relationships[0].verb'],
+        ['a relationship property', { entities: [ent('host', 'h-1')], relationships: [rel('host:h-1', 'HAS', 'host:h-1', { properties: { '\udc00': 1 } })] }, 'relationships[0].properties["\\udc00"]'],
+        ['a connector id', { connectorId: 'alpha\ud800' }, 'connectorId'],
+      ])('every stored string is valid Unicode: a lone surrogate in %s is refused with InvalidBatch naming the field, and nothing changes', async (_what, params, field) => {
+        await sync(store, { syncId: 's1', entities: [ent('host', 'h-1', { properties: { os: 'debian' } })] });
+        const before = await dump();
+        const error = await expectCommitError(sync(store, { syncId: 's2', entities: [ent('host', 'h-1')], ...params }), 'InvalidBatch');
+        expect(error.field).toBe(field);
+        expect(error.message).toContain('lone surrogate');
+        expect(await dump()).toStrictEqual(before);
+      });
+
+      /** A row's measure, as MAX_ROW_BYTES defines it. */
+      const measure = (parts: readonly string[], properties: Properties): number =>
+        new TextEncoder().encode(JSON.stringify([...parts, canonicalProperties(properties)])).byteLength;
+      /** `e` with a property `pad` of "x" that brings it to exactly `bytes`. */
+      const entityAt = (e: EntityInput, bytes: number): EntityInput => {
+        const parts = [e.entityType, e.entityKey, e.entityClass, e.displayName];
+        const pad = bytes - measure(parts, { ...e.properties, pad: '' });
+        return { ...e, properties: { ...e.properties, pad: 'x'.repeat(pad) } };
+      };
+      const relationshipAt = (r: RelationshipInput, bytes: number): RelationshipInput => {
+        const parts = [r.fromType, r.fromKey, r.verb, r.toType, r.toKey];
+        const pad = bytes - measure(parts, { ...r.properties, pad: '' });
+        return { ...r, properties: { ...r.properties, pad: 'x'.repeat(pad) } };
+      };
+      // Rows at the limit with the escapes at their worst: control characters
+      // (6 bytes each as JSON), quotes in properties (4), astral text (4 bytes
+      // stored), backslashes in a relationship's properties.
+      const atLimit = (bytes: number) => ({
+        entities: [
+          entityAt(ent('doc', 'control', { displayName: '\u0001'.repeat(150_000) }), bytes),
+          entityAt(ent('doc', 'quotes', { properties: { q: '"'.repeat(200_000) } }), bytes),
+          entityAt(ent('doc', '😀'.repeat(100_000), { displayName: 'é'.repeat(200_000) }), bytes),
+          ent('doc', 'small'),
+        ],
+        relationships: [relationshipAt(rel('doc:small', 'HAS', 'doc:control', { properties: { b: '\\'.repeat(200_000) } }), bytes)],
+      });
+
+      it(`rows of exactly MAX_ROW_BYTES (${MAX_ROW_BYTES}), escapes at their worst, are stored and read back exactly`, async () => {
+        const { entities, relationships } = atLimit(MAX_ROW_BYTES);
+        for (const e of entities.slice(0, 3)) expect(measure([e.entityType, e.entityKey, e.entityClass, e.displayName], e.properties)).toBe(MAX_ROW_BYTES);
+        const result = await sync(store, { syncId: 's1', entities, relationships });
+        expect(result.stats).toEqual(stats({ entitiesCreated: 4, relationshipsCreated: 1 }));
+        for (const e of entities) {
+          const stored = await store.findEntity('acme', e.entityType, e.entityKey);
+          expect(stored?.displayName).toBe(e.displayName);
+          expect(stored?.properties).toStrictEqual(e.properties);
+        }
+        expect((await relationshipOf(relationships[0]!))?.properties).toStrictEqual(relationships[0]!.properties);
+        expect((await sync(store, { syncId: 's2', entities, relationships })).rowsWritten).toBe(0);
+      });
+
+      it('RowTooLarge: a row one byte over MAX_ROW_BYTES is refused naming the entity and its largest field, and nothing changes', async () => {
+        await sync(store, { syncId: 's1', entities: [ent('doc', 'small'), ent('doc', 'control')] });
+        const before = await dump();
+        const { entities, relationships } = atLimit(MAX_ROW_BYTES + 1);
+        const error = await expectCommitError(sync(store, { syncId: 's2', entities, relationships }), 'RowTooLarge');
+        expect(error.field).toBe('entities[0].displayName');
+        expect(error.message).toMatch(/^entities\[0\]\.displayName of entity doc:control is 900,002 bytes and makes the row 1,000,001 bytes, over the limit of 1,000,000 bytes a row/);
+        const relationshipOnly = await expectCommitError(sync(store, { syncId: 's3', entities: [ent('doc', 'small'), ent('doc', 'control')], relationships }), 'RowTooLarge');
+        expect(relationshipOnly.field).toBe('relationships[0].properties.b');
+        expect(relationshipOnly.message).toContain('of relationship doc:small HAS doc:control');
+        expect(await dump()).toStrictEqual(before);
       });
     });
 

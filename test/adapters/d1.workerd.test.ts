@@ -7,8 +7,8 @@
 import { applyD1Migrations, reset } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { commitSync, entityId, rowWrites, type SyncInput } from 'parallax-edge';
-import { createD1Store, migrateD1, type D1DatabaseLike, type D1PreparedStatementLike } from 'parallax-edge/adapters/d1';
+import { CommitError, commitSync, entityId, rowWrites, type SyncInput } from 'parallax-edge';
+import { createD1Store, isTransientD1Error, migrateD1, type D1DatabaseLike, type D1PreparedStatementLike } from 'parallax-edge/adapters/d1';
 import { describeGraphStoreContract, dumpStore, ent, expectCommitError, rel, sync } from './contract.js';
 import { describeModelBased } from './model.js';
 import { meterD1 } from '../workers/support/d1-meter.js';
@@ -220,5 +220,48 @@ describe('+P2 the unchanged-scope check on D1', () => {
     expect(restored.rowsWritten).toBe(rowWrites(restored.stats));
     expect(meter.calls.length).toBeGreaterThan(1); // checked, then staged and promoted
     expect((await dumpStore(store)).entities.map((e) => e.syncId).sort()).toEqual(['s3', 's3']);
+  });
+});
+
+describe('which D1 failures are transient', () => {
+  async function errorOf(run: () => Promise<unknown>): Promise<unknown> {
+    try {
+      await run();
+    } catch (error) {
+      return error;
+    }
+    throw new Error('expected D1 to fail');
+  }
+
+  it('isTransientD1Error: D1\'s own SQLite errors (a row too big, a constraint, a missing table) would fail again; Cloudflare\'s retryable ones, also as a cause, are transient', async () => {
+    const db = await freshDb();
+    await db.prepare('CREATE TABLE probe (a TEXT PRIMARY KEY, b TEXT)').run();
+    const refused = [
+      await errorOf(() => db.prepare('INSERT INTO probe (a, b) VALUES (?1, ?1)').bind('x'.repeat(1_100_000)).run()),
+      await errorOf(() => db.batch([db.prepare("INSERT INTO probe (a) VALUES ('k')"), db.prepare("INSERT INTO probe (a) VALUES ('k')")])),
+      await errorOf(() => db.prepare('SELECT * FROM no_such_table').all()),
+    ];
+    expect(refused.map((e) => (e as Error).message)).toEqual([
+      expect.stringContaining('SQLITE_TOOBIG'),
+      expect.stringContaining('SQLITE_CONSTRAINT'),
+      expect.stringContaining('SQLITE_ERROR'),
+    ]);
+    for (const error of refused) {
+      expect(isTransientD1Error(error)).toBe(false);
+      expect(isTransientD1Error(new CommitError('StoreFailure', 'D1 commit failed', { cause: error }))).toBe(false);
+    }
+    // Cloudflare's wording of the retryable D1 errors.
+    for (const message of [
+      'D1_ERROR: Network connection lost.',
+      'D1 DB storage operation exceeded timeout which caused object to be reset.',
+      'D1 DB reset because its code was updated.',
+      'D1 DB is overloaded. Requests queued for too long.',
+      "D1 DB's isolate exceeded its memory limit and was reset.",
+      'Cannot resolve D1 DB due to transient issue on remote node.',
+    ]) {
+      expect(isTransientD1Error(new CommitError('StoreFailure', 'D1 commit failed', { cause: new Error(message) })), message).toBe(true);
+    }
+    expect(isTransientD1Error('Network connection lost')).toBe(false);
+    expect(isTransientD1Error(undefined)).toBe(false);
   });
 });

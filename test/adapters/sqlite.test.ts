@@ -7,6 +7,9 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   CommitError,
+  MAX_ID_BYTES,
+  MAX_ROW_BYTES,
+  canonicalProperties,
   commitSync,
   contentHash,
   entityId,
@@ -777,6 +780,44 @@ describe('staging in TEMP tables', () => {
 });
 
 describe('D1 limits and the statement list', () => {
+  it('MAX_ROW_BYTES and MAX_ID_BYTES keep every bound value and every stored row under D1\'s 2 MB, escapes at their worst (rows of exactly the limit, ids of exactly their limit)', async () => {
+    const id = '\u0001'.repeat(MAX_ID_BYTES); // 6 bytes each as JSON
+    const measure = (parts: string[], properties: Record<string, string>): number => utf8Length(JSON.stringify([...parts, canonicalProperties(properties)]));
+    const padded = <T extends { properties: Record<string, string> }>(row: T, parts: string[]): T => {
+      const pad = MAX_ROW_BYTES - measure(parts, { ...row.properties, pad: '' });
+      return { ...row, properties: { ...row.properties, pad: 'x'.repeat(pad) } };
+    };
+    const entity = (key: string, displayName: string, properties: Record<string, string>) =>
+      padded({ entityType: 'doc', entityKey: key, entityClass: 'File', displayName, properties, stepId: id }, ['doc', key, 'File', displayName]);
+    const entities = [
+      entity('control', '\u0001'.repeat(160_000), {}),
+      entity('quotes', 'q', { q: '"'.repeat(240_000) }),
+      entity('😀'.repeat(120_000), 'é'.repeat(100_000), {}),
+      entity('plain', 'p', {}),
+    ];
+    const relationship = padded(
+      { fromType: 'doc', fromKey: 'plain', verb: 'HAS', toType: 'doc', toKey: 'quotes', properties: { b: '\\'.repeat(240_000) } as Record<string, string>, stepId: id },
+      ['doc', 'plain', 'HAS', 'doc', 'quotes'],
+    );
+    const batch = prepareBatch({ accountId: id, connectorId: id, syncId: id, entities, relationships: [relationship], failedSteps: [id] });
+    for (const e of batch.entities) {
+      expect(measure([e.entityType, e.entityKey, e.entityClass, e.displayName], JSON.parse(e.propertiesJson))).toBe(MAX_ROW_BYTES);
+      // The stored row: every column, the source ids and the hash included.
+      const stored = [e.id, e.entityType, e.entityKey, e.entityClass, e.displayName, e.propertiesJson, e.hash, e.stepId, id, id, id].reduce((n, t) => n + utf8Length(t), 0);
+      expect(stored).toBeLessThan(D1_LIMITS.maxValueBytes);
+    }
+    const statements = commitStatements(batch, { token: crypto.randomUUID(), stagedAt: 'a', committedAt: 'b', staleBefore: ALL_LEFTOVERS });
+    const largest = Math.max(...statements.flatMap((s) => s.params.map((p) => (typeof p === 'string' ? utf8Length(p) : 0))));
+    expect(largest).toBeGreaterThan(MAX_ROW_BYTES);
+    expect(largest).toBeLessThan(D1_LIMITS.maxValueBytes - 900_000);
+    for (const s of statements) expect(statementLimitProblem(s), s.sql.slice(0, 80)).toBeUndefined();
+    // And the rows commit and read back.
+    const store = createSqliteStore(freshPath());
+    expect((await store.commit(batch)).stats).toMatchObject({ entitiesCreated: 4, relationshipsCreated: 1 });
+    expect((await store.findEntity(id, 'doc', 'control'))?.displayName).toBe(entities[0]!.displayName);
+    await store.close();
+  });
+
   it('D1 limits: every statement for a 20k-entity, 20k-relationship batch binds ≤100 params and ≤100 KB of SQL, and the commit is a short fixed list', async () => {
     const batch = prepareBatch(bigInput(20_000));
     const token = crypto.randomUUID();

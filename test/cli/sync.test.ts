@@ -81,6 +81,40 @@ describe.concurrent('parallax-edge sync (the real CLI, spawned)', SPAWNING, () =
     expect(JSON.parse(history.stdout)).toHaveLength(1);
   });
 
+  it('RowTooLarge: a row over MAX_ROW_BYTES is refused at emit naming the field and the limit; fatal with .orThrow() (exit 3), the stored rows are unchanged', async () => {
+    ws.write('docs.mjs', `import { entity, step } from 'parallax-edge';
+export default (config) => ({
+  name: 'docs',
+  steps: () => [step('docs', 'Docs').build()],
+  async executeStep(stepId, ctx) {
+    ctx.emitEntity(entity('doc', 'keep').class('File').property('body', 'small'));
+    const result = ctx.emitEntity(entity('doc', 'readme').class('File').property('body', 'x'.repeat(config.bodyBytes)));
+    if (config.strict) result.orThrow();
+  },
+});
+`);
+    ws.write('small.json', JSON.stringify({ bodyBytes: 100 }));
+    ws.write('huge.json', JSON.stringify({ bodyBytes: 2_500_000, strict: true }));
+    ws.write('huge-lenient.json', JSON.stringify({ bodyBytes: 2_500_000 }));
+    expect((await ws.cli('sync', 'docs.mjs', '--config', 'small.json', '--store', 'docs.db')).code).toBe(0);
+    const before = await ws.cli('entities', '--type', 'doc', '--store', 'docs.db', '--json');
+    expect(before.code).toBe(0);
+    expect((JSON.parse(before.stdout) as { items: unknown[] }).items).toHaveLength(2);
+
+    const refused = await ws.cli('sync', 'docs.mjs', '--config', 'huge.json', '--store', 'docs.db');
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain('entity doc:readme refused: properties.body is 2,500,013 bytes and makes the row 2,500,050 bytes, over the limit of 1,000,000 bytes a row');
+    expect(statsRow(refused.stdout, 'entities')).toMatchObject({ deleted: 0, kept: 2 });
+    expect((await ws.cli('entities', '--type', 'doc', '--store', 'docs.db', '--json')).stdout).toBe(before.stdout);
+    expectNoStack(refused);
+
+    const lenient = await ws.cli('sync', 'docs.mjs', '--config', 'huge-lenient.json', '--store', 'lenient.db');
+    expect(lenient.stderr).toMatch(/properties\.body is 2,500,013 bytes .* over the limit of 1,000,000 bytes a row/);
+    expect(lenient.code).toBe(0);
+    const stored = JSON.parse((await ws.cli('entities', '--type', 'doc', '--store', 'lenient.db', '--json')).stdout) as { items: { entityKey: string }[] };
+    expect(stored.items.map((e) => e.entityKey)).toEqual(['keep']);
+  });
+
   it('exit 1: a reused --sync-id is refused by the commit', async () => {
     expect((await ws.cli('sync', 'directory.ts', '--config', 'ok.json', '--store', 'dup.db', '--sync-id', 'nightly-1')).code).toBe(0);
     const again = await ws.cli('sync', 'directory.ts', '--config', 'ok.json', '--store', 'dup.db', '--sync-id', 'nightly-1');
@@ -164,6 +198,12 @@ describe.concurrent('parallax-edge usage errors exit 2 with one clear line and n
       await ws.cli('sync', 'not-a-connector.js'),
       /^parallax-edge: connector module not-a-connector\.js does not export a connector; it exports default \(object with keys greeting, count\), answer \(number 42\), helper \(function helper\); expected a Connector object/,
     );
+  });
+
+  it('--export names an own export only: `constructor` or `__proto__` is no export of a module', async () => {
+    for (const name of ['constructor', '__proto__']) {
+      expectUsage(await ws.cli('sync', 'directory.ts', '--export', name), new RegExp(`^parallax-edge: connector module directory\\.ts has no export "${name}"; it exports default`));
+    }
   });
 
   it('a module that does not compile is reported with the compiler message', async () => {

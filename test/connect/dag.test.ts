@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConnectorError, runConnector, step, validateConnector, type Connector, type StepDefinition } from 'parallax-edge';
+import { ConnectorError, MAX_ID_BYTES, runConnector, step, validateConnector, type Connector, type StepDefinition } from 'parallax-edge';
 
 function connectorWith(steps: StepDefinition[], ran: string[] = []): Connector {
   return {
@@ -71,6 +71,15 @@ describe('INV-C05: step dependencies form a DAG', () => {
     expect(error.field).toBe('steps[1].id');
   });
 
+  it('INV-C05: rejects a step id no store can keep (a lone surrogate, over MAX_ID_BYTES) before any step runs, naming it', () => {
+    const surrogate = validationError(() => validateConnector(connectorWith([step('ok', 'OK').build(), step('b\ud800', 'B').build()])));
+    expect(surrogate.field).toBe('steps[1].id');
+    expect(surrogate.message).toBe('step #1 id contains a lone surrogate and is not valid Unicode');
+    const long = validationError(() => validateConnector(connectorWith([step('s'.repeat(MAX_ID_BYTES + 1), 'Long').build()])));
+    expect(long.field).toBe('steps[0].id');
+    expect(long.message).toContain('over the limit of 1,000 (MAX_ID_BYTES)');
+  });
+
   it('INV-C05: a rejected connector runs no step at all', async () => {
     const ran: string[] = [];
     const events: string[] = [];
@@ -87,5 +96,9 @@ describe('INV-C05: step dependencies form a DAG', () => {
   it('rejects a connector without a name or without steps', () => {
     expect(validationError(() => validateConnector({ ...connectorWith([step('a', 'A').build()]), name: '' })).field).toBe('name');
     expect(validationError(() => validateConnector(connectorWith([]))).field).toBe('steps');
+    // The name is the connector id stored with every row.
+    expect(validationError(() => validateConnector({ ...connectorWith([step('a', 'A').build()]), name: 'dag\udc00' })).message).toBe(
+      'the connector name contains a lone surrogate and is not valid Unicode',
+    );
   });
 });

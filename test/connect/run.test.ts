@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ConnectorError,
+  MAX_ROW_BYTES,
   entity,
   relationship,
   runConnector,
@@ -234,12 +235,56 @@ describe('emit errors are non-fatal by default, as in the guide', () => {
     ['array of non-strings', () => user('k').property('a', [1, 2] as never), 'properties.a'],
     ['Infinity', () => user('k').property('n', Number.POSITIVE_INFINITY), 'properties.n'],
     ['undefined', () => user('k').property('u', undefined as never), 'properties.u'],
+    ['a lone surrogate in its class', () => entity('user', 'k').class('User\ud800'), 'entityClass'],
+    ['a lone surrogate in a property name', () => user('k').property('n\udc00', 1), 'properties["n\\udc00"]'],
+    ['a lone surrogate in a property value', () => user('k').property('note', 'a\ud800b'), 'properties.note'],
+    ['a lone surrogate in an array item', () => user('k').property('tags', ['ok', '\udfff']), 'properties.tags'],
+    ['a row over MAX_ROW_BYTES', () => user('k').property('small', 'x').property('blob', 'x'.repeat(MAX_ROW_BYTES)), 'properties.blob'],
   ])('refuses an entity with %s, naming the field', async (_case, build, field) => {
     let error: ConnectorError | undefined;
     await runConnector(connector([step('s', 'S').build()], { s: (ctx) => void (error = ctx.emitEntity(build()).error) }), {
       accountId: 'acme',
     });
     expect(error?.field).toBe(field);
+  });
+
+  it('RowTooLarge at emit: a row over MAX_ROW_BYTES is a refused record (Validation, non-fatal) naming the field, the limit and its size; the step goes on', async () => {
+    const events: SyncEvent[] = [];
+    let big: ConnectorError | undefined;
+    let escaped: ConnectorError | undefined;
+    const output = await runConnector(
+      connector([step('docs', 'Docs').build()], {
+        docs: (ctx) => {
+          big = ctx.emitEntity(entity('doc', 'd-1').class('File').property('blob', 'x'.repeat(2_500_000))).error;
+          // 200,000 control characters are 200 KB of UTF-8 but 1.2 MB as JSON text.
+          escaped = ctx.emitEntity(entity('doc', 'd-2').class('File').displayName('\u0001'.repeat(200_000))).error;
+          ctx.emitRelationship(relationship('doc', 'd-3', 'HAS', 'doc', 'd-4').property('note', '"'.repeat(MAX_ROW_BYTES / 4)));
+          ctx.emitEntity(entity('doc', 'd-5').class('File').property('body', 'fits'));
+        },
+      }),
+      { accountId: 'acme', onEvent: (e) => events.push(e) },
+    );
+    expect(big).toMatchObject({ kind: 'Validation', field: 'properties.blob', stepId: 'docs' });
+    expect(big?.message).toBe(
+      'entity doc:d-1 refused: properties.blob is 2,500,013 bytes and makes the row 2,500,044 bytes, over the limit of 1,000,000 bytes a row (MAX_ROW_BYTES, measured as JSON text)',
+    );
+    expect(escaped?.field).toBe('displayName');
+    expect(escaped?.message).toContain('displayName is 1,200,002 bytes');
+    const warnings = events.filter((e) => e.type === 'warning');
+    expect(warnings.map((w) => (w as { field?: string }).field)).toEqual(['properties.blob', 'displayName', 'properties.note']);
+    expect(output.steps[0]).toMatchObject({ status: 'completed', entities: 1, relationships: 0, rejected: 3 });
+    expect(output.entities.map((e) => e.entityKey)).toEqual(['d-5']);
+  });
+
+  it('an error message quotes at most a few hundred characters of a record\'s text, with lone surrogates escaped', async () => {
+    let error: ConnectorError | undefined;
+    await runConnector(
+      connector([step('s', 'S').build()], { s: (ctx) => void (error = ctx.emitEntity(entity('user', `\ud800${'k'.repeat(500_000)}`).class('User')).error) }),
+      { accountId: 'acme' },
+    );
+    expect(error?.field).toBe('entityKey');
+    expect(error!.message.length).toBeLessThan(500);
+    expect(error!.message).toMatch(/^entity user:\\ud800k{199}… \(499,801 more characters\) refused: entityKey contains a lone surrogate/);
   });
 
   it('refuses a relationship with an empty verb, naming the field', async () => {

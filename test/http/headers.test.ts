@@ -26,6 +26,14 @@ describe('parseLinkHeader (RFC 8288)', () => {
     expect(link!.params.title).toBe('say "hi"');
   });
 
+  it('parameters named __proto__ or constructor are kept as data, as a hostile server sends them', () => {
+    const [link] = parseLinkHeader('<https://x.test/2>; __proto__="p"; constructor=c; rel="next"');
+    expect(Object.keys(link!.params)).toEqual(['__proto__', 'constructor', 'rel']);
+    expect(Object.getOwnPropertyDescriptor(link!.params, '__proto__')?.value).toBe('p');
+    expect(link!.params.constructor).toBe('c');
+    expect(link!.rel).toEqual(['next']);
+  });
+
   it('ignores a repeated rel parameter, as the RFC requires', () => {
     expect(parseLinkHeader('<https://x.test/2>; rel="prev"; rel="next"')[0]!.rel).toEqual(['prev']);
   });

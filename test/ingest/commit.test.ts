@@ -8,6 +8,7 @@ import {
   CommitError,
   ConnectorError,
   DEFAULT_STEP_ID,
+  MAX_ID_BYTES,
   commitSync,
   contentHash,
   emptyStats,
@@ -250,6 +251,24 @@ describe('prepareBatch', () => {
     ['entities[1]', { entities: [input().entities[0]!, { ...input().entities[0]!, displayName: 'again' }] }],
     ['relationships[0].fromKey', { relationships: [{ ...input().relationships[0]!, fromKey: '' }] }],
     ['relationships[1]', { relationships: [input().relationships[0]!, input().relationships[0]!] }],
+    // Every string a store keeps is valid Unicode (SQLite and D1 would store U+FFFD where memory keeps the surrogate).
+    ['accountId', { accountId: 'acme\ud800' }],
+    ['connectorId', { connectorId: '\udc00' }],
+    ['syncId', { syncId: 's\ud800' }],
+    ['entities[0].entityClass', { entities: [{ ...input().entities[0]!, entityClass: 'Host\ud800' }] }],
+    ['entities[0].properties["k\\ud800"]', { entities: [{ ...input().entities[0]!, properties: { 'k\ud800': 1 } }] }],
+    ['entities[0].properties.a', { entities: [{ ...input().entities[0]!, properties: { a: ['x', '\udfff'] } }] }],
+    ['entities[0].stepId', { entities: [{ ...input().entities[0]!, stepId: 'hosts\ud800' }] }],
+    ['relationships[0].verb', { relationships: [{ ...input().relationships[0]!, verb: 'HAS\udc00' }] }],
+    ['relationships[0].properties.since', { relationships: [{ ...input().relationships[0]!, properties: { since: '\ud800' } }] }],
+    ['relationships[0].stepId', { relationships: [{ ...input().relationships[0]!, stepId: '' }] }],
+    ['failedSteps[1]', { failedSteps: ['hosts', 'x\ud800'] }],
+    ['keptSteps[0]', { keptSteps: [5 as never] }],
+    ['keptSteps', { keptSteps: 'hosts' as never }],
+    ['startedAt', { startedAt: '2026\ud800' }],
+    // Ids are stored beside every row: at most MAX_ID_BYTES.
+    ['syncId', { syncId: 'é'.repeat(MAX_ID_BYTES / 2 + 1) }],
+    ['entities[0].stepId', { entities: [{ ...input().entities[0]!, stepId: 's'.repeat(MAX_ID_BYTES + 1) }] }],
   ])('refuses a malformed batch with InvalidBatch naming %s', (field, over) => {
     let thrown: unknown;
     try {
@@ -259,6 +278,34 @@ describe('prepareBatch', () => {
     }
     expect(thrown).toBeInstanceOf(CommitError);
     expect(thrown).toMatchObject({ code: 'InvalidBatch', field });
+  });
+
+  it('ids of exactly MAX_ID_BYTES are accepted', () => {
+    const id = 'é'.repeat(MAX_ID_BYTES / 2);
+    const e = input().entities[0]!;
+    expect(() => prepareBatch(input({ syncId: id, accountId: id, connectorId: id, entities: [{ ...e, stepId: id }], failedSteps: [id] }))).not.toThrow();
+  });
+
+  it('RowTooLarge: a row over MAX_ROW_BYTES is refused before any store, naming the entity, the field and the limit', () => {
+    const e = input().entities[0]!;
+    const big = { ...e, entityKey: 'h-2', properties: { os: 'debian', blob: 'x'.repeat(2_500_000) } };
+    let thrown: unknown;
+    try {
+      prepareBatch(input({ entities: [e, e, e, big].map((x, i) => ({ ...x, entityKey: `h-${i}` })), relationships: [] }));
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(CommitError);
+    const error = thrown as CommitError;
+    expect(error).toMatchObject({ code: 'RowTooLarge', field: 'entities[3].properties.blob' });
+    expect(error.message).toBe(
+      'entities[3].properties.blob of entity host:h-3 is 2,500,013 bytes and makes the row 2,500,061 bytes, over the limit of 1,000,000 bytes a row (MAX_ROW_BYTES, measured as JSON text)',
+    );
+    expect(error.toJSON()).toEqual({ code: 'RowTooLarge', message: error.message, field: 'entities[3].properties.blob' });
+    const r = input().relationships[0]!;
+    expect(() => prepareBatch(input({ relationships: [{ ...r, properties: { note: '\u0001'.repeat(200_000) } }] }))).toThrow(
+      expect.objectContaining({ code: 'RowTooLarge', field: 'relationships[0].properties.note', message: expect.stringContaining('of relationship host:h-1 HAS host:h-1 is 1,400,013 bytes') }),
+    );
   });
 
   it('an unknown class or verb is not a batch error (it was a warning at emit time)', () => {

@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CommitError, DEFAULT_STEP_ID, inputDigest, prepareBatch, type SyncInput } from 'parallax-edge';
+import { CommitError, DEFAULT_STEP_ID, MAX_ID_BYTES, MAX_ROW_BYTES, inputDigest, prepareBatch, type SyncInput } from 'parallax-edge';
 
 type Entity = SyncInput['entities'][number];
 type Relationship = SyncInput['relationships'][number];
@@ -138,6 +138,21 @@ describe('inputDigest', () => {
       ['missing entity', output({ entities: [undefined as never] })],
       ['empty accountId', output({ accountId: '' })],
       ['empty syncId', output({ syncId: '' })],
+      // Text every store must keep as it is: valid Unicode, and rows and ids within the limits.
+      ['lone surrogate in a class', withEntity(0, { entityClass: 'Host\ud800' })],
+      ['lone surrogate in a property name', withEntity(0, { properties: { 'k\udc00': 1 } })],
+      ['lone surrogate in a property value', withEntity(0, { properties: { v: 'x\ud800' } })],
+      ['lone surrogate in an array item', withRelationship(0, { properties: { tags: ['ok', '\udfff'] } })],
+      ['lone surrogate in a verb', withRelationship(0, { verb: 'HAS\ud800' })],
+      ['lone surrogate in a step id', withEntity(0, { stepId: 'step\udc00' })],
+      ['lone surrogate in a failed step', output({ failedSteps: ['x\ud800'] })],
+      ['failed steps that are not an array', output({ failedSteps: 'users' as never })],
+      ['kept steps that are not an array', output({ keptSteps: {} as never })],
+      ['a start time that is not text', output({ startedAt: 5 as never })],
+      ['a sync id over MAX_ID_BYTES', output({ syncId: 'é'.repeat(MAX_ID_BYTES) })],
+      ['a step id over MAX_ID_BYTES', withEntity(0, { stepId: 's'.repeat(MAX_ID_BYTES + 1) })],
+      ['an entity over MAX_ROW_BYTES', withEntity(0, { properties: { blob: 'x'.repeat(MAX_ROW_BYTES) } })],
+      ['a relationship over MAX_ROW_BYTES', withRelationship(0, { properties: { note: '"'.repeat(MAX_ROW_BYTES / 4) } })],
     ];
     for (const [name, input] of refused) {
       expect(inputDigest(input), name).toBeUndefined();
@@ -159,8 +174,8 @@ describe('inputDigest', () => {
     // A plain object without a prototype is read the same way by both: it has a digest.
     const bare = Object.assign(Object.create(null) as Record<string, string>, { a: 'b' });
     expect(inputDigest(withEntity(0, { properties: bare }))).toBe(inputDigest(withEntity(0, { properties: { a: 'b' } })));
-    // Lone surrogates inside property values are escaped by JSON, distinctly.
-    expect(inputDigest(withEntity(0, { properties: { v: '\ud800' } }))).not.toBe(inputDigest(withEntity(0, { properties: { v: '\ud801' } })));
+    // Lone surrogates inside property values are escaped by JSON, distinctly, but no store may keep them.
+    expect(inputDigest(withEntity(0, { properties: { v: '\ud800' } }))).toBeUndefined();
   });
 
   it('+P2: an output of many 64 KB chunks: one changed row anywhere, or one row moved to the next chunk, changes the digest', () => {
@@ -176,12 +191,12 @@ describe('inputDigest', () => {
   });
 
   // Random outputs from small alphabets, for the property tests below.
-  const anyText = fc.constantFrom<string>('a', 'b', 'ab', '', 'é');
-  const anyValue = fc.constantFrom<unknown>(null, 0, -0, 1, 'a', '', true, false, ['a'], [], Number.NaN, undefined, [1], { a: 1 });
+  const anyText = fc.constantFrom<string>('a', 'b', 'ab', '', 'é', 'a\ud800', '\udc00');
+  const anyValue = fc.constantFrom<unknown>(null, 0, -0, 1, 'a', '', true, false, ['a'], [], Number.NaN, undefined, [1], { a: 1 }, '\ud800', ['a', '\udfff']);
   const validValue = fc.constantFrom<unknown>(null, 0, -0, 1, 'a', '', true, false, ['a'], []);
-  const step = fc.constantFrom<unknown>(undefined, DEFAULT_STEP_ID, 'a', 'b', 'ab', '');
-  const outputs = (value: fc.Arbitrary<unknown>, text = anyText): fc.Arbitrary<SyncInput> => {
-    const properties = fc.dictionary(fc.constantFrom('a', 'b', 'ab', ''), value, { maxKeys: 3 });
+  const step = fc.constantFrom<unknown>(undefined, DEFAULT_STEP_ID, 'a', 'b', 'ab', '', 'b\udc00');
+  const outputs = (value: fc.Arbitrary<unknown>, text = anyText, name = fc.constantFrom<string>('a', 'b', 'ab', '')): fc.Arbitrary<SyncInput> => {
+    const properties = fc.dictionary(name, value, { maxKeys: 3 });
     const entity = fc.record({ entityType: text, entityKey: text, entityClass: fc.oneof(fc.constantFrom('Host', 'User'), text), displayName: text, properties, stepId: step });
     const relationship = fc.record({ fromType: text, fromKey: text, verb: fc.constantFrom('HAS', 'USES'), toType: text, toKey: text, properties, stepId: step });
     return fc.record({
@@ -192,7 +207,7 @@ describe('inputDigest', () => {
       relationships: fc.array(relationship, { maxLength: 2 }),
     }) as unknown as fc.Arbitrary<SyncInput>;
   };
-  const anOutput = outputs(anyValue);
+  const anOutput = outputs(anyValue, anyText, fc.constantFrom('a', 'b', 'ab', '', '\ud800'));
   const prepared = (input: SyncInput) => {
     try {
       return { rows: rows(input) };

@@ -6,7 +6,7 @@
 import { applyD1Migrations, createExecutionContext, reset } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { commitSync, entityId, relationshipId, type SyncInput } from 'parallax-edge';
+import { MAX_ROW_BYTES, commitSync, entityId, relationshipId, type SyncInput } from 'parallax-edge';
 import { createMemoryStore } from 'parallax-edge/adapters/memory';
 import { createD1Store } from 'parallax-edge/adapters/d1';
 import { createWorker } from '../../workers/worker.js';
@@ -124,10 +124,18 @@ describe('auth and request ids', () => {
     expect(res.headers.get('x-request-id')).toBe(res.body.error.request_id);
   });
 
-  it('an unexpected failure is a JSON 500 without a stack trace', async () => {
+  it('an unexpected failure is a JSON 500 without a stack trace; a D1 failure Cloudflare calls transient is a 503', async () => {
     const broken = { prepare: () => { throw new Error('secret internals at Object.<anonymous> (db.ts:1:1)'); }, batch: () => { throw new Error('boom'); } };
     const res = await call('/v1/stats', { env: baseEnv({ DB: broken }) });
-    expect(res.status).toBe(503);
+    expect(res.status).toBe(500);
+    expect(JSON.stringify(res.body)).not.toContain('secret internals');
+    // D1's own wording for a lost connection (https://developers.cloudflare.com/d1/best-practices/retry-queries/).
+    const lost = () => {
+      throw new Error('D1_ERROR: Network connection lost.');
+    };
+    const flaky = await call('/v1/stats', { env: baseEnv({ DB: { prepare: lost, batch: lost } }) });
+    expect(flaky.status).toBe(503);
+    expect(flaky.body.error).toMatchObject({ code: 'StoreFailure', message: 'the graph store is unavailable; retry later' });
     const health = await call('/v1/health', { token: null, env: baseEnv({ DB: broken }) });
     expect(health.status).toBe(503);
     const syncs = await call('/v1/syncs', { env: baseEnv({ DB: broken }) });
@@ -233,6 +241,59 @@ describe('POST /v1/ingest/sync', () => {
     expect(res.body.error.issues[0].path).toBe(field);
   });
 
+  it('RowTooLarge: a 2.5 MB property is a 413 naming the entity and the field, with the limit, and the graph is unchanged (never a 503 "retry later")', async () => {
+    expect((await call('/v1/ingest/sync', { body: ingestBody() })).status).toBe(200);
+    const before = await dumpStore(createD1Store(env.DB), ['default']);
+    const entities = ingestBody().entities.map((e, i) => (i === 1 ? { ...e, properties: { os: 'debian-12', blob: 'x'.repeat(2_500_000) } } : e));
+    const res = await call('/v1/ingest/sync', { body: ingestBody({ sync_id: 'sync-002', entities }) });
+    expect(res.status).toBe(413);
+    expect(res.body.error).toMatchObject({ code: 'RowTooLarge', field: 'entities[1].properties.blob', limit_bytes: MAX_ROW_BYTES });
+    expect(res.body.error.message).toMatch(/^entities\[1\]\.properties\.blob of entity host:h-2 is 2,500,013 bytes and makes the row [\d,]+ bytes, over the limit of 1,000,000 bytes a row/);
+    expect(await dumpStore(createD1Store(env.DB), ['default'])).toEqual(before);
+    const runs = await call('/v1/syncs?limit=1');
+    expect(runs.body.syncs[0]).toMatchObject({ sync_id: 'sync-002', status: 'failed', error: { code: 'RowTooLarge' } });
+    // Field names in wire form; a too-large display name as well.
+    const named = ingestBody({ sync_id: 'sync-003', entities: [{ entity_type: 'host', entity_key: 'h-9', entity_class: 'Host', display_name: '\u0001'.repeat(200_000) }], relationships: [] });
+    const display = await call('/v1/ingest/sync', { body: named });
+    expect(display.status).toBe(413);
+    expect(display.body.error).toMatchObject({ code: 'RowTooLarge', field: 'entities[0].display_name' });
+    expect(display.body.error.message).toMatch(/^entities\[0\]\.display_name of entity host:h-9 is 1,200,002 bytes/);
+  });
+
+  it('a lone surrogate (a \\ud800 escape in the JSON) is a 400 naming the field; property names are quoted as sent, never rewritten', async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ entity_type: 'host', entity_key: 'h-1', entity_class: 'Host\ud800' }, 'entities[0].entity_class'],
+      [{ entity_type: 'host', entity_key: 'h-1', entity_class: 'Host', properties: { 'os\udc00': 'x' } }, 'entities[0].properties["os\\udc00"]'],
+      [{ entity_type: 'host', entity_key: 'h-1', entity_class: 'Host', properties: { displayName: '\ud800' } }, 'entities[0].properties.displayName'],
+      [{ entity_type: 'host', entity_key: 'h-1', entity_class: 'Host', properties: { constructor: ['ok', '\ud800'] } }, 'entities[0].properties.constructor'],
+    ];
+    for (const [entity, field] of cases) {
+      const res = await call('/v1/ingest/sync', { body: ingestBody({ entities: [entity], relationships: [] }) });
+      expect(res.status, field).toBe(400);
+      expect(res.body.error, field).toMatchObject({ code: 'ValidationFailed', field });
+      expect(res.body.error.message, field).toContain('lone surrogate');
+    }
+    // A repeated entity keyed with words the wire form renames is named as sent.
+    const dup = { entity_type: 'host', entity_key: 'displayName', entity_class: 'Host' };
+    const res = await call('/v1/ingest/sync', { body: ingestBody({ entities: [dup, dup], relationships: [] }) });
+    expect(res.body.error).toMatchObject({ code: 'ValidationFailed', field: 'entities[1]', message: 'entities[1] repeats entity host:displayName' });
+    expect((await call('/v1/stats')).body.entity_count).toBe(0);
+  });
+
+  it('only a transient store failure is a 503: a D1 error that would fail again (a missing table: SQLITE_ERROR) is a 500, and nothing is committed', async () => {
+    expect((await call('/v1/ingest/sync', { body: ingestBody() })).status).toBe(200);
+    await env.DB.prepare('DROP TABLE staged_entities').run();
+    const res = await call('/v1/ingest/sync', { body: ingestBody({ sync_id: 'sync-002', entities: ingestBody().entities.slice(0, 2), relationships: [] }) });
+    expect(res.status).toBe(500);
+    expect(res.body.error.code).toBe('StoreFailure');
+    expect(res.body.error.message).not.toMatch(/retry/i);
+    expect((await call('/v1/stats')).body).toMatchObject({ entity_count: 3, relationship_count: 2 });
+    await env.DB.prepare('DROP TABLE relationships').run();
+    const read = await call('/v1/stats');
+    expect(read.status).toBe(500);
+    expect(read.body.error.code).toBe('StoreFailure');
+  });
+
   it('400 for a body that is not JSON, 415 for another content type', async () => {
     const bad = await call('/v1/ingest/sync', { raw: '{"connector_id":', headers: { 'content-type': 'application/json' } });
     expect(bad.status).toBe(400);
@@ -275,6 +336,25 @@ describe('reads', () => {
     const res = await call('/v1/stats');
     expect(res.body).toEqual({ entity_count: 25, relationship_count: 4, entities_by_class: { Host: 20, User: 5 }, relationships_by_verb: { USES: 4 } });
     expect((await call('/v1/stats?account_id=nobody')).body.entity_count).toBe(0);
+  });
+
+  it('GET /v1/stats keeps a class and a verb named __proto__ and the totals add up', async () => {
+    const body = {
+      connector_id: 'odd',
+      sync_id: 'odd-1',
+      entities: ['__proto__', 'constructor', 'toString'].map((entity_class, i) => ({ entity_type: 'thing', entity_key: `t-${i}`, entity_class })),
+      relationships: ['__proto__', 'hasOwnProperty'].map((verb, i) => ({ from_type: 'thing', from_key: 't-0', verb, to_type: 'thing', to_key: `t-${i + 1}` })),
+    };
+    expect((await call('/v1/ingest/sync', { body })).status).toBe(200);
+    const res = await call('/v1/stats');
+    expect(res.status).toBe(200);
+    expect(res.body.entities_by_class).toEqual(JSON.parse('{"Host":20,"User":5,"__proto__":1,"constructor":1,"toString":1}'));
+    expect(res.body.relationships_by_verb).toEqual(JSON.parse('{"USES":4,"__proto__":1,"hasOwnProperty":1}'));
+    expect(Object.keys(res.body.entities_by_class)).toContain('__proto__');
+    const sum = (record: Record<string, number>): number => Object.values(record).reduce((a, b) => a + b, 0);
+    expect([res.body.entity_count, res.body.relationship_count]).toEqual([28, 6]);
+    expect(sum(res.body.entities_by_class)).toBe(res.body.entity_count);
+    expect(sum(res.body.relationships_by_verb)).toBe(res.body.relationship_count);
   });
 
   it('GET /v1/entities pages by cursor: every entity once, in id order, with type and class filters', async () => {
