@@ -3,15 +3,18 @@
  * request ids, validation errors with field paths, pagination, ingest
  * equivalent to commitSync, INV-C04 as 422, payload limit, JSON errors.
  */
-import { applyD1Migrations, createExecutionContext, reset } from 'cloudflare:test';
+import { applyD1Migrations, createExecutionContext, createScheduledController, reset } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { commitSync, entityId, relationshipId, type SyncInput } from 'parallax-edge';
 import { createMemoryStore } from 'parallax-edge/adapters/memory';
 import { createD1Store } from 'parallax-edge/adapters/d1';
+import { z } from 'zod';
 import { createWorker } from '../../workers/worker.js';
+import { registry as deployedRegistry } from '../../workers/connectors.js';
+import { defineConnector, defineRegistry } from '../../workers/registry.js';
 import { dumpStore } from '../adapters/contract.js';
-import { serveUpstream, testRegistry, type Upstream } from './support/inventory.js';
+import { InventoryConnector, UPSTREAM, inventoryDefinition, serveUpstream, testRegistry, type Upstream } from './support/inventory.js';
 
 const TOKEN = 'test-api-token-0123456789';
 const silent = { log: () => {}, warn: () => {} };
@@ -26,6 +29,7 @@ interface Call {
   raw?: BodyInit;
   headers?: Record<string, string>;
   env?: Cloudflare.Env;
+  worker?: { fetch: typeof worker.fetch };
 }
 
 async function call(path: string, options: Call = {}): Promise<{ status: number; body: any; headers: Headers }> {
@@ -37,7 +41,7 @@ async function call(path: string, options: Call = {}): Promise<{ status: number;
     body = JSON.stringify(options.body);
     headers.set('content-type', 'application/json');
   }
-  const response = await worker.fetch(
+  const response = await (options.worker ?? worker).fetch(
     new Request(`http://worker.test${path}`, { method: options.method ?? (body === undefined ? 'GET' : 'POST'), headers, ...(body === undefined ? {} : { body }) }),
     options.env ?? baseEnv(),
     createExecutionContext(),
@@ -360,6 +364,7 @@ describe('connectors and syncs', () => {
       {
         name: 'inventory',
         description: 'The test inventory API',
+        allow_ingest: false,
         secrets: [{ name: 'INVENTORY_TOKEN', configured: true }],
         schedules: [
           { cron: '*/5 * * * *', account_id: 'acme', lease_seconds: 960, last_run: null },
@@ -424,3 +429,92 @@ describe('connectors and syncs', () => {
   });
 });
 
+
+describe('reserved connector names: a REST ingest never takes over a scheduled connector\'s scope', () => {
+  /** A second copy of the inventory connector whose definition opts in to REST ingest. */
+  const pushable = defineConnector({
+    ...inventoryDefinition,
+    name: 'inventory-push',
+    allowIngest: true,
+    create: (config: { baseUrl: string }, secrets: { INVENTORY_TOKEN: string }) => new InventoryConnector(config.baseUrl, secrets.INVENTORY_TOKEN, 'inventory-push'),
+  });
+  const mixed = createWorker({
+    registry: defineRegistry({
+      connectors: [inventoryDefinition, pushable],
+      schedules: [
+        { cron: '*/5 * * * *', connector: 'inventory', account: 'acme', config: { baseUrl: UPSTREAM } },
+        { cron: '*/5 * * * *', connector: 'inventory-push', account: 'acme', config: { baseUrl: UPSTREAM } },
+      ],
+    }),
+    logger: silent,
+  });
+
+  it('a registered connector\'s name is reserved: the issue\'s attack (synthetic-aws, the registry account, no entities) is a 403 and every synthetic row is still there', async () => {
+    const deployed = createWorker({ registry: deployedRegistry, logger: silent });
+    await deployed.scheduled(createScheduledController({ cron: '*/15 * * * *' }), baseEnv(), createExecutionContext());
+    const d1 = createD1Store(env.DB);
+    const before = await dumpStore(d1, ['demo']);
+    expect(before.counts.entities).toBeGreaterThan(1000);
+    expect(before.counts.relationships).toBeGreaterThan(2000);
+
+    for (const account of ['demo', undefined, 'other']) {
+      const attack = await call('/v1/ingest/sync', {
+        worker: deployed,
+        body: { connector_id: 'synthetic-aws', sync_id: `takeover-${account}`, ...(account ? { account_id: account } : {}), entities: [] },
+      });
+      expect(attack.status).toBe(403);
+      expect(attack.body.error).toMatchObject({ code: 'ConnectorReserved', connector_id: 'synthetic-aws', request_id: attack.headers.get('x-request-id') });
+      expect(attack.body.error.message).toContain('"synthetic-aws"');
+      expect(attack.body.error.message).toContain('allowIngest');
+    }
+    expect(await dumpStore(d1, ['demo'])).toEqual(before);
+  });
+
+  it('an ingest for a connector whose definition sets allowIngest: true commits into its scope', async () => {
+    const res = await call('/v1/ingest/sync', { worker: mixed, body: ingestBody({ connector_id: 'inventory-push', account_id: 'acme' }) });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toMatchObject({ connector_id: 'inventory-push', account_id: 'acme', stats: { entities_created: 3, relationships_created: 2 } });
+    const listed = await call('/v1/entities?connector_id=inventory-push', { worker: mixed });
+    expect(listed.body.entities).toHaveLength(3);
+    // The reserved one next to it is still refused.
+    expect((await call('/v1/ingest/sync', { worker: mixed, body: ingestBody({ connector_id: 'inventory', sync_id: 'x', account_id: 'acme' }) })).status).toBe(403);
+  });
+
+  it('refused ingests are listed in /v1/syncs as skipped with the reason: a reserved name (ConnectorReserved) and a sync in progress (LeaseHeld)', async () => {
+    const reserved = await call('/v1/ingest/sync', { worker: mixed, body: ingestBody({ connector_id: 'inventory', sync_id: 'grab', account_id: 'acme' }) });
+    expect(reserved.status).toBe(403);
+
+    const held = upstream.hold('/users');
+    const running = call('/v1/connectors/inventory-push/sync', { worker: mixed, body: { account_id: 'acme' } });
+    await held.reached;
+    const overlapping = await call('/v1/ingest/sync', { worker: mixed, body: ingestBody({ connector_id: 'inventory-push', sync_id: 'during', account_id: 'acme' }) });
+    expect(overlapping.status).toBe(409);
+    expect(overlapping.body.error).toMatchObject({ code: 'SyncInProgress' });
+    held.release();
+    expect((await running).status).toBe(200);
+
+    const syncs = (await call('/v1/syncs', { worker: mixed })).body.syncs;
+    // Newest start first: the api run started (and took the lease) before the overlapping ingest.
+    expect(syncs.map((s: { trigger: string; status: string; connector_id: string }) => `${s.trigger}:${s.status}:${s.connector_id}`)).toEqual([
+      'ingest:skipped:inventory-push',
+      'api:succeeded:inventory-push',
+      'ingest:skipped:inventory',
+    ]);
+    expect(syncs[0]).toMatchObject({ sync_id: 'during', account_id: 'acme', stats: null, error: { code: 'LeaseHeld' } });
+    expect(syncs[2]).toMatchObject({ sync_id: 'grab', account_id: 'acme', stats: null, error: { code: 'ConnectorReserved', message: expect.stringContaining('"inventory"') } });
+    expect((await call('/v1/syncs?status=skipped', { worker: mixed })).body.syncs).toHaveLength(2);
+    expect((await call('/v1/stats', { worker: mixed })).body.entity_count).toBe(5);
+  });
+
+  it('GET /v1/connectors: a schedule\'s last_run is its newest cron or api run, never an ingest (allowed or refused)', async () => {
+    expect((await call('/v1/connectors/inventory-push/sync', { worker: mixed, body: { account_id: 'acme' } })).status).toBe(200);
+    expect((await call('/v1/connectors/inventory/sync', { worker: mixed, body: { account_id: 'acme' } })).status).toBe(200);
+    expect((await call('/v1/ingest/sync', { worker: mixed, body: ingestBody({ connector_id: 'inventory-push', account_id: 'acme' }) })).status).toBe(200);
+    expect((await call('/v1/ingest/sync', { worker: mixed, body: ingestBody({ connector_id: 'inventory', sync_id: 'grab', account_id: 'acme' }) })).status).toBe(403);
+    const listed = (await call('/v1/connectors', { worker: mixed })).body.connectors as { name: string; allow_ingest: boolean; schedules: { last_run: any }[] }[];
+    expect(listed.map((c) => [c.name, c.allow_ingest])).toEqual([['inventory', false], ['inventory-push', true]]);
+    for (const c of listed) {
+      expect(c.schedules[0]!.last_run).toMatchObject({ trigger: 'api', status: 'succeeded', connector_id: c.name, account_id: 'acme' });
+    }
+  });
+});
