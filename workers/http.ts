@@ -99,6 +99,12 @@ export async function readJson(c: Context<AppEnv>, limit: number, required: bool
     await body.cancel();
     throw new ApiError(415, 'UnsupportedMediaType', 'send the body as application/json');
   }
+  // JSON between systems is UTF-8 (RFC 8259 §8.1): another declared charset is refused, not transcoded.
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(contentType)?.[1];
+  if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
+    await body.cancel();
+    throw new ApiError(415, 'UnsupportedMediaType', `charset=${charset.slice(0, 64)} is not supported: send the JSON body as UTF-8`);
+  }
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -118,7 +124,14 @@ export async function readJson(c: Context<AppEnv>, limit: number, required: bool
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  const text = new TextDecoder().decode(bytes);
+  let text: string;
+  try {
+    // fatal: invalid bytes are refused; replacing them with U+FFFD would merge distinct keys. A UTF-8 BOM is skipped (RFC 8259 allows it).
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    const at = invalidUtf8Offset(bytes);
+    throw new ApiError(400, 'InvalidEncoding', `the body is not valid UTF-8: invalid byte sequence at byte ${at}`, { byte_offset: at });
+  }
   if (text.trim() === '') {
     if (required) throw new ApiError(400, 'ValidationFailed', 'a JSON body is required', { issues: [{ path: '', message: 'a JSON body is required' }] });
     return undefined;
@@ -128,6 +141,14 @@ export async function readJson(c: Context<AppEnv>, limit: number, required: bool
   } catch (error) {
     throw new ApiError(400, 'InvalidJson', `the body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
+}
+
+/** Where `bytes` stop being UTF-8: the first byte that differs from their lossy decoding re-encoded (error path only). */
+function invalidUtf8Offset(bytes: Uint8Array): number {
+  const lossy = encoder.encode(new TextDecoder('utf-8', { fatal: false, ignoreBOM: true }).decode(bytes));
+  let at = 0;
+  while (at < bytes.length && bytes[at] === lossy[at]) at++;
+  return at;
 }
 
 /** `entities[3].entity_key` from a zod path. */

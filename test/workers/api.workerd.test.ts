@@ -247,6 +247,58 @@ describe('POST /v1/ingest/sync', () => {
     expect(empty.status).toBe(400);
   });
 
+  /** An ingest body whose one entity key is `h-` then these raw bytes. */
+  const withBytes = (key: number[], syncId = 'sync-001'): Uint8Array => {
+    const [head, tail] = JSON.stringify(ingestBody({ sync_id: syncId, entities: [{ entity_type: 'host', entity_key: 'h-@', entity_class: 'Host' }], relationships: [] })).split('@') as [string, string];
+    const encoder = new TextEncoder();
+    return new Uint8Array([...encoder.encode(head), ...key, ...encoder.encode(tail)]);
+  };
+
+  it.each([
+    ['a lone 0xff byte', [0xff]],
+    ['a truncated sequence (0xe2 0x82)', [0xe2, 0x82]],
+    ['an overlong encoding of "/" (0xc0 0xaf)', [0xc0, 0xaf]],
+    ['a UTF-8-encoded surrogate (0xed 0xa0 0x80)', [0xed, 0xa0, 0x80]],
+  ])('invalid UTF-8 in the body (%s) is a 400 InvalidEncoding at its byte offset, never replaced with U+FFFD; nothing is stored', async (_what, key) => {
+    const bytes = withBytes(key);
+    const res = await call('/v1/ingest/sync', { raw: bytes, headers: { 'content-type': 'application/json' } });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'InvalidEncoding', request_id: res.headers.get('x-request-id') });
+    expect(res.body.error.message).toContain('UTF-8');
+    const at = bytes.indexOf(key[0]!);
+    expect(res.body.error.byte_offset).toBeGreaterThanOrEqual(at);
+    expect(res.body.error.byte_offset).toBeLessThan(at + key.length);
+    expect((await call('/v1/stats')).body.entity_count).toBe(0);
+    expect((await call('/v1/syncs')).body.syncs).toEqual([]);
+  });
+
+  it('two keys that differ only in invalid bytes never collide on one stored key', async () => {
+    for (const [i, byte] of [0xfe, 0xff].entries()) {
+      const res = await call('/v1/ingest/sync', { raw: withBytes([byte], `collide-${i}`), headers: { 'content-type': 'application/json' } });
+      expect(res.status).toBe(400);
+    }
+    expect((await call('/v1/entities')).body.entities).toEqual([]);
+  });
+
+  it('a UTF-8 byte order mark is ignored (RFC 8259 allows it); a declared charset other than UTF-8 is a 415 naming it', async () => {
+    const json = new TextEncoder().encode(JSON.stringify(ingestBody()));
+    const bom = await call('/v1/ingest/sync', { raw: new Uint8Array([0xef, 0xbb, 0xbf, ...json]), headers: { 'content-type': 'application/json' } });
+    expect(bom.status, JSON.stringify(bom.body)).toBe(200);
+    expect((await call(`/v1/entities/${H1}`)).body.entity_key).toBe('h-1');
+    for (const [i, type] of ['application/json; charset=UTF-8', 'application/json;charset="utf-8"'].entries()) {
+      expect((await call('/v1/ingest/sync', { raw: JSON.stringify(ingestBody({ sync_id: `utf8-${i}` })), headers: { 'content-type': type } })).status).toBe(200);
+    }
+    for (const charset of ['utf-16', 'ISO-8859-1', 'windows-1252']) {
+      const res = await call('/v1/ingest/sync', { raw: JSON.stringify(ingestBody({ sync_id: charset })), headers: { 'content-type': `application/json; charset=${charset}` } });
+      expect(res.status).toBe(415);
+      expect(res.body.error).toMatchObject({ code: 'UnsupportedMediaType' });
+      expect(res.body.error.message).toContain(charset);
+    }
+    // UTF-16 with its BOM, undeclared: not UTF-8, refused.
+    const utf16 = new Uint8Array([0xff, 0xfe, ...[...'{}'].flatMap((ch) => [ch.charCodeAt(0), 0])]);
+    expect((await call('/v1/ingest/sync', { raw: utf16, headers: { 'content-type': 'application/json' } })).body.error.code).toBe('InvalidEncoding');
+  });
+
   it('413 past the payload limit, declared or streamed, before anything is committed', async () => {
     const limited = baseEnv({ PARALLAX_MAX_BODY_BYTES: '2000' });
     const big = ingestBody({ entities: Array.from({ length: 40 }, (_, i) => ({ entity_type: 'host', entity_key: `h-${i}`, entity_class: 'Host', display_name: 'x'.repeat(20) })), relationships: [] });
