@@ -11,6 +11,7 @@ import { createMemoryStore } from 'parallax-edge/adapters/memory';
 import { createD1Store } from 'parallax-edge/adapters/d1';
 import { z } from 'zod';
 import { createWorker } from '../../workers/worker.js';
+import { DISCARD_LIMIT_BYTES } from '../../workers/http.js';
 import { registry as deployedRegistry } from '../../workers/connectors.js';
 import { defineConnector, defineRegistry } from '../../workers/registry.js';
 import { dumpStore } from '../adapters/contract.js';
@@ -317,6 +318,46 @@ describe('POST /v1/ingest/sync', () => {
     expect(streamed.status).toBe(413);
     expect((await call('/v1/stats')).body.entity_count).toBe(0);
     expect((await call('/v1/ingest/sync', { body: ingestBody(), env: limited })).status).toBe(200);
+  });
+});
+
+describe('a refused body is read to its end before the answer (under wrangler dev an unread rest stalls the next request: issue 10, defect 4)', () => {
+  /** A body of `total` bytes in 64 KiB chunks (endless when Infinity) that records how much was pulled and whether it was cancelled. */
+  function countingBody(total: number) {
+    const seen = { pulled: 0, cancelled: false };
+    const chunk = new Uint8Array(64 * 1024).fill(0x61);
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (seen.pulled >= total) return controller.close();
+        seen.pulled += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+      cancel() {
+        seen.cancelled = true;
+      },
+    });
+    return { stream, seen };
+  }
+
+  it.each([
+    ['over the limit (413)', 'application/json', 413],
+    ['of another content type (415)', 'text/plain', 415],
+    ['of another charset (415)', 'application/json; charset=latin1', 415],
+  ])('a streamed body %s is read to its end, not cancelled', async (_what, contentType, status) => {
+    const { stream, seen } = countingBody(1024 * 1024);
+    const res = await call('/v1/ingest/sync', { raw: stream, headers: { 'content-type': contentType }, env: baseEnv({ PARALLAX_MAX_BODY_BYTES: '100000' }) });
+    expect(res.status).toBe(status);
+    expect(res.body.error.request_id).toBe(res.headers.get('x-request-id'));
+    expect(seen).toEqual({ pulled: 1024 * 1024, cancelled: false });
+  });
+
+  it('an endless body is cancelled once DISCARD_LIMIT_BYTES more have been dropped', async () => {
+    const { stream, seen } = countingBody(Infinity);
+    const res = await call('/v1/ingest/sync', { raw: stream, headers: { 'content-type': 'application/json' }, env: baseEnv({ PARALLAX_MAX_BODY_BYTES: '100000' }) });
+    expect(res.status).toBe(413);
+    expect(seen.cancelled).toBe(true);
+    expect(seen.pulled).toBeGreaterThan(DISCARD_LIMIT_BYTES);
+    expect(seen.pulled).toBeLessThan(DISCARD_LIMIT_BYTES + 100000 + 4 * 64 * 1024);
   });
 });
 
