@@ -199,7 +199,7 @@ export function defineRegistry<const Defs extends readonly AnyDefinition[]>(inpu
 export function ingestRefusal(registry: Registry, connectorId: string): string | undefined {
   const definition = registry.connectors.get(connectorId);
   if (!definition || definition.allowIngest === true) return undefined;
-  return `"${connectorId}" is a connector of this deployment's registry: its name is reserved for its own runs, because an ingest replaces the connector's stored data; set \`allowIngest: true\` in its definition (workers/connectors.ts) to allow it`;
+  return `"${connectorId}" is a connector of this deployment's registry: its name is reserved for its own runs, because an ingest replaces the connector's stored data; set \`allowIngest: true\` in its defineConnector() definition to allow it`;
 }
 
 /** Why a connector could not be built for a run: missing secrets (named, never shown) or a failing factory. */
