@@ -11,8 +11,8 @@
  * | GET  /v1/entities?type=&class=&account_id=&connector_id=&limit=&cursor= | entities, paginated by id |
  * | GET  /v1/entities/:id | one entity |
  * | GET  /v1/entities/:id/relationships?direction=&verb=&limit=&cursor= | relationships touching an entity |
- * | POST /v1/ingest/sync | commit a sync from the body (INV-C04 → 422, a row over MAX_ROW_BYTES → 413) |
- * | GET  /v1/connectors | the registry: connectors, schedules, secrets present, last run |
+ * | POST /v1/ingest/sync | commit a sync from the body (INV-C04 → 422, a row over MAX_ROW_BYTES → 413; a registered connector's name → 403 unless it allows ingest) |
+ * | GET  /v1/connectors | the registry: connectors, schedules, secrets present, last cron/api run |
  * | GET  /v1/syncs?connector_id=&account_id=&status=&limit=&cursor= | connector runs, newest first |
  * | POST /v1/connectors/:name/sync | run a connector now |
  */
@@ -36,8 +36,8 @@ import {
 } from './http.js';
 import { runSchedule } from './job.js';
 import type { WorkerAppEnv, WorkerEnv } from './bindings.js';
-import type { Registry } from './registry.js';
-import { claimRun, finishRun, latestRuns, leaseHolder, listRuns, type NewRun, type RunOutcome, type RunStatus } from './runs.js';
+import { ingestRefusal, type Registry } from './registry.js';
+import { claimRun, finishRun, latestScheduledRuns, leaseHolder, listRuns, recordRun, recordSkipped, type NewRun, type RunOutcome, type RunStatus } from './runs.js';
 
 export interface AppOptions {
   readonly registry: Registry;
@@ -271,10 +271,20 @@ export function createApp<Env extends WorkerEnv = WorkerEnv>(options: AppOptions
       cron: null,
       startedAt: new Date(startedMs).toISOString(),
     };
+    // An ingest replaces the connector's scope: a scheduled connector's data is not the caller's to replace.
+    const refusal = ingestRefusal(registry, body.connector_id);
+    if (refusal) {
+      await recordRun(c.env.DB, run, { status: 'skipped', finishedAt: new Date(now()).toISOString(), error: { code: 'ConnectorReserved', message: refusal } });
+      throw new ApiError(403, 'ConnectorReserved', refusal, { connector_id: body.connector_id });
+    }
     // Same lease as the cron runs: an ingest never interleaves with a run of the same connector.
     if (!(await claimRun(c.env.DB, run, startedMs, INGEST_LEASE_SECONDS))) {
       const holder = await leaseHolder(c.env.DB, accountId, body.connector_id);
-      throw new ApiError(409, 'SyncInProgress', `a sync of "${body.connector_id}" for account "${accountId}" is in progress`, holder ? { run_id: holder } : {});
+      await recordSkipped(c.env.DB, run, new Date(now()).toISOString(), holder);
+      throw new ApiError(409, 'SyncInProgress', `a sync of "${body.connector_id}" for account "${accountId}" is in progress`, {
+        connector_id: body.connector_id,
+        ...(holder ? { run_id: holder } : {}),
+      });
     }
     let outcome: RunOutcome;
     try {
@@ -298,11 +308,12 @@ export function createApp<Env extends WorkerEnv = WorkerEnv>(options: AppOptions
   });
 
   app.get('/v1/connectors', async (c) => {
-    const latest = await latestRuns(c.env.DB);
+    const latest = await latestScheduledRuns(c.env.DB);
     const env = c.env as unknown as Record<string, unknown>;
     const connectors = [...registry.connectors.values()].map((definition) => ({
       name: definition.name,
       description: definition.description ?? null,
+      allow_ingest: definition.allowIngest === true,
       secrets: secretNames(definition.secrets).map((name) => ({ name, configured: typeof env[name] === 'string' && env[name] !== '' })),
       schedules: registry.schedules
         .filter((s) => s.connector === definition.name)

@@ -85,20 +85,64 @@ export function maxBodyBytes(env: WorkerEnv): number {
   return Number.isInteger(configured) && configured > 0 ? configured : DEFAULT_MAX_BODY_BYTES;
 }
 
-/** Reads a JSON body of at most `limit` bytes (declared or streamed): 413 past it, 415/400 for non-JSON. */
+/**
+ * The most a refused body is read on past its refusal (Cloudflare's edge forwards bodies of up to
+ * 100 MB on the Free and Pro plans). See {@link discardRest}.
+ */
+export const DISCARD_LIMIT_BYTES = 100 * 1024 * 1024;
+
+/**
+ * Reads what is left of a refused body, dropping every chunk, so that the
+ * answer leaves after the whole request. Under `wrangler dev` an answer sent
+ * before its body was read to the end stalls the next request for as long as
+ * the client keeps its connection (workerd#1741, workers-sdk#15709), and
+ * cancelling the body does not help; a body still going after
+ * {@link DISCARD_LIMIT_BYTES} more bytes is cancelled.
+ */
+async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  let dropped = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      dropped += value.byteLength;
+      if (dropped > DISCARD_LIMIT_BYTES) return await reader.cancel();
+    }
+  } catch {
+    // The client went away: no connection is left to keep clean.
+  }
+}
+
+/**
+ * Reads a JSON body of at most `limit` bytes (declared or streamed): 413 past
+ * it, 415 for a type other than JSON or a charset other than UTF-8, 400 for
+ * bytes that are not UTF-8 or not JSON. A refused body is read to its end
+ * first ({@link discardRest}).
+ */
 export async function readJson(c: Context<AppEnv>, limit: number, required: boolean): Promise<unknown> {
   const tooLarge = () => new ApiError(413, 'PayloadTooLarge', `the request body is larger than ${limit} bytes`, { limit_bytes: limit });
-  const declared = c.req.header('content-length');
-  if (declared !== undefined && Number(declared) > limit) throw tooLarge();
   const body = c.req.raw.body;
+  const declared = Number(c.req.header('content-length'));
+  if (declared > limit) {
+    // Past the discard limit the body is left unread rather than cancelled: cancelling an unread body
+    // resets the connection under wrangler dev, while the runtime (and wrangler's own drain) drop an unread one.
+    if (body && declared <= DISCARD_LIMIT_BYTES) await discardRest(body.getReader());
+    throw tooLarge();
+  }
   if (!body) {
     if (required) throw new ApiError(400, 'ValidationFailed', 'a JSON body is required', { issues: [{ path: '', message: 'a JSON body is required' }] });
     return undefined;
   }
   const contentType = c.req.header('content-type') ?? '';
   if (!/^application\/(.+\+)?json\b/i.test(contentType)) {
-    await body.cancel();
+    await discardRest(body.getReader());
     throw new ApiError(415, 'UnsupportedMediaType', 'send the body as application/json');
+  }
+  // JSON between systems is UTF-8 (RFC 8259 §8.1): another declared charset is refused, not transcoded.
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(contentType)?.[1];
+  if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
+    await discardRest(body.getReader());
+    throw new ApiError(415, 'UnsupportedMediaType', `charset=${charset.slice(0, 64)} is not supported: send the JSON body as UTF-8`);
   }
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
@@ -108,7 +152,7 @@ export async function readJson(c: Context<AppEnv>, limit: number, required: bool
     if (done) break;
     total += value.byteLength;
     if (total > limit) {
-      await reader.cancel();
+      await discardRest(reader);
       throw tooLarge();
     }
     chunks.push(value);
@@ -119,7 +163,14 @@ export async function readJson(c: Context<AppEnv>, limit: number, required: bool
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  const text = new TextDecoder().decode(bytes);
+  let text: string;
+  try {
+    // fatal: invalid bytes are refused; replacing them with U+FFFD would merge distinct keys. A UTF-8 BOM is skipped (RFC 8259 allows it).
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    const at = invalidUtf8Offset(bytes);
+    throw new ApiError(400, 'InvalidEncoding', `the body is not valid UTF-8: invalid byte sequence at byte ${at}`, { byte_offset: at });
+  }
   if (text.trim() === '') {
     if (required) throw new ApiError(400, 'ValidationFailed', 'a JSON body is required', { issues: [{ path: '', message: 'a JSON body is required' }] });
     return undefined;
@@ -129,6 +180,14 @@ export async function readJson(c: Context<AppEnv>, limit: number, required: bool
   } catch (error) {
     throw new ApiError(400, 'InvalidJson', `the body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
+}
+
+/** Where `bytes` stop being UTF-8: the first byte that differs from their lossy decoding re-encoded (error path only). */
+function invalidUtf8Offset(bytes: Uint8Array): number {
+  const lossy = encoder.encode(new TextDecoder('utf-8', { fatal: false, ignoreBOM: true }).decode(bytes));
+  let at = 0;
+  while (at < bytes.length && bytes[at] === lossy[at]) at++;
+  return at;
 }
 
 /** `entities[3].entity_key` from a zod path. */

@@ -8,6 +8,10 @@
  *   (`wrangler secret put ...`) when a run starts, never from the registry.
  * - {@link defineRegistry} validates every schedule's configuration when the
  *   Worker loads and refuses configuration keys that look like secrets.
+ * - A registered connector's name is reserved: `POST /v1/ingest/sync` naming
+ *   it is refused (a REST ingest replaces the connector's whole scope, so it
+ *   would delete what the schedule collected), unless its definition sets
+ *   `allowIngest: true`.
  *
  * @example
  * const myService = defineConnector({
@@ -31,6 +35,16 @@ export interface ConnectorDefinition<Name extends string = string, Config = unkn
   readonly config: z.ZodType<Config, ConfigInput>;
   /** Validates the env bindings the connector needs; only the keys it declares are read. */
   readonly secrets: z.ZodType<Secrets>;
+  /**
+   * Lets `POST /v1/ingest/sync` commit under this connector's name (default
+   * false: the name is reserved for the registry's own runs). An allowed ingest
+   * replaces the (account, connector) scope like a run does: rows it does not
+   * name are deleted. It shares the runs' lease, so it never overlaps one.
+   *
+   * @example
+   * defineConnector({ name: 'cmdb', allowIngest: true, config: z.strictObject({}), secrets: z.object({}), create: () => cmdb })
+   */
+  readonly allowIngest?: boolean;
   /** Builds the connector for one run. */
   create(config: Config, secrets: Secrets): Connector;
 }
@@ -134,6 +148,9 @@ export function defineRegistry<const Defs extends readonly AnyDefinition[]>(inpu
   for (const [index, definition] of input.connectors.entries()) {
     if (!definition.name) throw new RegistryError('a connector needs a name', `connectors[${index}]`);
     if (connectors.has(definition.name)) throw new RegistryError(`duplicate connector "${definition.name}"`, `connectors[${index}]`);
+    if (definition.allowIngest !== undefined && typeof definition.allowIngest !== 'boolean') {
+      throw new RegistryError('allowIngest must be true or false', `connectors[${index}].allowIngest`);
+    }
     connectors.set(definition.name, definition);
   }
   const seen = new Set<string>();
@@ -172,6 +189,17 @@ export function defineRegistry<const Defs extends readonly AnyDefinition[]>(inpu
     due: (cron) => schedules.filter((s) => s.cron === cron),
     crons: () => [...new Set(schedules.map((s) => s.cron))],
   };
+}
+
+/**
+ * Why a REST ingest may not commit under `connectorId`, or undefined when it
+ * may: a name the registry does not know is free, a registered one is
+ * reserved unless its definition sets `allowIngest: true`.
+ */
+export function ingestRefusal(registry: Registry, connectorId: string): string | undefined {
+  const definition = registry.connectors.get(connectorId);
+  if (!definition || definition.allowIngest === true) return undefined;
+  return `"${connectorId}" is a connector of this deployment's registry: its name is reserved for its own runs, because an ingest replaces the connector's stored data; set \`allowIngest: true\` in its defineConnector() definition to allow it`;
 }
 
 /** Why a connector could not be built for a run: missing secrets (named, never shown) or a failing factory. */

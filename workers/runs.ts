@@ -17,7 +17,8 @@ export type RunTrigger = 'cron' | 'api' | 'ingest';
  * - `succeeded`: committed, no step failed
  * - `partial`: committed, some steps failed (their rows kept: +P1)
  * - `failed`: nothing committed (setup error, every step failed to run, or the commit was refused)
- * - `skipped`: refused because another run of the same (account, connector) held the lease
+ * - `skipped`: refused before it started, nothing written: another run of the same (account, connector)
+ *   held the lease (error `LeaseHeld`), or an ingest named a reserved connector (error `ConnectorReserved`)
  */
 export type RunStatus = 'running' | 'succeeded' | 'partial' | 'failed' | 'skipped' | 'abandoned';
 
@@ -108,17 +109,8 @@ export async function claimRun(db: D1DatabaseLike, run: NewRun, nowMs: number, l
 
 /** Records a run that was refused because another run holds the lease. */
 export async function recordSkipped(db: D1DatabaseLike, run: NewRun, finishedAt: string, heldBy: string | undefined): Promise<void> {
-  const error: RunError = {
-    code: 'LeaseHeld',
-    message: `another run of "${run.connectorId}" for account "${run.accountId}" is in progress${heldBy ? ` (${heldBy})` : ''}`,
-  };
-  await db
-    .prepare(
-      `INSERT INTO connector_runs (run_id, account_id, connector_id, sync_id, trigger, cron, status, started_at, finished_at, error)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'skipped', ?7, ?8, ?9)`,
-    )
-    .bind(run.runId, run.accountId, run.connectorId, run.syncId, run.trigger, run.cron, run.startedAt, finishedAt, JSON.stringify(error))
-    .run();
+  const message = `another run of "${run.connectorId}" for account "${run.accountId}" is in progress${heldBy ? ` (${heldBy})` : ''}`;
+  await recordRun(db, run, { status: 'skipped', finishedAt, error: { code: 'LeaseHeld', message } });
 }
 
 /** The run currently holding the lease, if any (for messages). */
@@ -153,7 +145,7 @@ export async function finishRun(db: D1DatabaseLike, run: NewRun, outcome: RunOut
   ]);
 }
 
-/** Records a run that needs no lease (REST ingest): one insert with its outcome. */
+/** Records a run that never held the lease (a refused one): one insert with its outcome. */
 export async function recordRun(db: D1DatabaseLike, run: NewRun, outcome: RunOutcome): Promise<void> {
   await db
     .prepare(
@@ -243,12 +235,16 @@ export async function listRuns(db: D1DatabaseLike, query: RunQuery): Promise<Run
   return results.map(toRecord);
 }
 
-/** The latest run of each (account, connector), for `GET /v1/connectors`. */
-export async function latestRuns(db: D1DatabaseLike): Promise<RunRecord[]> {
+/**
+ * The latest cron or api run of each (account, connector), for a schedule's
+ * `last_run` in `GET /v1/connectors`: ingests are not the schedule's runs.
+ */
+export async function latestScheduledRuns(db: D1DatabaseLike): Promise<RunRecord[]> {
   const { results } = await db
     .prepare(
       `SELECT r.* FROM connector_runs r
-       JOIN (SELECT MAX(seq) AS seq FROM connector_runs GROUP BY account_id, connector_id) latest ON latest.seq = r.seq`,
+       JOIN (SELECT MAX(seq) AS seq FROM connector_runs WHERE trigger <> 'ingest' GROUP BY account_id, connector_id) latest
+         ON latest.seq = r.seq`,
     )
     .all<RunRow>();
   return results.map(toRecord);

@@ -3,15 +3,19 @@
  * request ids, validation errors with field paths, pagination, ingest
  * equivalent to commitSync, INV-C04 as 422, payload limit, JSON errors.
  */
-import { applyD1Migrations, createExecutionContext, reset } from 'cloudflare:test';
+import { applyD1Migrations, createExecutionContext, createScheduledController, reset } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_ROW_BYTES, commitSync, entityId, relationshipId, type SyncInput } from 'parallax-edge';
 import { createMemoryStore } from 'parallax-edge/adapters/memory';
 import { createD1Store } from 'parallax-edge/adapters/d1';
+import { z } from 'zod';
 import { createWorker } from '../../workers/worker.js';
+import { DISCARD_LIMIT_BYTES } from '../../workers/http.js';
+import { registry as deployedRegistry } from '../../workers/connectors.js';
+import { defineConnector, defineRegistry } from '../../workers/registry.js';
 import { dumpStore } from '../adapters/contract.js';
-import { serveUpstream, testRegistry, type Upstream } from './support/inventory.js';
+import { InventoryConnector, UPSTREAM, inventoryDefinition, serveUpstream, testRegistry, type Upstream } from './support/inventory.js';
 
 const TOKEN = 'test-api-token-0123456789';
 const silent = { log: () => {}, warn: () => {} };
@@ -26,6 +30,7 @@ interface Call {
   raw?: BodyInit;
   headers?: Record<string, string>;
   env?: Cloudflare.Env;
+  worker?: { fetch: typeof worker.fetch };
 }
 
 async function call(path: string, options: Call = {}): Promise<{ status: number; body: any; headers: Headers }> {
@@ -37,7 +42,7 @@ async function call(path: string, options: Call = {}): Promise<{ status: number;
     body = JSON.stringify(options.body);
     headers.set('content-type', 'application/json');
   }
-  const response = await worker.fetch(
+  const response = await (options.worker ?? worker).fetch(
     new Request(`http://worker.test${path}`, { method: options.method ?? (body === undefined ? 'GET' : 'POST'), headers, ...(body === undefined ? {} : { body }) }),
     options.env ?? baseEnv(),
     createExecutionContext(),
@@ -304,6 +309,58 @@ describe('POST /v1/ingest/sync', () => {
     expect(empty.status).toBe(400);
   });
 
+  /** An ingest body whose one entity key is `h-` then these raw bytes. */
+  const withBytes = (key: number[], syncId = 'sync-001'): Uint8Array => {
+    const [head, tail] = JSON.stringify(ingestBody({ sync_id: syncId, entities: [{ entity_type: 'host', entity_key: 'h-@', entity_class: 'Host' }], relationships: [] })).split('@') as [string, string];
+    const encoder = new TextEncoder();
+    return new Uint8Array([...encoder.encode(head), ...key, ...encoder.encode(tail)]);
+  };
+
+  it.each([
+    ['a lone 0xff byte', [0xff]],
+    ['a truncated sequence (0xe2 0x82)', [0xe2, 0x82]],
+    ['an overlong encoding of "/" (0xc0 0xaf)', [0xc0, 0xaf]],
+    ['a UTF-8-encoded surrogate (0xed 0xa0 0x80)', [0xed, 0xa0, 0x80]],
+  ])('invalid UTF-8 in the body (%s) is a 400 InvalidEncoding at its byte offset, never replaced with U+FFFD; nothing is stored', async (_what, key) => {
+    const bytes = withBytes(key);
+    const res = await call('/v1/ingest/sync', { raw: bytes, headers: { 'content-type': 'application/json' } });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'InvalidEncoding', request_id: res.headers.get('x-request-id') });
+    expect(res.body.error.message).toContain('UTF-8');
+    const at = bytes.indexOf(key[0]!);
+    expect(res.body.error.byte_offset).toBeGreaterThanOrEqual(at);
+    expect(res.body.error.byte_offset).toBeLessThan(at + key.length);
+    expect((await call('/v1/stats')).body.entity_count).toBe(0);
+    expect((await call('/v1/syncs')).body.syncs).toEqual([]);
+  });
+
+  it('two keys that differ only in invalid bytes never collide on one stored key', async () => {
+    for (const [i, byte] of [0xfe, 0xff].entries()) {
+      const res = await call('/v1/ingest/sync', { raw: withBytes([byte], `collide-${i}`), headers: { 'content-type': 'application/json' } });
+      expect(res.status).toBe(400);
+    }
+    expect((await call('/v1/entities')).body.entities).toEqual([]);
+  });
+
+  it('a UTF-8 byte order mark is ignored (RFC 8259 allows it); a declared charset other than UTF-8 is a 415 naming it', async () => {
+    const json = new TextEncoder().encode(JSON.stringify(ingestBody()));
+    const bom = await call('/v1/ingest/sync', { raw: new Uint8Array([0xef, 0xbb, 0xbf, ...json]), headers: { 'content-type': 'application/json' } });
+    expect(bom.status, JSON.stringify(bom.body)).toBe(200);
+    expect((await call(`/v1/entities/${H1}`)).body.entity_key).toBe('h-1');
+    for (const [i, type] of ['application/json; charset=UTF-8', 'application/json;charset="utf-8"'].entries()) {
+      expect((await call('/v1/ingest/sync', { raw: JSON.stringify(ingestBody({ sync_id: `utf8-${i}` })), headers: { 'content-type': type } })).status).toBe(200);
+    }
+    for (const charset of ['utf-16', 'ISO-8859-1', 'windows-1252']) {
+      const res = await call('/v1/ingest/sync', { raw: JSON.stringify(ingestBody({ sync_id: charset })), headers: { 'content-type': `application/json; charset=${charset}` } });
+      expect(res.status).toBe(415);
+      expect(res.body.error).toMatchObject({ code: 'UnsupportedMediaType' });
+      expect(res.body.error.message).toContain(charset);
+    }
+    // UTF-16 with its BOM, undeclared: not UTF-8, refused.
+    const utf16 = new Uint8Array([0xff, 0xfe, ...[...'{}'].flatMap((ch) => [ch.charCodeAt(0), 0])]);
+    expect((await call('/v1/ingest/sync', { raw: utf16, headers: { 'content-type': 'application/json' } })).body.error.code).toBe('InvalidEncoding');
+  });
+
   it('413 past the payload limit, declared or streamed, before anything is committed', async () => {
     const limited = baseEnv({ PARALLAX_MAX_BODY_BYTES: '2000' });
     const big = ingestBody({ entities: Array.from({ length: 40 }, (_, i) => ({ entity_type: 'host', entity_key: `h-${i}`, entity_class: 'Host', display_name: 'x'.repeat(20) })), relationships: [] });
@@ -322,6 +379,46 @@ describe('POST /v1/ingest/sync', () => {
     expect(streamed.status).toBe(413);
     expect((await call('/v1/stats')).body.entity_count).toBe(0);
     expect((await call('/v1/ingest/sync', { body: ingestBody(), env: limited })).status).toBe(200);
+  });
+});
+
+describe('a refused body is read to its end before the answer (under wrangler dev an unread rest stalls the next request: issue 10, defect 4)', () => {
+  /** A body of `total` bytes in 64 KiB chunks (endless when Infinity) that records how much was pulled and whether it was cancelled. */
+  function countingBody(total: number) {
+    const seen = { pulled: 0, cancelled: false };
+    const chunk = new Uint8Array(64 * 1024).fill(0x61);
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (seen.pulled >= total) return controller.close();
+        seen.pulled += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+      cancel() {
+        seen.cancelled = true;
+      },
+    });
+    return { stream, seen };
+  }
+
+  it.each([
+    ['over the limit (413)', 'application/json', 413],
+    ['of another content type (415)', 'text/plain', 415],
+    ['of another charset (415)', 'application/json; charset=latin1', 415],
+  ])('a streamed body %s is read to its end, not cancelled', async (_what, contentType, status) => {
+    const { stream, seen } = countingBody(1024 * 1024);
+    const res = await call('/v1/ingest/sync', { raw: stream, headers: { 'content-type': contentType }, env: baseEnv({ PARALLAX_MAX_BODY_BYTES: '100000' }) });
+    expect(res.status).toBe(status);
+    expect(res.body.error.request_id).toBe(res.headers.get('x-request-id'));
+    expect(seen).toEqual({ pulled: 1024 * 1024, cancelled: false });
+  });
+
+  it('an endless body is cancelled once DISCARD_LIMIT_BYTES more have been dropped', async () => {
+    const { stream, seen } = countingBody(Infinity);
+    const res = await call('/v1/ingest/sync', { raw: stream, headers: { 'content-type': 'application/json' }, env: baseEnv({ PARALLAX_MAX_BODY_BYTES: '100000' }) });
+    expect(res.status).toBe(413);
+    expect(seen.cancelled).toBe(true);
+    expect(seen.pulled).toBeGreaterThan(DISCARD_LIMIT_BYTES);
+    expect(seen.pulled).toBeLessThan(DISCARD_LIMIT_BYTES + 100000 + 4 * 64 * 1024);
   });
 });
 
@@ -440,6 +537,7 @@ describe('connectors and syncs', () => {
       {
         name: 'inventory',
         description: 'The test inventory API',
+        allow_ingest: false,
         secrets: [{ name: 'INVENTORY_TOKEN', configured: true }],
         schedules: [
           { cron: '*/5 * * * *', account_id: 'acme', lease_seconds: 960, last_run: null },
@@ -504,3 +602,92 @@ describe('connectors and syncs', () => {
   });
 });
 
+
+describe('reserved connector names: a REST ingest never takes over a scheduled connector\'s scope', () => {
+  /** A second copy of the inventory connector whose definition opts in to REST ingest. */
+  const pushable = defineConnector({
+    ...inventoryDefinition,
+    name: 'inventory-push',
+    allowIngest: true,
+    create: (config: { baseUrl: string }, secrets: { INVENTORY_TOKEN: string }) => new InventoryConnector(config.baseUrl, secrets.INVENTORY_TOKEN, 'inventory-push'),
+  });
+  const mixed = createWorker({
+    registry: defineRegistry({
+      connectors: [inventoryDefinition, pushable],
+      schedules: [
+        { cron: '*/5 * * * *', connector: 'inventory', account: 'acme', config: { baseUrl: UPSTREAM } },
+        { cron: '*/5 * * * *', connector: 'inventory-push', account: 'acme', config: { baseUrl: UPSTREAM } },
+      ],
+    }),
+    logger: silent,
+  });
+
+  it('a registered connector\'s name is reserved: the issue\'s attack (synthetic-aws, the registry account, no entities) is a 403 and every synthetic row is still there', async () => {
+    const deployed = createWorker({ registry: deployedRegistry, logger: silent });
+    await deployed.scheduled(createScheduledController({ cron: '*/15 * * * *' }), baseEnv(), createExecutionContext());
+    const d1 = createD1Store(env.DB);
+    const before = await dumpStore(d1, ['demo']);
+    expect(before.counts.entities).toBeGreaterThan(1000);
+    expect(before.counts.relationships).toBeGreaterThan(2000);
+
+    for (const account of ['demo', undefined, 'other']) {
+      const attack = await call('/v1/ingest/sync', {
+        worker: deployed,
+        body: { connector_id: 'synthetic-aws', sync_id: `takeover-${account}`, ...(account ? { account_id: account } : {}), entities: [] },
+      });
+      expect(attack.status).toBe(403);
+      expect(attack.body.error).toMatchObject({ code: 'ConnectorReserved', connector_id: 'synthetic-aws', request_id: attack.headers.get('x-request-id') });
+      expect(attack.body.error.message).toContain('"synthetic-aws"');
+      expect(attack.body.error.message).toContain('allowIngest');
+    }
+    expect(await dumpStore(d1, ['demo'])).toEqual(before);
+  });
+
+  it('an ingest for a connector whose definition sets allowIngest: true commits into its scope', async () => {
+    const res = await call('/v1/ingest/sync', { worker: mixed, body: ingestBody({ connector_id: 'inventory-push', account_id: 'acme' }) });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toMatchObject({ connector_id: 'inventory-push', account_id: 'acme', stats: { entities_created: 3, relationships_created: 2 } });
+    const listed = await call('/v1/entities?connector_id=inventory-push', { worker: mixed });
+    expect(listed.body.entities).toHaveLength(3);
+    // The reserved one next to it is still refused.
+    expect((await call('/v1/ingest/sync', { worker: mixed, body: ingestBody({ connector_id: 'inventory', sync_id: 'x', account_id: 'acme' }) })).status).toBe(403);
+  });
+
+  it('refused ingests are listed in /v1/syncs as skipped with the reason: a reserved name (ConnectorReserved) and a sync in progress (LeaseHeld)', async () => {
+    const reserved = await call('/v1/ingest/sync', { worker: mixed, body: ingestBody({ connector_id: 'inventory', sync_id: 'grab', account_id: 'acme' }) });
+    expect(reserved.status).toBe(403);
+
+    const held = upstream.hold('/users');
+    const running = call('/v1/connectors/inventory-push/sync', { worker: mixed, body: { account_id: 'acme' } });
+    await held.reached;
+    const overlapping = await call('/v1/ingest/sync', { worker: mixed, body: ingestBody({ connector_id: 'inventory-push', sync_id: 'during', account_id: 'acme' }) });
+    expect(overlapping.status).toBe(409);
+    expect(overlapping.body.error).toMatchObject({ code: 'SyncInProgress' });
+    held.release();
+    expect((await running).status).toBe(200);
+
+    const syncs = (await call('/v1/syncs', { worker: mixed })).body.syncs;
+    // Newest start first: the api run started (and took the lease) before the overlapping ingest.
+    expect(syncs.map((s: { trigger: string; status: string; connector_id: string }) => `${s.trigger}:${s.status}:${s.connector_id}`)).toEqual([
+      'ingest:skipped:inventory-push',
+      'api:succeeded:inventory-push',
+      'ingest:skipped:inventory',
+    ]);
+    expect(syncs[0]).toMatchObject({ sync_id: 'during', account_id: 'acme', stats: null, error: { code: 'LeaseHeld' } });
+    expect(syncs[2]).toMatchObject({ sync_id: 'grab', account_id: 'acme', stats: null, error: { code: 'ConnectorReserved', message: expect.stringContaining('"inventory"') } });
+    expect((await call('/v1/syncs?status=skipped', { worker: mixed })).body.syncs).toHaveLength(2);
+    expect((await call('/v1/stats', { worker: mixed })).body.entity_count).toBe(5);
+  });
+
+  it('GET /v1/connectors: a schedule\'s last_run is its newest cron or api run, never an ingest (allowed or refused)', async () => {
+    expect((await call('/v1/connectors/inventory-push/sync', { worker: mixed, body: { account_id: 'acme' } })).status).toBe(200);
+    expect((await call('/v1/connectors/inventory/sync', { worker: mixed, body: { account_id: 'acme' } })).status).toBe(200);
+    expect((await call('/v1/ingest/sync', { worker: mixed, body: ingestBody({ connector_id: 'inventory-push', account_id: 'acme' }) })).status).toBe(200);
+    expect((await call('/v1/ingest/sync', { worker: mixed, body: ingestBody({ connector_id: 'inventory', sync_id: 'grab', account_id: 'acme' }) })).status).toBe(403);
+    const listed = (await call('/v1/connectors', { worker: mixed })).body.connectors as { name: string; allow_ingest: boolean; schedules: { last_run: any }[] }[];
+    expect(listed.map((c) => [c.name, c.allow_ingest])).toEqual([['inventory', false], ['inventory-push', true]]);
+    for (const c of listed) {
+      expect(c.schedules[0]!.last_run).toMatchObject({ trigger: 'api', status: 'succeeded', connector_id: c.name, account_id: 'acme' });
+    }
+  });
+});

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { step, type Connector } from 'parallax-edge';
-import { ConnectorSetupError, RegistryError, defineConnector, defineRegistry, instantiate } from '../../workers/registry.js';
+import { ConnectorSetupError, RegistryError, defineConnector, defineRegistry, ingestRefusal, instantiate } from '../../workers/registry.js';
 import { registry as deployed } from '../../workers/connectors.js';
 
 const make = (name: string): Connector => ({ name, steps: () => [step('a', 'A').build()], executeStep: async () => {} });
@@ -54,6 +54,26 @@ describe('defineRegistry', () => {
     expect(thrown).toBeInstanceOf(RegistryError);
     expect((thrown as RegistryError).path).toBe(path);
     expect((thrown as RegistryError).message).toContain(path);
+  });
+
+  it('allowIngest is a boolean, off by default: only an explicit true frees a connector\'s name for REST ingest', () => {
+    const open = defineConnector({ ...other, name: 'open', allowIngest: true });
+    const closed = defineConnector({ ...other, name: 'closed', allowIngest: false });
+    const registry = defineRegistry({ connectors: [api, open, closed], schedules: [] });
+    expect(ingestRefusal(registry, 'open')).toBeUndefined();
+    expect(ingestRefusal(registry, 'not-registered')).toBeUndefined();
+    expect(ingestRefusal(registry, '__proto__')).toBeUndefined();
+    for (const name of ['api', 'closed']) {
+      expect(ingestRefusal(registry, name)).toMatch(new RegExp(`^"${name}" is a connector of this deployment's registry.*allowIngest: true`));
+    }
+    let thrown: unknown;
+    try {
+      defineRegistry({ connectors: [api, { ...other, allowIngest: 'yes' as unknown as boolean }], schedules: [] });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(RegistryError);
+    expect((thrown as RegistryError).path).toBe('connectors[1].allowIngest');
   });
 
   it('refuses duplicate connectors and duplicate schedules', () => {
