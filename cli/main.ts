@@ -74,8 +74,13 @@ Options:
   --sync-id ID        id of this sync (default: sync-<UTC timestamp>-<random>)
   --strict            refuse records with unknown classes or verbs instead of warning
   --concurrency N     run at most N steps at once (default: unlimited)
+  --verify            compare every row with the store's columns instead of
+                      trusting what the last sync recorded: rewrites rows
+                      edited by hand (slower: as much work as a first sync)
   -h, --help          this help
 
+Rows are staged in the store as the connector emits them, so memory stays
+bounded whatever the size of the sync; nothing is visible until the commit.
 Progress goes to stderr (redrawn in place on a terminal); the stats table and
 the failed steps go to stdout.
 
@@ -152,6 +157,7 @@ const OPTIONS: Record<(typeof COMMANDS)[number], Options> = {
     export: { type: 'string' },
     'sync-id': { type: 'string' },
     strict: { type: 'boolean' },
+    verify: { type: 'boolean' },
     concurrency: { type: 'string' },
   },
   stats: { ...common, json: { type: 'boolean' } },
@@ -245,6 +251,7 @@ async function dispatch(argv: readonly string[], io: MainIO): Promise<ExitCode> 
           store,
           account: account ?? DEFAULT_ACCOUNT,
           strict: values.strict === true,
+          verify: values.verify === true,
           ...(config !== undefined ? { config } : {}),
           ...(syncId !== undefined ? { syncId } : {}),
           ...(exportName !== undefined ? { exportName } : {}),

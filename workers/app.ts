@@ -18,7 +18,8 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { CommitError, MAX_PAGE_SIZE, MAX_ROW_BYTES, commitSync, decodeCursor, propertyValueProblem, type Properties, type SyncInput } from '../src/index.js';
+import { CommitError, MAX_PAGE_SIZE, MAX_ROW_BYTES, commitSync, type Properties, type SyncInput } from '../src/index.js';
+import { decodeCursor, propertyValueProblem } from '../src/adapter-kit.js';
 import { createD1Store, isTransientD1Error, type D1StoreOptions } from '../adapters/d1.js';
 import {
   ApiError,
@@ -403,8 +404,9 @@ export function createApp<Env extends WorkerEnv = WorkerEnv>(options: AppOptions
 
 /**
  * A refused commit as the API answers it: 400 invalid, 413 a row over
- * MAX_ROW_BYTES, 422 dangling (INV-C04), 409 reused sync id, 503 a transient
- * store failure (500 any other).
+ * MAX_ROW_BYTES, 422 dangling (INV-C04), 409 reused sync id or rows changed
+ * under the sync twice (run it again), 503 a transient store failure (500
+ * any other).
  */
 function ingestError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
@@ -421,6 +423,8 @@ function ingestError(error: unknown): ApiError {
         return new ApiError(422, 'DanglingRelationship', error.message, { relationship: error.relationship });
       case 'DuplicateSyncId':
         return new ApiError(409, 'DuplicateSyncId', error.message, { field: 'sync_id' });
+      case 'SyncConflict':
+        return new ApiError(409, 'SyncConflict', error.message);
       case 'StoreFailure':
         console.error('ingest commit failed', error);
         return storeFailureError(error, '; nothing was committed');

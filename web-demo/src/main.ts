@@ -528,7 +528,8 @@ async function sync(): Promise<void> {
   try {
     renderSteps(connector);
     const accountId = connector.config.org.toLowerCase();
-    const output = await runConnector(connector, { accountId, onEvent });
+    // Streamed: each page of the API is staged in IndexedDB as it arrives; nothing shows until the commit.
+    const output = await runConnector(connector, { accountId, onEvent, store });
     const result = await commitSync(store, output);
     account = accountId;
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
