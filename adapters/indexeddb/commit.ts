@@ -10,6 +10,9 @@
  * inside the transaction, so it cannot auto-commit half way; any failure
  * aborts it and IndexedDB rolls every write back (INV-C01).
  *
+ * Requests are native (`requests.ts`): tens of thousands per commit, one
+ * promise per phase rather than one per row as `idb` would make.
+ *
  * +P2: a sync that staged nothing and matched every unit of a scope whose
  * units still stand for its rows is recorded without reading a row.
  */
@@ -37,7 +40,7 @@ import {
 } from '../../src/adapter-kit.js';
 import { inTransaction, type Connection } from './connection.js';
 import { getEach, request, walk } from './requests.js';
-import { prefixRange, scopeRange, type ScopeKey, type ScopeRow, type StagedChunkRow, type StoreName, type UnitKey } from './schema.js';
+import { prefixRange, type ScopeRow, type StagedChunkRow, type StoreName, type UnitKey } from './schema.js';
 
 /** What the commit needs of a session. */
 export interface StagedSync {
@@ -148,16 +151,18 @@ async function commitIn(tx: IDBTransaction, { header, token, readVersion }: Stag
     );
   }
 
-  // The stored scope, from the scope index keys alone; and how many rows the account has elsewhere.
+  // The stored scope's ids, from the scope index keys alone (steps only when some are kept: +P1);
+  // and how many rows the account has elsewhere.
   const scopeEntities: [string, string][] = [];
   const scopeRelationships: [string, string][] = [];
   const collect = (out: [string, string][]) => (cursor: IDBCursor) => {
-    const key = cursor.key as ScopeKey;
-    out.push([key[2], key[3]]);
+    out.push([cursor.primaryKey as string, kept.size === 0 ? '' : ((cursor as IDBCursorWithValue).value as { stepId: string }).stepId]);
   };
+  const walkScope = (index: IDBIndex, out: [string, string][]) =>
+    walk((kept.size === 0 ? index.openKeyCursor(IDBKeyRange.only(scopeKey)) : index.openCursor(IDBKeyRange.only(scopeKey))) as IDBRequest<IDBCursor | null>, collect(out));
   const [, , accountEntities, accountRelationships] = await Promise.all([
-    walk(entities.index('scope').openKeyCursor(scopeRange(accountId, connectorId)), collect(scopeEntities)),
-    walk(relationships.index('scope').openKeyCursor(scopeRange(accountId, connectorId)), collect(scopeRelationships)),
+    walkScope(entities.index('scope'), scopeEntities),
+    walkScope(relationships.index('scope'), scopeRelationships),
     request(entities.index('scope').count(prefixRange(accountId))),
     request(relationships.index('scope').count(prefixRange(accountId))),
   ]);

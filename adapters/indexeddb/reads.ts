@@ -24,7 +24,7 @@ import {
 } from '../../src/adapter-kit.js';
 import type { Connection } from './connection.js';
 import { walk } from './requests.js';
-import { prefixRange, scopeRange, type HistoryRow, type StoreName } from './schema.js';
+import { prefixRange, type HistoryRow, type StoreName } from './schema.js';
 
 type Reads = Pick<GraphStore, 'getEntity' | 'findEntity' | 'listEntities' | 'getRelationship' | 'listRelationships' | 'counts' | 'syncHistory'>;
 
@@ -76,7 +76,7 @@ export function createReads(connection: Connection): Reads {
               : entityClass !== undefined
                 ? { from: entities.index('account_class'), key: [accountId, entityClass] }
                 : connectorId !== undefined
-                  ? { from: entities.index('scope'), range: scopeRange(accountId, connectorId, after) }
+                  ? { from: entities.index('scope'), key: [accountId, connectorId] }
                   : { from: entities };
         const rows = await pageOf<EntityRow>(
           source,
@@ -122,7 +122,7 @@ export function createReads(connection: Connection): Reads {
             accountId === undefined
               ? { from: relationships }
               : connectorId !== undefined
-                ? { from: relationships.index('scope'), range: scopeRange(accountId, connectorId, after) }
+                ? { from: relationships.index('scope'), key: [accountId, connectorId] }
                 : verb !== undefined
                   ? { from: relationships.index('account_verb'), key: [accountId, verb] }
                   : { from: relationships };
@@ -167,15 +167,10 @@ export function createReads(connection: Connection): Reads {
   };
 }
 
-/**
- * Where a page is read from: a whole store, one key of an index (rows are
- * ordered by id within it), or an index range already in id order and past
- * the cursor (the scope index).
- */
+/** Where a page is read from: a whole store, or one key of an index (rows are ordered by id within it). */
 interface Source {
   readonly from: IDBObjectStore | IDBIndex;
   readonly key?: IDBValidKey;
-  readonly range?: IDBKeyRange;
 }
 
 /** Up to `count` matching rows with id > `after`, in id order. */
@@ -183,7 +178,7 @@ function pageOf<Row extends { id: string }>(source: Source, after: string | unde
   const rows: Row[] = [];
   const { from, key } = source;
   if (key === undefined) {
-    const range = source.range ?? (after === undefined ? null : IDBKeyRange.lowerBound(after, true));
+    const range = after === undefined ? null : IDBKeyRange.lowerBound(after, true);
     return walk(from.openCursor(range), (cursor) => {
       const row = (cursor as IDBCursorWithValue).value as Row;
       if (match(row)) rows.push(row);

@@ -5,12 +5,13 @@
  * had 8): `entities` by (account, type) and (account, class) for listing
  * and counts, `relationships` by `fromId` / `toId` (listing by entity, the
  * INV-03 cascade) and (account, verb); both by `scope` = (account,
- * connector, id, step), which lists a connector's rows in id order and
- * gives the commit's diff plan its scope from keys alone. `findEntity`
- * uses the primary key (the id is derived from account, type and key), so
- * version 1's `account_type_key` is gone, and the scope key no longer
- * carries the 64-character hash: the commit gets stored hashes only of the
- * rows a sync staged.
+ * connector), whose entries are in id order within a connector (listing by
+ * connector) and give the commit's diff plan the scope's ids from keys
+ * alone. `findEntity` uses the primary key (the id is derived from account,
+ * type and key), so version 1's `account_type_key` is gone; the scope key
+ * no longer carries id, hash and step (index upkeep is most of the write
+ * cost): the commit gets stored hashes only of the rows a sync staged, and
+ * steps only when it keeps some (+P1).
  *
  * Staging (`staged_syncs` headers, `staged_chunks` one record per staged
  * chunk) has no indexes: a chunk is written as one record, and the commit
@@ -23,9 +24,9 @@ import type { EntityRow, MatchedUnit, PreparedEntity, PreparedRelationship, Reco
 /** The schema version this adapter creates and expects. */
 export const INDEXEDDB_SCHEMA_VERSION = 2;
 
-/** The key of the `scope` index of both graph stores. */
-export type ScopeKey = [accountId: string, connectorId: string, id: string, stepId: string];
-const SCOPE_KEY_PATH = ['accountId', 'connectorId', 'id', 'stepId'];
+/** The key of the `scope` index of both graph stores (entries within a key are in id order). */
+export type ScopeKey = [accountId: string, connectorId: string];
+const SCOPE_KEY_PATH = ['accountId', 'connectorId'];
 
 export type HistoryRow = SyncRecord & { seq?: number };
 
@@ -135,13 +136,6 @@ export function upgradeSchema(db: IDBPDatabase<Schema>, oldVersion: number, tx: 
     db.createObjectStore('scopes');
   }
 }
-
-/** Every key of one (account, connector) in a scope index, optionally only ids after `after`. */
-export const scopeRange = (accountId: string, connectorId: string, after?: string): IDBKeyRange =>
-  after === undefined
-    ? IDBKeyRange.bound([accountId, connectorId], [accountId, connectorId, []])
-    : // [..., after, []] sorts after every key whose id is `after`.
-      IDBKeyRange.bound([accountId, connectorId, after, []], [accountId, connectorId, []], true);
 
 /** Every key that starts with `prefix` (array keys: `[]` sorts after every string and number). */
 export const prefixRange = (...prefix: (string | number)[]): IDBKeyRange => IDBKeyRange.bound(prefix, [...prefix, []]);

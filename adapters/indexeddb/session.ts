@@ -4,7 +4,9 @@
  * transaction, invisible to every read; the commit (`commit.ts`) promotes
  * them. The session holds a Web Lock while it lives, so a later sync can
  * tell a live staging area from a closed or crashed page's leftovers and
- * remove those (+P4); where Web Locks are not available, by age.
+ * remove those (+P4); where Web Locks are not available, by age. Requests
+ * are native (`requests.ts`): a transaction here is a handful of requests,
+ * and `inTransaction` owns its abort and error handling.
  */
 import {
   CommitError,
@@ -25,6 +27,7 @@ import { inTransaction, type Connection } from './connection.js';
 import { getEach, request } from './requests.js';
 import { prefixFrom, prefixRange, type StagedChunkRow, type StagedSyncRow, type UnitKey } from './schema.js';
 
+/** How old a staging area without a live Web Lock must be before another sync removes it: 24 hours. */
 export const DEFAULT_STAGING_LEASE_MS = 24 * 60 * 60_000;
 
 interface LockManagerLike {

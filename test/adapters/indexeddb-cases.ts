@@ -409,7 +409,7 @@ export function describeIndexedDbFailures(label: string, options: IndexedDbCaseO
       const raw = await openRaw(factory, name);
       cleanup.push(() => raw.close());
       expect(raw.version).toBe(INDEXEDDB_SCHEMA_VERSION);
-      const indexes = (s: string) => [...raw.transaction(s).objectStore(s).indexNames].sort();
+      const indexes = (s: string) => Array.from(raw.transaction(s).objectStore(s).indexNames).sort();
       expect(indexes('entities')).toEqual(['account_class', 'account_type', 'scope']);
       expect(indexes('relationships')).toEqual(['account_verb', 'fromId', 'scope', 'toId']);
       raw.close();
