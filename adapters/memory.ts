@@ -21,6 +21,8 @@ import {
   CommitError,
   DEFAULT_HISTORY_LIMIT,
   assertStagedChunk,
+  byId,
+  commitResult,
   danglingRelationship,
   decodeCursor,
   duplicateSync,
@@ -32,9 +34,13 @@ import {
   planEntities,
   planRelationships,
   planStats,
-  rowWrites,
+  priorEntity,
+  storedEntity,
+  storedRelationship,
+  syncRecord,
   syncConflict,
   type CommitResult,
+  type EntityRow,
   type EntityQuery,
   type GraphStore,
   type HistoryQuery,
@@ -44,6 +50,7 @@ import {
   type PriorEntity,
   type PriorQuery,
   type RecordKind,
+  type RelationshipRow,
   type RelationshipQuery,
   type RowSource,
   type StagedChunk,
@@ -56,9 +63,6 @@ import {
   type SyncStats,
   type UnitRecord,
 } from '../src/adapter-kit.js';
-
-type EntityRow = PreparedEntity & RowSource;
-type RelationshipRow = PreparedRelationship & RowSource;
 
 export interface MemoryStore extends GraphStore {
   readonly kind: 'memory';
@@ -83,7 +87,6 @@ interface StagedStep {
 }
 
 const unitKey = (kind: RecordKind, digest: string): string => `${kind}\0${digest}`;
-const byId = (a: { id: string }, b: { id: string }): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 /** Creates an empty in-memory store. */
 export function createMemoryStore(): MemoryStore {
@@ -106,33 +109,8 @@ export function createMemoryStore(): MemoryStore {
     if (closed) throw new CommitError('StoreFailure', 'the memory store is closed');
   };
 
-  const toEntity = (row: EntityRow): StoredEntity => ({
-    id: row.id,
-    entityType: row.entityType,
-    entityKey: row.entityKey,
-    entityClass: row.entityClass,
-    displayName: row.displayName,
-    properties: JSON.parse(row.propertiesJson),
-    accountId: row.accountId,
-    connectorId: row.connectorId,
-    syncId: row.syncId,
-    stepId: row.stepId,
-  });
-  const toRelationship = (row: RelationshipRow): StoredRelationship => ({
-    id: row.id,
-    fromId: row.fromId,
-    toId: row.toId,
-    fromType: row.fromType,
-    fromKey: row.fromKey,
-    verb: row.verb,
-    toType: row.toType,
-    toKey: row.toKey,
-    properties: JSON.parse(row.propertiesJson),
-    accountId: row.accountId,
-    connectorId: row.connectorId,
-    syncId: row.syncId,
-    stepId: row.stepId,
-  });
+  const toEntity = storedEntity;
+  const toRelationship = storedRelationship;
 
   function page<Row extends { id: string }, Out>(
     rows: Iterable<Row>,
@@ -284,17 +262,7 @@ export function createMemoryStore(): MemoryStore {
     return session;
   }
 
-  function priorOf(row: PreparedEntity): PriorEntity {
-    return {
-      id: row.id,
-      stepId: row.stepId,
-      entityType: row.entityType,
-      entityKey: row.entityKey,
-      entityClass: row.entityClass,
-      displayName: row.displayName,
-      properties: JSON.parse(row.propertiesJson),
-    };
-  }
+  const priorOf = (row: PreparedEntity): PriorEntity => priorEntity(row, row.stepId);
 
   function commit(header: SyncHeader, steps: ReadonlyMap<string, StagedStep>, close: SyncClose, readVersion: number | undefined): CommitResult {
     const { accountId, connectorId, syncId } = header;
@@ -401,20 +369,9 @@ export function createMemoryStore(): MemoryStore {
   }
 
   function record(header: SyncHeader, close: SyncClose, stats: SyncStats): CommitResult {
-    const stored: SyncRecord = {
-      accountId: header.accountId,
-      connectorId: header.connectorId,
-      syncId: header.syncId,
-      startedAt: header.startedAt,
-      finishedAt: close.finishedAt,
-      committedAt: new Date().toISOString(),
-      failedSteps: [...close.failedSteps],
-      keptSteps: [...close.keptSteps],
-      stats,
-    };
+    const stored = syncRecord(header, close, stats);
     history.push(stored);
-    // The caller gets copies: mutating them must not rewrite the stored history.
-    return { record: structuredClone(stored), stats: { ...stats }, rowsWritten: rowWrites(stats) };
+    return commitResult(stored);
   }
 
   return {

@@ -21,3 +21,4 @@ export { entityProblems, relationshipProblems, describeEntity, describeRelations
 export { graphCounts } from './store/counts.js';
 export { entityId, relationshipId, contentHash, sha256Hex, useNativeSha256 } from './model/ids.js';
 export { planEntities, planRelationships, planStats, findDangling, type EntityPlan, type RelationshipPlan, type Endpoints } from './store/diff.js';
+export { storedEntity, storedRelationship, priorEntity, syncRecord, commitResult, byId, type EntityRow, type RelationshipRow } from './store/rows.js';
