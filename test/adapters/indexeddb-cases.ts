@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CommitError, commitSync, discardSync, entityId, relationshipId, runConnector, type EntityQuery, type GraphCounts, type GraphStore, type RelationshipQuery } from 'parallax-edge';
 import { createMemoryStore } from 'parallax-edge/adapters/memory';
 import { INDEXEDDB_SCHEMA_VERSION, openIndexedDbStore, type IndexedDbStore } from 'parallax-edge/adapters/indexeddb';
-import { connectorOf, dumpStore, ent, expectCommitError, listAll, rel, stats, sync, syncInput, type SyncParams } from './contract.js';
+import { connectorOf, dumpStore, ent, expectCommitError, listAll, rel, stats, sync, syncInput, type SyncParams } from 'parallax-edge/testing';
 
 /** The version "another tab" upgrades to: past this adapter's schema. */
 const NEXT_VERSION = INDEXEDDB_SCHEMA_VERSION + 1;

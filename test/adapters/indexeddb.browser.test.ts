@@ -8,9 +8,8 @@
  * its own database, deleted after it closes.
  */
 import { deleteIndexedDbStore, openIndexedDbStore, type IndexedDbStore } from 'parallax-edge/adapters/indexeddb';
-import { describeGraphStoreContract } from './contract.js';
+import { describeGraphStoreContract, describeModelBased } from 'parallax-edge/testing';
 import { describeIndexedDbFailures } from './indexeddb-cases.js';
-import { describeModelBased } from './model.js';
 
 let databases = 0;
 

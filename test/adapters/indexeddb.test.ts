@@ -6,9 +6,8 @@
 import 'fake-indexeddb/auto';
 import { IDBFactory } from 'fake-indexeddb';
 import { openIndexedDbStore } from 'parallax-edge/adapters/indexeddb';
-import { describeGraphStoreContract } from './contract.js';
+import { describeGraphStoreContract, describeModelBased } from 'parallax-edge/testing';
 import { describeIndexedDbFailures } from './indexeddb-cases.js';
-import { describeModelBased } from './model.js';
 
 // A fresh factory per store: every test starts from an empty origin.
 const open = () => openIndexedDbStore('contract', { indexedDB: new IDBFactory() });

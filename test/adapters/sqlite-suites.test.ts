@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import { createSqliteStore } from 'parallax-edge/adapters/sqlite';
-import { describeGraphStoreContract } from './contract.js';
-import { describeModelBased } from './model.js';
+import { describeGraphStoreContract, describeModelBased } from 'parallax-edge/testing';
 
 const dir = mkdtempSync(join(tmpdir(), 'parallax-sqlite-suites-'));
 let files = 0;

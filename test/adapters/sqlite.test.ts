@@ -64,7 +64,7 @@ import {
 } from '../../adapters/sql/index.js';
 import { entityIdWords } from '../../src/model/ids.js';
 import { MAX_UNIT_RECORDS, UNIT_END_MASK } from '../../src/ingest/units.js';
-import { connectorOf, dumpStore, ent, expectCommitError, rel, stats, streamSync, syncInput, type StoreDump } from './contract.js';
+import { connectorOf, dumpStore, ent, expectCommitError, rel, stats, streamSync, syncInput, type StoreDump } from 'parallax-edge/testing';
 import type { CommitOutcome, Task } from './fixtures/sqlite-worker.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'parallax-sqlite-'));

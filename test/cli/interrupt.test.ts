@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSqliteStore } from 'parallax-edge/adapters/sqlite';
 import { STAGING_TABLE_NAMES } from '../../adapters/sql/index.js';
-import { dumpStore, type StoreDump } from '../adapters/contract.js';
+import { dumpStore, type StoreDump } from 'parallax-edge/testing';
 import { SPAWNING, workspace, type Workspace } from './run-cli.js';
 
 /**

@@ -22,7 +22,7 @@ import {
 } from 'parallax-edge';
 import { createMemoryStore } from 'parallax-edge/adapters/memory';
 import { createSyntheticConnector } from 'parallax-edge/connectors/synthetic';
-import { dumpStore } from '../adapters/contract.js';
+import { dumpStore } from 'parallax-edge/testing';
 
 /** The engine's loop, in process: steps in definition order (a valid order: each after its dependencies), page by page. */
 async function runDurably(store: GraphStore, connector: Connector, syncId: string, fail: (stepId: string, page: number) => boolean = () => false) {

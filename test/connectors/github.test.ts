@@ -22,7 +22,7 @@ import createConnectorFromModule, {
   type GitHubRateLimit,
 } from '../../connectors/github/index.js';
 import { startGitHubFixtureServer, type GitHubFixtureServer, type GitHubFixtureServerOptions } from '../fixtures/github-server.js';
-import { listAll } from '../adapters/contract.js';
+import { listAll } from 'parallax-edge/testing';
 
 const ACCOUNT = 'acme';
 const byId = (ids: Record<string, number>, name: string): string => String(ids[name]);

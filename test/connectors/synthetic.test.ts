@@ -23,7 +23,7 @@ import createDefault, {
   syntheticCounts,
   type SyntheticOptions,
 } from '../../connectors/synthetic/index.js';
-import { listAll } from '../adapters/contract.js';
+import { listAll } from 'parallax-edge/testing';
 
 const ACCOUNT = 'acme';
 let syncs = 0;

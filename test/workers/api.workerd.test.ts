@@ -14,7 +14,7 @@ import { createWorker } from '../../workers/worker.js';
 import { DISCARD_LIMIT_BYTES } from '../../workers/http.js';
 import { registry as deployedRegistry } from '../../workers/connectors.js';
 import { defineConnector, defineRegistry } from '../../workers/registry.js';
-import { dumpStore } from '../adapters/contract.js';
+import { dumpStore } from 'parallax-edge/testing';
 import { InventoryConnector, UPSTREAM, inventoryDefinition, serveUpstream, testRegistry, type Upstream } from './support/inventory.js';
 
 const TOKEN = 'test-api-token-0123456789';
