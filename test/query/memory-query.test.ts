@@ -1,0 +1,5 @@
+/** The query contract and the randomized query model on the memory reference itself (against the naive evaluator). */
+import { createMemoryStore } from 'parallax-edge/adapters/memory';
+import { describeQueryContract } from '../adapters/query-contract.js';
+
+describeQueryContract('memory', () => createMemoryStore());
