@@ -11,3 +11,6 @@ let files = 0;
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describeQueryContract('sqlite (file)', () => createSqliteStore(join(dir, `q-${++files}.db`)));
+import { describeQueryModel } from './query-model.js';
+
+describeQueryModel('sqlite (file)', () => createSqliteStore(join(dir, `m-${++files}.db`)), { numRuns: 60 });
