@@ -174,7 +174,6 @@ export function evaluateQuery(graph: QueryGraph, plan: QueryPlan, context: Query
   function path(plan: PathPlan): QueryResult {
     const starts = candidates(plan.from);
     const dist = distances(candidates(plan.to), plan.depth);
-    checkScanned(context, scanned + dist.size);
     let k = Infinity;
     let first: StoredEntity | undefined;
     for (const s of starts.sort(byId)) {

@@ -24,6 +24,7 @@ export { planEntities, planRelationships, planStats, findDangling, type EntityPl
 
 // Query plans, for a store's GraphStore.query
 export type * from './query/plan.js';
+export type { PqlValue, PqlDirection, CompareOp } from './query/ast.js';
 export { planQuery, planNodes, BUILTIN_FIELDS, DEFAULT_PATH_DEPTH, DEFAULT_BLAST_DEPTH } from './query/plan.js';
 export { parsePql, MAX_DEPTH } from './query/parser.js';
 export { PqlError, QueryLimitError } from './query/errors.js';

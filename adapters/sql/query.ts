@@ -187,6 +187,52 @@ function reachCte(b: Builder, seed: string, depth: number): string {
   dist(id, d) AS (SELECT id, MIN(d) FROM reach GROUP BY id)`;
 }
 
+/**
+ * The shortest path of exactly `length` hops, if there is none shorter:
+ * `ds`/`dt` are distances from the starts (up to ceil(length/2)) and the
+ * targets (the rest); `back` walks the shortest paths' first half from where
+ * the two meet back to the starts, so that `rem` holds, for every entity on
+ * a shortest path, its hops to a target. The walk then takes, from the
+ * smallest start id, the smallest relationship id that stays on a shortest
+ * path: the memory reference's path (adapters/memory-query.ts).
+ */
+function pathStatement(from: PlanNode, to: PlanNode, length: number, context: QueryContext): SqlStatement {
+  const b = new Builder(context);
+  const a = Math.ceil(length / 2);
+  const k = `(SELECT k FROM best)`;
+  const pick = (near: string, far: string, n: string): string =>
+    `(SELECT MIN(${n}.id) FROM relationships ${n} JOIN rem t${n} ON t${n}.id = ${n}.${far} WHERE ${n}.${near} = w.id AND t${n}.t = ${k} - w.i - 1)`;
+  const ra = pick('from_id', 'to_id', 'ra');
+  const rb = pick('to_id', 'from_id', 'rb');
+  const ball = (name: string, seed: string, depth: number): string => {
+    const d = b.params.add(depth);
+    return `${name}(id, d) AS (${seed}
+      UNION SELECT r.to_id, x.d + 1 FROM ${name} x JOIN relationships r ON r.from_id = x.id WHERE x.d < ${d}
+      UNION SELECT r.from_id, x.d + 1 FROM ${name} x JOIN relationships r ON r.to_id = x.id WHERE x.d < ${d})`;
+  };
+  const sql = `WITH RECURSIVE
+    starts(id) AS (SELECT f.id FROM entities f WHERE ${b.node(from, 'f')}),
+    ${ball('fr', 'SELECT id, 0 FROM starts', a)},
+    ds(id, d) AS (SELECT id, MIN(d) FROM fr GROUP BY id),
+    ${ball('br', `SELECT t.id, 0 FROM entities t WHERE ${b.node(to, 't')}`, length - a)},
+    dt(id, d) AS (SELECT id, MIN(d) FROM br GROUP BY id),
+    best(k) AS (SELECT MIN(s.d + t.d) FROM ds s JOIN dt t ON t.id = s.id),
+    back(id, d) AS (SELECT s.id, s.d FROM ds s JOIN dt t ON t.id = s.id WHERE s.d + t.d = ${k}
+      UNION SELECT p.id, p.d FROM back x JOIN relationships r ON r.to_id = x.id JOIN ds p ON p.id = r.from_id WHERE p.d = x.d - 1
+      UNION SELECT p.id, p.d FROM back x JOIN relationships r ON r.from_id = x.id JOIN ds p ON p.id = r.to_id WHERE p.d = x.d - 1),
+    rem(id, t) AS (SELECT id, d FROM dt UNION SELECT id, ${k} - d FROM back),
+    walk(i, id, rel) AS (
+      SELECT 0, (SELECT MIN(s.id) FROM starts s JOIN rem t ON t.id = s.id WHERE t.t = best.k), NULL FROM best WHERE best.k = ${b.params.add(length)}
+      UNION ALL
+      SELECT w.i + 1, CASE WHEN r.from_id = w.id THEN r.to_id ELSE r.from_id END, r.id
+      FROM walk w JOIN relationships r ON r.id = MIN(COALESCE(${ra}, ${rb}), COALESCE(${rb}, ${ra}))
+      WHERE w.i < ${k})
+    SELECT w.i AS step, ${columnsOf(ENTITY_COLUMNS, 'e')}, ${columnsOf(RELATIONSHIP_COLUMNS, 'rr', 'r_')}
+    FROM walk w JOIN entities e ON e.id = w.id LEFT JOIN relationships rr ON rr.id = w.rel
+    ORDER BY w.i`;
+  return b.statement(sql);
+}
+
 const fromPrefixed = (row: Row, prefix: string): Row => {
   const out: Row = {};
   for (const [k, v] of Object.entries(row)) if (k.startsWith(prefix)) out[k.slice(prefix.length)] = v;
@@ -203,33 +249,19 @@ export async function evaluateSqlQuery(read: ReadRunner, plan: QueryPlan, contex
     case 'find':
       return find(read, plan, context);
     case 'path': {
-      const b = new Builder(context);
-      const k = `(SELECT k FROM best)`;
-      const pick = (near: string, far: string, n: string): string =>
-        `(SELECT MIN(${n}.id) FROM relationships ${n} JOIN dist t${n} ON t${n}.id = ${n}.${far} WHERE ${n}.${near} = w.id AND t${n}.d = ${k} - w.i - 1)`;
-      const a = pick('from_id', 'to_id', 'ra');
-      const c = pick('to_id', 'from_id', 'rb');
-      const sql = `WITH RECURSIVE
-        starts(id) AS (SELECT f.id FROM entities f WHERE ${b.node(plan.from, 'f')}),
-        ${reachCte(b, `SELECT t.id, 0 FROM entities t WHERE ${b.node(plan.to, 't')}`, plan.depth)},
-        best(k) AS (SELECT MIN(t.d) FROM starts s JOIN dist t ON t.id = s.id),
-        walk(i, id, rel) AS (
-          SELECT 0, (SELECT MIN(s.id) FROM starts s JOIN dist t ON t.id = s.id WHERE t.d = best.k), NULL FROM best WHERE best.k IS NOT NULL
-          UNION ALL
-          SELECT w.i + 1, CASE WHEN r.from_id = w.id THEN r.to_id ELSE r.from_id END, r.id
-          FROM walk w JOIN relationships r ON r.id = MIN(COALESCE(${a}, ${c}), COALESCE(${c}, ${a}))
-          WHERE w.i < ${k})
-        SELECT c.reached AS reached, w.i AS step, ${columnsOf(ENTITY_COLUMNS, 'e')}, ${columnsOf(RELATIONSHIP_COLUMNS, 'rr', 'r_')}
-        FROM (SELECT COUNT(*) AS reached FROM dist) c LEFT JOIN walk w LEFT JOIN entities e ON e.id = w.id LEFT JOIN relationships rr ON rr.id = w.rel
-        ORDER BY w.i`;
-      const [rows] = await read([b.statement(sql)]);
-      checkDeadline(context);
-      checkScanned(context, scanned + Number(rows![0]!.reached));
-      const steps = rows!.filter((r) => r.step !== null);
-      if (steps.length === 0) return emptyResult('path');
-      const entities = steps.map((r) => entityFromRow(r));
-      const relationships = steps.slice(1).map((r) => relationshipFromRow(fromPrefixed(r, 'r_')));
-      return { ...emptyResult('path'), count: entities.length, path: { entities, relationships } };
+      // Iterative deepening, meeting in the middle: a path of length L is
+      // found from both ends, ceil(L/2) hops from the starts and floor(L/2)
+      // from the targets, so a short path never explores the whole graph.
+      for (let length = 0; length <= plan.depth; length++) {
+        const [rows] = await read([pathStatement(plan.from, plan.to, length, context)]);
+        checkDeadline(context);
+        const steps = rows!.filter((r) => r.step !== null);
+        if (steps.length === 0) continue;
+        const entities = steps.map((r) => entityFromRow(r));
+        const relationships = steps.slice(1).map((r) => relationshipFromRow(fromPrefixed(r, 'r_')));
+        return { ...emptyResult('path'), count: entities.length, path: { entities, relationships } };
+      }
+      return emptyResult('path');
     }
     case 'blast': {
       const b = new Builder(context);
@@ -257,7 +289,9 @@ export async function evaluateSqlQuery(read: ReadRunner, plan: QueryPlan, contex
 
 async function find(read: ReadRunner, plan: FindPlan, context: QueryContext): Promise<QueryResult> {
   const b = new Builder(context);
-  const where = `${b.node(plan.start, 'e0')} AND ${b.chain('e0', plan.steps, 0)}`;
+  // The steps (index lookups) before the start's WITH (which reads the row's JSON).
+  const startWith = plan.start.where ? ` AND ${b.condition(plan.start.where, 'e0')}` : '';
+  const where = `${b.node(plan.start, 'e0', false)} AND ${b.chain('e0', plan.steps, 0)}${startWith}`;
   const limited = plan.limit !== undefined && plan.output.kind !== 'groups';
   const count = limited
     ? `SELECT COUNT(*) AS n FROM (SELECT e0.id FROM entities e0 WHERE ${where} ORDER BY e0.id LIMIT ${b.params.add(plan.limit!)})`

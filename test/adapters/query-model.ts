@@ -243,7 +243,8 @@ function naive(graph: ReturnType<typeof naiveGraph>, q: PqlQuery): unknown {
     }
     const matches = all.slice(0, q.limit);
     if (q.return?.kind === 'count') return { count: matches.length };
-    if (q.return?.kind === 'properties') return { count: matches.length, rows: matches.map((e) => Object.fromEntries(q.return!.kind === 'properties' ? q.return.properties.map((p) => [p, get(e, p) ?? null]) : [])) };
+    const ret = q.return;
+    if (ret?.kind === 'properties') return { count: matches.length, rows: matches.map((e) => Object.fromEntries(ret.properties.map((p) => [p, get(e, p) ?? null]))) };
     return { count: matches.length, ids: matches.map((e) => e.id) };
   }
   if (q.kind === 'path') {
