@@ -150,20 +150,34 @@ class Builder {
     return parts.length > 0 ? parts.join(' AND ') : '1';
   }
 
-  /** Conditions on `prev` for steps `i..` (a negated step tests `prev` and the chain goes on from it). */
-  chain(prev: string, steps: readonly PlanStep[], i: number): string {
+  /**
+   * Conditions on the entity `prevId` for steps `i..` (a negated step tests
+   * it and the chain goes on from it). A target that is only a type, or `*`,
+   * is checked on the relationship's own `to_type`/`from_type` (the id is
+   * derived from it, INV-C03): one covering index seek, no entity read.
+   */
+  chain(prevId: string, steps: readonly PlanStep[], i: number): string {
     const step = steps[i];
     if (!step) return '1';
     const alias = `e${i + 1}`;
-    const verb = step.verb === undefined ? '' : ` AND r${i + 1}.verb = ${this.params.add(step.verb)}`;
-    const target = this.node(step.target, alias);
-    const rest = step.negated ? '1' : this.chain(alias, steps, i + 1);
     const r = `r${i + 1}`;
-    const exists = (near: 'from_id' | 'to_id', far: 'from_id' | 'to_id'): string =>
-      `EXISTS (SELECT 1 FROM relationships ${r} JOIN entities ${alias} ON ${alias}.id = ${r}.${far} WHERE ${r}.${near} = ${prev}.id${verb} AND ${target} AND ${rest})`;
+    const verb = step.verb === undefined ? '' : ` AND ${r}.verb = ${this.params.add(step.verb)}`;
+    const t = step.target;
+    const onEdge = !t.where && this.context.accountId === undefined && (t.filter.kind === 'any' || !t.filter.orClass);
+    const exists = (near: 'from_id' | 'to_id', far: 'from_id' | 'to_id'): string => {
+      const id = onEdge ? `${r}.${far}` : `${alias}.id`;
+      const target = !onEdge
+        ? this.node(t, alias)
+        : t.filter.kind === 'named'
+          ? `${r}.${far === 'to_id' ? 'to_type' : 'from_type'} = ${this.params.add(t.filter.name)}`
+          : '1';
+      const rest = step.negated ? '1' : this.chain(id, steps, i + 1);
+      const join = onEdge ? '' : ` JOIN entities ${alias} ON ${alias}.id = ${r}.${far}`;
+      return `EXISTS (SELECT 1 FROM relationships ${r}${join} WHERE ${r}.${near} = ${prevId}${verb} AND ${target} AND ${rest})`;
+    };
     const any =
       step.direction === 'out' ? exists('from_id', 'to_id') : step.direction === 'in' ? exists('to_id', 'from_id') : `(${exists('from_id', 'to_id')} OR ${exists('to_id', 'from_id')})`;
-    return step.negated ? `(NOT ${any}) AND ${this.chain(prev, steps, i + 1)}` : any;
+    return step.negated ? `(NOT ${any}) AND ${this.chain(prevId, steps, i + 1)}` : any;
   }
 
   statement(sql: string): SqlStatement {
@@ -291,7 +305,7 @@ async function find(read: ReadRunner, plan: FindPlan, context: QueryContext): Pr
   const b = new Builder(context);
   // The steps (index lookups) before the start's WITH (which reads the row's JSON).
   const startWith = plan.start.where ? ` AND ${b.condition(plan.start.where, 'e0')}` : '';
-  const where = `${b.node(plan.start, 'e0', false)} AND ${b.chain('e0', plan.steps, 0)}${startWith}`;
+  const where = `${b.node(plan.start, 'e0', false)} AND ${b.chain('e0.id', plan.steps, 0)}${startWith}`;
   const limited = plan.limit !== undefined && plan.output.kind !== 'groups';
   const count = limited
     ? `SELECT COUNT(*) AS n FROM (SELECT e0.id FROM entities e0 WHERE ${where} ORDER BY e0.id LIMIT ${b.params.add(plan.limit!)})`

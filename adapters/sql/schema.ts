@@ -348,11 +348,11 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'query_indexes',
     statements: [
       // PQL steps (adapters/sql/query.ts) go from an entity through its
-      // relationships of one verb to the other end: covering indexes in both
-      // directions. They start with the endpoint, so they replace the
-      // endpoint-only indexes (the INV-03 cascade uses them as well).
-      `CREATE INDEX IF NOT EXISTS relationships_from_verb ON relationships (from_id, verb, to_id)`,
-      `CREATE INDEX IF NOT EXISTS relationships_to_verb ON relationships (to_id, verb, from_id)`,
+      // relationships of one verb to an other end of one type: covering
+      // indexes in both directions. They start with the endpoint, so they
+      // replace the endpoint-only indexes (the INV-03 cascade uses them too).
+      `CREATE INDEX IF NOT EXISTS relationships_from_verb ON relationships (from_id, verb, to_type, to_id)`,
+      `CREATE INDEX IF NOT EXISTS relationships_to_verb ON relationships (to_id, verb, from_type, from_id)`,
       `DROP INDEX IF EXISTS relationships_from`,
       `DROP INDEX IF EXISTS relationships_to`,
       // A query in one account starts from its entities of a type or class.
