@@ -163,7 +163,8 @@ class Builder {
     const r = `r${i + 1}`;
     const verb = step.verb === undefined ? '' : ` AND ${r}.verb = ${this.params.add(step.verb)}`;
     const t = step.target;
-    const onEdge = !t.where && this.context.accountId === undefined && (t.filter.kind === 'any' || !t.filter.orClass);
+    // No account check either: a relationship's ends are in its account (their ids are derived with it).
+    const onEdge = !t.where && (t.filter.kind === 'any' || !t.filter.orClass);
     const exists = (near: 'from_id' | 'to_id', far: 'from_id' | 'to_id'): string => {
       const id = onEdge ? `${r}.${far}` : `${alias}.id`;
       const target = !onEdge
