@@ -63,6 +63,7 @@ import {
   type SyncStats,
   type UnitRecord,
 } from '../src/adapter-kit.js';
+import { buildQueryGraph, evaluateQuery, type QueryGraph } from './memory-query.js';
 
 export interface MemoryStore extends GraphStore {
   readonly kind: 'memory';
@@ -101,6 +102,8 @@ export function createMemoryStore(): MemoryStore {
     return scope;
   };
   let closed = false;
+  /** The query index of the graph, rebuilt on the first query after a commit. */
+  let queryGraph: QueryGraph | undefined;
   /** Open sessions by token, for `resumeSync` (within this process: the store is memory). */
   const sessions = new Map<string, SyncSession>();
   let tokens = 0;
@@ -340,6 +343,7 @@ export function createMemoryStore(): MemoryStore {
     );
     const stats: SyncStats = planStats(entityPlan, relationshipPlan);
 
+    queryGraph = undefined;
     // Apply: synchronous, so it lands whole. Other scopes whose rows this
     // takes over or cascades away no longer know their units.
     const source = { accountId, connectorId, syncId };
@@ -446,6 +450,11 @@ export function createMemoryStore(): MemoryStore {
         .reverse()
         .slice(0, limit)
         .map((r) => structuredClone(r));
+    },
+    async query(plan, context) {
+      open();
+      queryGraph ??= buildQueryGraph([...entities.values()].map(toEntity), [...relationships.values()].map(toRelationship));
+      return evaluateQuery(queryGraph, plan, context);
     },
     async close() {
       closed = true;

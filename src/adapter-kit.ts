@@ -22,3 +22,12 @@ export { graphCounts } from './store/counts.js';
 export { entityId, relationshipId, contentHash, sha256Hex, useNativeSha256 } from './model/ids.js';
 export { planEntities, planRelationships, planStats, findDangling, type EntityPlan, type RelationshipPlan, type Endpoints } from './store/diff.js';
 export { storedEntity, storedRelationship, priorEntity, syncRecord, commitResult, byId, type EntityRow, type RelationshipRow } from './store/rows.js';
+
+// Query plans, for a store's GraphStore.query
+export type * from './query/plan.js';
+export type { PqlValue, PqlDirection, CompareOp } from './query/ast.js';
+export { planQuery, planNodes, BUILTIN_FIELDS, DEFAULT_PATH_DEPTH, DEFAULT_BLAST_DEPTH } from './query/plan.js';
+export { parsePql, MAX_DEPTH } from './query/parser.js';
+export { PqlError, QueryLimitError } from './query/errors.js';
+export { emptyResult, checkDeadline, checkScanned, checkResults, DEFAULT_QUERY_LIMITS, type QueryContext, type QueryResult, type QueryLimits } from './query/result.js';
+export { matchesCondition, matchesFilter, matchesNode, fieldValue, groupValues, compareGroups, compareText, likeRegExp, type GroupValue } from './query/match.js';

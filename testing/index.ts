@@ -3,7 +3,9 @@
  * third-party `GraphStore`. `describeGraphStoreContract` runs the sync
  * protocol's rules (INV-C01..C04, INV-03, +P1, +P2, +P4) against a store;
  * `describeModelBased` compares it with the memory reference on random syncs
- * (+P3). Both run in either mode: an input committed from memory, or a run
+ * (+P3). `describeQueryContract` and `describeQueryModel` do the same for
+ * PQL queries, through the store's `query` hook. The sync
+ * suites run in either mode: an input committed from memory, or a run
  * streamed into the store. They need `vitest` (and `fast-check` for the
  * model), the project's own test dependencies.
  *
@@ -19,3 +21,5 @@
  */
 export * from './contract.js';
 export * from './model.js';
+export * from './query-contract.js';
+export * from './query-model.js';

@@ -15,6 +15,7 @@
  * | GET  /v1/connectors | the registry: connectors, schedules, secrets present, last cron/api run |
  * | GET  /v1/syncs?connector_id=&account_id=&status=&limit=&cursor= | connector runs, newest first |
  * | POST /v1/connectors/:name/sync | run a connector now |
+ * | POST /v1/query | a PQL query `{ pql, account_id?, limit?, cursor? }` (syntax error → 400 with line/column, a hit limit → 422) |
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
@@ -36,6 +37,7 @@ import {
   type AppEnv,
 } from './http.js';
 import { runSchedule } from './job.js';
+import { queryRoutes } from './query.js';
 import type { WorkerAppEnv, WorkerEnv } from './bindings.js';
 import { ingestRefusal, type Registry } from './registry.js';
 import { claimRun, finishRun, latestScheduledRuns, leaseHolder, listRuns, recordRun, recordSkipped, type NewRun, type RunOutcome, type RunStatus } from './runs.js';
@@ -182,6 +184,8 @@ export function createApp<Env extends WorkerEnv = WorkerEnv>(options: AppOptions
   });
 
   app.use('/v1/*', bearerAuth);
+
+  app.route('/v1', queryRoutes(store));
 
   app.get('/v1/stats', async (c) => {
     const q = validate(z.object({ account_id: NonEmpty.optional() }), c.req.query(), 'query');

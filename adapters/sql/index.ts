@@ -11,3 +11,4 @@ export * from './schema.js';
 export * from './sync.js';
 export * from './read.js';
 export * from './store.js';
+export * from './query.js';

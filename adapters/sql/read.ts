@@ -25,8 +25,8 @@ import { statement, type SqlStatement, type SqlValue } from './statement.js';
 
 export type Row = Record<string, unknown>;
 
-const ENTITY_COLUMNS = `id, entity_type, entity_key, entity_class, display_name, properties, account_id, connector_id, sync_id, step_id`;
-const RELATIONSHIP_COLUMNS = `id, from_id, to_id, from_type, from_key, verb, to_type, to_key, properties,
+export const ENTITY_COLUMNS = `id, entity_type, entity_key, entity_class, display_name, properties, account_id, connector_id, sync_id, step_id`;
+export const RELATIONSHIP_COLUMNS = `id, from_id, to_id, from_type, from_key, verb, to_type, to_key, properties,
   account_id, connector_id, sync_id, step_id`;
 
 export function entityFromRow(row: Row): StoredEntity {

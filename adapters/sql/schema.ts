@@ -343,6 +343,23 @@ export const MIGRATIONS: readonly Migration[] = [
       ...guardTriggers(GUARD_CODES),
     ],
   },
+  {
+    version: 6,
+    name: 'query_indexes',
+    statements: [
+      // PQL steps (adapters/sql/query.ts) go from an entity through its
+      // relationships of one verb to an other end of one type: covering
+      // indexes in both directions. They start with the endpoint, so they
+      // replace the endpoint-only indexes (the INV-03 cascade uses them too).
+      `CREATE INDEX IF NOT EXISTS relationships_from_verb ON relationships (from_id, verb, to_type, to_id)`,
+      `CREATE INDEX IF NOT EXISTS relationships_to_verb ON relationships (to_id, verb, from_type, from_id)`,
+      `DROP INDEX IF EXISTS relationships_from`,
+      `DROP INDEX IF EXISTS relationships_to`,
+      // A query in one account starts from its entities of a type or class.
+      `CREATE INDEX IF NOT EXISTS entities_account_type ON entities (account_id, entity_type, id)`,
+      `CREATE INDEX IF NOT EXISTS entities_account_class ON entities (account_id, entity_class, id)`,
+    ],
+  },
 ];
 
 /** A trigger per guard code that aborts with its message, and one that aborts for any other code. */

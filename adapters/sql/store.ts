@@ -38,6 +38,7 @@ import {
   syncRecordFromRow,
   type Row,
 } from './read.js';
+import { evaluateSqlQuery } from './query.js';
 import { DEFAULT_CHUNK_BYTES, type SqlStatement, type SqlValue } from './statement.js';
 import {
   STAGE_ENTITY_ROW,
@@ -344,6 +345,9 @@ export function createSqlStore<Kind extends string>(kind: Kind, executor: SqlExe
     },
     async syncHistory(query = {}) {
       return (await rowsOf(historyStatement(query), 'reading sync history')).map(syncRecordFromRow);
+    },
+    async query(plan, context) {
+      return evaluateSqlQuery(async (statements) => (await run(statements, 'read', 'running a query')).map((r) => r.rows), plan, context);
     },
     async close() {
       if (closed) return;

@@ -1,6 +1,8 @@
 import type { EntityData } from '../model/entity.js';
 import type { RelationshipData } from '../model/relationship.js';
 import type { SyncStats } from '../ingest/stats.js';
+import type { QueryPlan } from '../query/plan.js';
+import type { QueryContext, QueryResult } from '../query/result.js';
 
 /**
  * The GraphStore contract: what every adapter (memory, sqlite, d1, indexeddb)
@@ -272,5 +274,12 @@ export interface GraphStore {
   listRelationships(query?: RelationshipQuery): Promise<Page<StoredRelationship>>;
   counts(query?: { readonly accountId?: string }): Promise<GraphCounts>;
   syncHistory(query?: HistoryQuery): Promise<readonly SyncRecord[]>;
+  /**
+   * Evaluates a PQL query plan inside the store (users call `query(store,
+   * pql)`): the answers the memory store gives (the reference,
+   * `adapters/memory-query.ts`), with the context's limits and paging, as
+   * the query contract suite checks. A store without it cannot be queried.
+   */
+  query?(plan: QueryPlan, context: QueryContext): Promise<QueryResult>;
   close(): Promise<void>;
 }
