@@ -18,6 +18,7 @@ import { transitiveDependencies } from './dag.js';
 import { ConnectorError } from './errors.js';
 import type { SyncEventListener } from './events.js';
 import { keptStepsOf, priorOf, runPage, runSink, type StepRecords } from './run.js';
+export { scheduleSteps } from './run.js';
 import { RunKeys } from '../ingest/run-keys.js';
 
 /** What names a durable sync between invocations: small, serializable. */
