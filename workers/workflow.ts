@@ -275,8 +275,7 @@ export async function runSyncWorkflow(
           result = await step.do<PageResult>(pageStepName(stepId, paged, page, wait), stepConfig(retries), () => runOnePage(stepId, page, cursor, completedSteps));
         } catch (thrown) {
           // Its retries are exhausted: a failed step (INV-C06).
-          const message = thrown instanceof Error ? thrown.message : String(thrown);
-          return failStep(stepId, { stepId, kind: kindOf(thrown), message });
+          return failStep(stepId, failedStepOf(stepId, thrown));
         }
         if (result.kind === 'leaseLost') throw new Error(`${LEASE_LOST}: the lease of "${schedule.connector}" for "${schedule.account}" was taken over; this run stops without committing`);
         if (result.kind === 'failed') return failStep(stepId, result.error);
@@ -369,9 +368,15 @@ export async function runSyncWorkflow(
   return { run: record, peakRowsHeld };
 }
 
-function kindOf(error: unknown): string {
-  const match = error instanceof Error ? /^ConnectorError (\w+)$/.exec(error.name) : null;
-  return match?.[1] ?? 'Custom';
+/** A page's error as the engine hands it back after the last retry: the kind is in its name, or folded into its message. */
+function failedStepOf(stepId: string, error: unknown): FailedStep {
+  const name = error instanceof Error ? error.name : '';
+  const message = error instanceof Error ? error.message : String(error);
+  const named = /^ConnectorError (\w+)$/.exec(name);
+  if (named) return { stepId, kind: named[1]!, message };
+  const folded = /^ConnectorError (\w+): ([\s\S]*)$/.exec(message);
+  if (folded) return { stepId, kind: folded[1]!, message: folded[2]! };
+  return { stepId, kind: 'Custom', message };
 }
 
 /** A constructor of Cloudflare's `WorkflowEntrypoint` (from `cloudflare:workers`), typed loosely. */
@@ -443,6 +448,8 @@ export async function startSyncInstance(
 ): Promise<{ readonly id: string; readonly created: boolean }> {
   const id = start.trigger === 'cron' ? await cronInstanceId(schedule, start.scheduledTime) : `api-${slug(schedule.connector)}-${crypto.randomUUID()}`;
   const params: SyncParams = { connector: schedule.connector, account: schedule.account, cron: start.trigger === 'cron' ? schedule.cron : null, trigger: start.trigger };
+  // Locally `create` with a known id does not throw (production does): look first.
+  if (await binding.get(id).then(() => true, () => false)) return { id, created: false };
   try {
     await binding.create({ id, params });
     return { id, created: true };
