@@ -68,8 +68,13 @@ export interface SyncParams {
 
 /** The structural part of Cloudflare's `WorkflowStep` the sync uses. */
 export interface WorkflowStepLike {
-  do<T>(name: string, config: WorkflowStepConfigLike, callback: () => Promise<T>): Promise<T>;
+  do<T>(name: string, config: WorkflowStepConfigLike, callback: (ctx: WorkflowStepContextLike) => Promise<T>): Promise<T>;
   sleep(name: string, duration: number): Promise<void>;
+}
+
+/** What the engine tells a step's callback: its attempt, from 1. */
+export interface WorkflowStepContextLike {
+  readonly attempt: number;
 }
 
 export interface WorkflowStepConfigLike {
@@ -272,9 +277,14 @@ export async function runSyncWorkflow(
       let result: PageResult;
       for (let wait = 0; ; wait++) {
         try {
-          result = await step.do<PageResult>(pageStepName(stepId, paged, page, wait), stepConfig(retries), () => runOnePage(stepId, page, cursor, completedSteps));
+          result = await step.do<PageResult>(pageStepName(stepId, paged, page, wait), stepConfig(retries), (ctx) =>
+            runOnePage(stepId, page, cursor, completedSteps, ctx.attempt > retries.limit),
+          );
         } catch (thrown) {
-          // Its retries are exhausted: a failed step (INV-C06).
+          // The engine stopping this run (pause, terminate) is no failure of the step: a resumed
+          // run replays; a step failed here would drop rows the replay counts as staged.
+          if (isEngineAbort(thrown)) throw thrown;
+          // No result at all (a timed-out last attempt): a failed step (INV-C06).
           return failStep(stepId, failedStepOf(stepId, thrown));
         }
         if (result.kind === 'leaseLost') throw new Error(`${LEASE_LOST}: the lease of "${schedule.connector}" for "${schedule.account}" was taken over; this run stops without committing`);
@@ -292,7 +302,8 @@ export async function runSyncWorkflow(
     }
   }
 
-  async function runOnePage(stepId: string, page: number, cursor: string | undefined, completedSteps: readonly string[]): Promise<PageResult> {
+  /** One page; on its last attempt a failure is returned as the step's failure (INV-C06), not thrown. */
+  async function runOnePage(stepId: string, page: number, cursor: string | undefined, completedSteps: readonly string[], lastAttempt: boolean): Promise<PageResult> {
     if (!(await renewLease(db, schedule.account, schedule.connector, runId, now(), schedule.leaseSeconds))) return { kind: 'leaseLost' };
     await recordPage(db, runId, { stepId, page, status: 'running' }, iso());
     let done: DurablePage;
@@ -309,6 +320,7 @@ export async function runSyncWorkflow(
       if (error instanceof ConnectorError && error.retryAfterMs !== undefined && error.retryAfterMs > 0) {
         return { kind: 'wait', waitMs: error.retryAfterMs, message: error.message };
       }
+      if (lastAttempt) return { kind: 'failed', error: failedStepOf(stepId, error) };
       throw error instanceof ConnectorError ? Object.assign(new Error(error.message), { name: `ConnectorError ${error.kind}` }) : error;
     }
     await recordPage(
@@ -368,10 +380,16 @@ export async function runSyncWorkflow(
   return { run: record, peakRowsHeld };
 }
 
+/** The engine aborting the run (pause, terminate, restart): `step.do` rejects with it in the old run. */
+function isEngineAbort(error: unknown): boolean {
+  return error instanceof Error && /^Aborting engine:/.test(error.message);
+}
+
 /** A page's error as the engine hands it back after the last retry: the kind is in its name, or folded into its message. */
 function failedStepOf(stepId: string, error: unknown): FailedStep {
   const name = error instanceof Error ? error.name : '';
   const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof ConnectorError) return { stepId, kind: error.kind, message };
   const named = /^ConnectorError (\w+)$/.exec(name);
   if (named) return { stepId, kind: named[1]!, message };
   const folded = /^ConnectorError (\w+): ([\s\S]*)$/.exec(message);

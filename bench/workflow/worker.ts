@@ -5,7 +5,7 @@
  * batch. `POST /start` migrates D1 and creates the instance, `GET /status`
  * answers the instance status, `GET /report` the metered batches.
  */
-import { WorkflowEntrypoint } from 'cloudflare:workers';
+import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from 'cloudflare:workers';
 import { z } from 'zod';
 import { createSyntheticConnector } from '../../connectors/synthetic/index.js';
 import type { D1DatabaseLike, D1PreparedStatementLike } from '../../adapters/d1.js';
@@ -66,11 +66,11 @@ export class SyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
   override async run(event: Readonly<WorkflowEvent<SyncParams>>, step: WorkflowStep) {
     const tagged: WorkflowStepLike = {
       do: (name, config, callback) =>
-        step.do(name, config, async () => {
+        step.do(name, config, async (ctx) => {
           currentStep = name;
           const started = performance.now();
           try {
-            return (await callback()) as never;
+            return (await callback(ctx)) as never;
           } finally {
             steps.push({ name, ms: performance.now() - started });
           }

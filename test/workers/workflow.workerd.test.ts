@@ -241,4 +241,19 @@ describe('the API starts and watches Workflow runs', () => {
     expect((await call('GET', '/v1/syncs/nope-nope')).status).toBe(404);
     expect((await worker.fetch(new Request(`https://w.test/v1/syncs/${id}`), apiEnv(), createExecutionContext())).status).toBe(401);
   });
+
+  it('an operator pauses a run and resumes it through the API: it completes, and completed steps are not run again', async () => {
+    await gate('items', 1);
+    const { instance_id: id } = await (await call('POST', '/v1/connectors/probe/sync')).json<{ instance_id: string }>();
+    await using instance = await introspectWorkflowInstance(env.SYNC_WORKFLOW, id);
+    await reached('items', 1);
+    expect((await call('POST', `/v1/syncs/${id}/pause`)).status).toBe(200);
+    await openGate('items', 1);
+    await instance.waitForStatus('paused');
+    expect(await (await call('GET', `/v1/syncs/${id}`)).json()).toMatchObject({ instance: { status: 'paused' }, run: { status: 'running' } });
+    expect((await call('POST', `/v1/syncs/${id}/resume`)).status).toBe(200);
+    await instance.waitForStatus('complete');
+    expect((await getRun(db, id))?.status).toBe('succeeded');
+    expect([await callsOf('items', 0), await callsOf('items', 1), await callsOf('users')]).toEqual([1, 1, 1]);
+  });
 });
