@@ -278,7 +278,7 @@ export async function runSyncWorkflow(
       for (let wait = 0; ; wait++) {
         try {
           result = await step.do<PageResult>(pageStepName(stepId, paged, page, wait), stepConfig(retries), (ctx) =>
-            runOnePage(stepId, page, cursor, completedSteps, ctx.attempt > retries.limit),
+            runOnePage(stepId, page, cursor, completedSteps, { first: ctx.attempt === 1 && wait === 0, last: ctx.attempt > retries.limit }),
           );
         } catch (thrown) {
           // The engine stopping this run (pause, terminate) is no failure of the step: a resumed
@@ -303,7 +303,13 @@ export async function runSyncWorkflow(
   }
 
   /** One page; on its last attempt a failure is returned as the step's failure (INV-C06), not thrown. */
-  async function runOnePage(stepId: string, page: number, cursor: string | undefined, completedSteps: readonly string[], lastAttempt: boolean): Promise<PageResult> {
+  async function runOnePage(
+    stepId: string,
+    page: number,
+    cursor: string | undefined,
+    completedSteps: readonly string[],
+    attempt: { readonly first: boolean; readonly last: boolean },
+  ): Promise<PageResult> {
     if (!(await renewLease(db, schedule.account, schedule.connector, runId, now(), schedule.leaseSeconds))) return { kind: 'leaseLost' };
     await recordPage(db, runId, { stepId, page, status: 'running' }, iso());
     let done: DurablePage;
@@ -312,6 +318,7 @@ export async function runSyncWorkflow(
         stepId,
         page,
         completedSteps,
+        firstAttempt: attempt.first,
         ...(cursor === undefined ? {} : { cursor }),
         ...(options.chunkRows === undefined ? {} : { chunkRows: options.chunkRows }),
       });
@@ -320,7 +327,7 @@ export async function runSyncWorkflow(
       if (error instanceof ConnectorError && error.retryAfterMs !== undefined && error.retryAfterMs > 0) {
         return { kind: 'wait', waitMs: error.retryAfterMs, message: error.message };
       }
-      if (lastAttempt) return { kind: 'failed', error: failedStepOf(stepId, error) };
+      if (attempt.last) return { kind: 'failed', error: failedStepOf(stepId, error) };
       throw error instanceof ConnectorError ? Object.assign(new Error(error.message), { name: `ConnectorError ${error.kind}` }) : error;
     }
     await recordPage(
