@@ -125,6 +125,13 @@ describe('SyncWorkflow: a connector run as a Workflow, staging into D1 page by p
     expect(await leases()).toEqual([]);
   });
 
+  it('an error that would fail the same way again (Validation) fails the step at once, without retries', async () => {
+    await fault('users', 0, 99, 'Validation');
+    const { output } = await runInstance(probe, { modify: async (m) => m.disableRetryDelays() });
+    expect(output!.run).toMatchObject({ status: 'partial', failedSteps: [{ stepId: 'users', kind: 'Validation', message: expect.stringContaining('a bad record') }] });
+    expect(await callsOf('users')).toBe(1);
+  });
+
   it('every step failing commits nothing: the run is failed (AllStepsFailed) and the graph unchanged', async () => {
     await runInstance(probe);
     const before = await dumpStore(store(), ['acme']);

@@ -55,6 +55,7 @@ export class ProbeConnector implements Connector {
         ctx.emitEntity(entity('user', 'u-1').class('User').property('gen', generation));
         break;
       case 'links':
+        if (!ctx.prior.has('user', 'u-1')) break;
         for (let n = 0; n < PROBE_PAGES * PER_PAGE; n++) if (ctx.prior.has('host', `h-${n}`)) ctx.emitRelationship(relationship('user', 'u-1', 'USES', 'host', `h-${n}`));
         break;
       default:
@@ -70,6 +71,7 @@ export class ProbeConnector implements Connector {
       .bind(stepId, page)
       .first<{ kind: string }>();
     if (!row) return;
+    if (row.kind === 'Validation') throw ConnectorError.validation(`probe: a bad record at ${stepId} page ${page}`, 'properties.gen', stepId);
     if (row.kind === 'RateLimited') throw new ConnectorError('Api', `probe: rate limited at ${stepId} page ${page}`, { status: 429, retryAfterMs: 20 });
     throw ConnectorError.api(503, `/probe/${stepId}/${page}`);
   }
