@@ -14,6 +14,8 @@ export default defineProject({
   plugins: [
     cloudflareTest(async () => ({
       wrangler: { configPath: here('./wrangler.toml') },
+      // wrangler.toml's Worker with the test registry: its SyncWorkflow (binding SYNC_WORKFLOW) runs the tests' connectors.
+      main: here('./test/workers/support/workflow-main.ts'),
       miniflare: {
         bindings: {
           // The migrations wrangler applies, for applyD1Migrations() in beforeEach.

@@ -23,7 +23,7 @@ export { MAX_ROW_BYTES, MAX_ID_BYTES } from './model/limits.js';
 
 // Connectors
 export { type Connector, validateConnector } from './connect/connector.js';
-export { step, StepBuilder, type StepDefinition, type StepPage } from './connect/step.js';
+export { DEFAULT_STEP_RETRIES, step, StepBuilder, type StepDefinition, type StepPage, type StepRetries } from './connect/step.js';
 export { checkSteps, type StepGraph } from './connect/dag.js';
 export { ConnectorError, type ConnectorErrorKind, type ConnectorErrorDetails } from './connect/errors.js';
 export { EmitResult, type StepContext, type PriorData, type PriorFilter, type StepMetrics } from './connect/context.js';
@@ -46,6 +46,7 @@ export {
   failDurableStep,
   commitDurableSync,
   abortDurableSync,
+  scheduleSteps,
   type DurableSync,
   type DurablePage,
   type DurablePageOptions,

@@ -39,7 +39,8 @@ export interface JobContext {
 /** A run is aborted this long before its lease expires, so that a successor can never overlap it. */
 const LEASE_MARGIN_MS = 60_000;
 
-function errorOf(error: unknown): RunError {
+/** A run's error as recorded: code, message, and the field or relationship it names. */
+export function errorOf(error: unknown): RunError {
   if (error instanceof CommitError) {
     return {
       code: error.code,

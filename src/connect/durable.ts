@@ -18,6 +18,7 @@ import { transitiveDependencies } from './dag.js';
 import { ConnectorError } from './errors.js';
 import type { SyncEventListener } from './events.js';
 import { keptStepsOf, priorOf, runPage, runSink, type StepRecords } from './run.js';
+export { scheduleSteps } from './run.js';
 import { RunKeys } from '../ingest/run-keys.js';
 
 /** What names a durable sync between invocations: small, serializable. */
@@ -81,6 +82,14 @@ export interface DurablePageOptions {
   readonly page: number;
   /** The steps of the sync that completed (the step's dependencies have all finished). */
   readonly completedSteps: readonly string[];
+  /**
+   * No earlier attempt of this page ran (the engine's first attempt): the
+   * page does not first drop what an earlier attempt staged, a scan of the
+   * sync's whole staging area on stores without a page index. Should an
+   * attempt run twice all the same, its rows collide on the staging keys and
+   * the page fails, and its retry drops them first.
+   */
+  readonly firstAttempt?: boolean;
   readonly signal?: AbortSignal;
   readonly strict?: boolean;
   readonly chunkRows?: number;
@@ -100,7 +109,7 @@ export async function runDurablePage(store: GraphStore, sync: DurableSync, conne
   const definition = graph.steps.get(options.stepId);
   if (!definition) throw ConnectorError.unknownStep(options.stepId);
   const session = await resume(store, sync);
-  await session.discardStep(options.stepId, options.page);
+  if (!options.firstAttempt) await session.discardStep(options.stepId, options.page);
   const writer = new SyncWriter(session, options.chunkRows === undefined ? {} : { chunkRows: options.chunkRows });
   const stepNumbers = new Map(graph.order.map((id, index) => [id, index + 1]));
   const dependencies = transitiveDependencies(graph, options.stepId);

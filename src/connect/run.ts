@@ -173,7 +173,7 @@ export async function runConnector(connector: Connector, options: RunOptions): P
 
   emit({ type: 'started', ...base, steps: graph.order });
   try {
-    const outcomes = await schedule(graph, concurrency, controller.signal, async (stepId, done) => {
+    const outcomes = await scheduleSteps<StepOutcome>(graph, concurrency, controller.signal, async (stepId, done) => {
       const started = performance.now();
       const definition = graph.steps.get(stepId)!;
       if (keepsRecords.has(stepId)) records.set(stepId, { entities: [], relationships: [] });
@@ -425,15 +425,16 @@ function entityData(e: PriorEntity): EntityData {
 /**
  * Starts each step the moment its dependencies are done, up to `concurrency`
  * at once, in definition order among the ready ones. Rejects on abort, and
- * when a step's run rejects (a store failure: the run cannot commit).
+ * when a step's run rejects (a store failure: the run cannot commit). The
+ * in-process runner and durable engines (a Workflow's `run`) share it.
  */
-function schedule(
+export function scheduleSteps<T>(
   graph: StepGraph,
   concurrency: number,
   signal: AbortSignal,
-  runStep: (stepId: string, done: ReadonlyMap<string, StepOutcome>) => Promise<StepOutcome>,
-): Promise<Map<string, StepOutcome>> {
-  const outcomes = new Map<string, StepOutcome>();
+  runStep: (stepId: string, done: ReadonlyMap<string, T>) => Promise<T>,
+): Promise<Map<string, T>> {
+  const outcomes = new Map<string, T>();
   const started = new Set<string>();
   let running = 0;
   return new Promise((resolve, reject) => {

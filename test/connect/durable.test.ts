@@ -84,6 +84,17 @@ describe('a sync run page by page by a durable engine', () => {
     expect(result.stats.entitiesCreated).toBe(first.entities);
   });
 
+  it('firstAttempt skips the drop of earlier attempts; a page run twice that way collides on its ids, and the retry drops it first', async () => {
+    const store = createMemoryStore();
+    const connector = createSyntheticConnector({ n: 200, pageSize: 5 });
+    const sync = await openDurableSync(store, connector, { accountId: 'acme', syncId: 's1' });
+    const first = await runDurablePage(store, sync, connector, { stepId: 'accounts', page: 0, completedSteps: [], firstAttempt: true });
+    await expect(runDurablePage(store, sync, connector, { stepId: 'accounts', page: 0, completedSteps: [], firstAttempt: true })).rejects.toMatchObject({ code: 'InvalidBatch' });
+    expect(await runDurablePage(store, sync, connector, { stepId: 'accounts', page: 0, completedSteps: [] })).toEqual(first);
+    const result = await commitDurableSync(store, sync, connector, { failedSteps: [], entities: first.entities, relationships: first.relationships });
+    expect(result.stats.entitiesCreated).toBe(first.entities);
+  });
+
   it('+P1: a step that fails for good on its second page keeps the rows it stored before, and its dependents run without its data', async () => {
     const store = createMemoryStore();
     const connector = createSyntheticConnector({ n: 300, pageSize: 7 });
