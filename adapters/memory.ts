@@ -54,8 +54,6 @@ import {
   type RelationshipQuery,
   type RowSource,
   type StagedChunk,
-  type StoredEntity,
-  type StoredRelationship,
   type SyncClose,
   type SyncHeader,
   type SyncRecord,

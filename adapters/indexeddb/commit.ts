@@ -1,10 +1,11 @@
 /**
  * The commit: one readwrite transaction over the graph, the history, the
  * scope's units and the staging. It reads what the shared pure plan
- * (`src/store/diff.ts`) needs — the staged chunks, the scope's ids and
- * steps from the `scope` index keys, the stored rows of staged ids, the
- * relationships touching deleted entities — checks everything (sync id,
- * SyncConflict, INV-C04), and only then issues every write without awaiting
+ * (`src/store/diff.ts`) needs — the staged chunks, the scope's ids from
+ * the `scope` index keys (steps only when some are kept), the stored hashes
+ * of staged ids (from the scope's units while they stand for its rows,
+ * else from the rows), the relationships touching deleted entities —
+ * checks everything (sync id, SyncConflict, INV-C04), and only then issues every write without awaiting
  * them one by one: each promoted row is written once, in id order, and the
  * staging is deleted by range. Nothing but IndexedDB requests is awaited
  * inside the transaction, so it cannot auto-commit half way; any failure
@@ -40,7 +41,7 @@ import {
 } from '../../src/adapter-kit.js';
 import { inTransaction, type Connection } from './connection.js';
 import { getEach, request, walk } from './requests.js';
-import { prefixRange, type ScopeRow, type StagedChunkRow, type StoreName, type UnitKey } from './schema.js';
+import { prefixRange, type ScopeRow, type StagedChunkRow, type StoreName, type UnitKey, type UnitRow } from './schema.js';
 
 /** What the commit needs of a session. */
 export interface StagedSync {
@@ -122,19 +123,29 @@ async function commitIn(tx: IDBTransaction, { header, token, readVersion }: Stag
     return finish(stats, () => scopes.put({ ...scope, version: scope.version + 1 } satisfies ScopeRow, scopeKey));
   }
 
-  // The scope's units, and the rows of those this sync matched.
+  // The scope's units; when the scope is current, with their rows (ids and stored hashes).
   const unitKeyOf = (stepId: string, kind: string, digest: string): string => `${stepId}\0${kind}\0${digest}`;
-  const [storedUnitKeys, matchedUnits] = await Promise.all([
+  const [storedUnitKeys, storedUnitRows] = await Promise.all([
     request(units.getAllKeys(prefixRange(accountId, connectorId))) as Promise<UnitKey[]>,
-    Promise.all(matched.map((m) => request(units.get([accountId, connectorId, m.stepId, m.kind, m.digest]) as IDBRequest<{ ids: string[] } | undefined>))),
+    current ? (request(units.getAll(prefixRange(accountId, connectorId))) as Promise<UnitRow[]>) : Promise.resolve([]),
   ]);
+  const unitByKey = new Map<string, UnitRow>();
+  /** Stored hashes of the current scope's rows, by kind, from its units. */
+  const known = { entity: new Map<string, string>(), relationship: new Map<string, string>() };
+  if (current) {
+    storedUnitKeys.forEach((key, i) => {
+      const row = storedUnitRows[i]!;
+      unitByKey.set(unitKeyOf(key[2], key[3], key[4]), row);
+      if (row.hashes) row.ids.forEach((id, j) => known[key[3]].set(id, row.hashes![j]!));
+    });
+  }
   const emittedEntities = new Map<string, string>();
   const emittedRelationships = new Map<string, string>();
   for (const [id, e] of stagedEntities) emittedEntities.set(id, e.hash);
   for (const [id, r] of stagedRelationships) emittedRelationships.set(id, r.hash);
   const matchedOrd = new Map<string, number>();
-  matched.forEach((m, i) => {
-    const unit = matchedUnits[i];
+  matched.forEach((m) => {
+    const unit = unitByKey.get(unitKeyOf(m.stepId, m.kind, m.digest));
     if (!unit) throw syncConflict(accountId, connectorId);
     unit.ids.forEach((id, j) => {
       if (m.kind === 'entity') emittedEntities.set(id, MATCHED);
@@ -172,24 +183,31 @@ async function commitIn(tx: IDBTransaction, { header, token, readVersion }: Stag
   for (const [id, hash] of emittedRelationships) if (hash === MATCHED && !inScopeRelationships.has(id)) throw syncConflict(accountId, connectorId);
   const elsewhere = { entities: accountEntities > scopeEntities.length, relationships: accountRelationships > scopeRelationships.length };
 
-  // Stored rows of staged ids (in the scope, or anywhere in the account when it has other scopes: last writer wins, INV-C02),
-  // and of staged relationships' endpoints stored outside the scope (INV-C04).
+  // Stored rows of staged ids (in the scope unless its units know their hash, or anywhere in the account when it has
+  // other scopes: last writer wins, INV-C02), and of staged relationships' endpoints stored outside the scope (INV-C04).
   const storedEntities = new Map<string, EntityRow>();
   const storedRelationships = new Map<string, RelationshipRow>();
   const wantedEntities = new Set<string>();
-  for (const id of stagedEntities.keys()) if (inScopeEntities.has(id) || elsewhere.entities) wantedEntities.add(id);
+  for (const id of stagedEntities.keys()) if (inScopeEntities.has(id) ? !known.entity.has(id) : elsewhere.entities) wantedEntities.add(id);
   if (elsewhere.entities) {
     for (const r of stagedRelationships.values()) {
       for (const id of [r.fromId, r.toId]) if (!emittedEntities.has(id) && !inScopeEntities.has(id)) wantedEntities.add(id);
     }
   }
-  const wantedRelationships = [...stagedRelationships.keys()].filter((id) => inScopeRelationships.has(id) || elsewhere.relationships);
+  const wantedRelationships = [...stagedRelationships.keys()].filter((id) => (inScopeRelationships.has(id) ? !known.relationship.has(id) : elsewhere.relationships));
   await Promise.all([
     getEach<EntityRow>(entities, wantedEntities, (id, row) => row && storedEntities.set(id, row)),
     getEach<RelationshipRow>(relationships, wantedRelationships, (id, row) => row && storedRelationships.set(id, row)),
   ]);
 
-  const storedHashes = <Row extends { hash: string }, Staged>(emitted: ReadonlyMap<string, string>, stored: ReadonlyMap<string, Row>, staged: ReadonlyMap<string, Staged>, differs: (row: Row, staged: Staged) => boolean) => {
+  const storedHashes = <Row extends { hash: string }, Staged>(
+    emitted: ReadonlyMap<string, string>,
+    stored: ReadonlyMap<string, Row>,
+    knownHashes: ReadonlyMap<string, string>,
+    inScope: ReadonlySet<string>,
+    staged: ReadonlyMap<string, Staged>,
+    differs: (row: Row, staged: Staged) => boolean,
+  ) => {
     const out = new Map<string, string>();
     for (const [id, hash] of emitted) {
       if (hash === MATCHED) out.set(id, MATCHED);
@@ -197,11 +215,17 @@ async function commitIn(tx: IDBTransaction, { header, token, readVersion }: Stag
         const row = stored.get(id);
         // Verify mode compares columns too: a row edited by hand is written again.
         if (row) out.set(id, header.verify && differs(row, staged.get(id)!) ? '' : row.hash);
+        else if (inScope.has(id) && knownHashes.has(id)) out.set(id, knownHashes.get(id)!);
       }
     }
     return out;
   };
-  const entityPlan = planEntities(emittedEntities, storedHashes(emittedEntities, storedEntities, stagedEntities, entityDiffers(connectorId)), scopeEntities, kept);
+  const entityPlan = planEntities(
+    emittedEntities,
+    storedHashes(emittedEntities, storedEntities, known.entity, inScopeEntities, stagedEntities, entityDiffers(connectorId)),
+    scopeEntities,
+    kept,
+  );
 
   // INV-03: every relationship touching a deleted entity, from any connector.
   const touching: string[] = [];
@@ -224,7 +248,7 @@ async function commitIn(tx: IDBTransaction, { header, token, readVersion }: Stag
 
   const relationshipPlan = planRelationships(
     emittedRelationships,
-    storedHashes(emittedRelationships, storedRelationships, stagedRelationships, relationshipDiffers(connectorId)),
+    storedHashes(emittedRelationships, storedRelationships, known.relationship, inScopeRelationships, stagedRelationships, relationshipDiffers(connectorId)),
     scopeRelationships,
     kept,
     touching,
@@ -259,7 +283,10 @@ async function commitIn(tx: IDBTransaction, { header, token, readVersion }: Stag
       // The matched units and the new ones stand for the scope's rows.
       const keep = new Set(matched.map((m) => unitKeyOf(m.stepId, m.kind, m.digest)));
       for (const key of storedUnitKeys) if (!keep.has(unitKeyOf(key[2], key[3], key[4]))) units.delete(key);
-      for (const u of newUnits) units.put({ ids: u.ids }, [accountId, connectorId, u.stepId, u.kind, u.digest] satisfies UnitKey);
+      for (const u of newUnits) {
+        const rows: ReadonlyMap<string, { hash: string }> = u.kind === 'entity' ? stagedEntities : stagedRelationships;
+        units.put({ ids: u.ids, hashes: u.ids.map((id) => rows.get(id)!.hash) } satisfies UnitRow, [accountId, connectorId, u.stepId, u.kind, u.digest] satisfies UnitKey);
+      }
       scopes.put({ version, trusted: true, entities: close.entities, relationships: close.relationships, units: matched.length + newUnits.length } satisfies ScopeRow, scopeKey);
     } else {
       // +P1: the scope holds more than its units: unknown until a full commit.

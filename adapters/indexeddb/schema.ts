@@ -53,6 +53,8 @@ export type ChunkKey = [token: string, stepId: string, page: number, seq: number
 /** A unit the scope remembers from its last full commit: key [account, connector, step, kind, digest]. */
 export interface UnitRow {
   readonly ids: readonly string[];
+  /** The rows' content hashes, as committed: a later commit of a current scope diffs a changed unit's rows without reading them. */
+  readonly hashes?: readonly string[];
 }
 export type UnitKey = [accountId: string, connectorId: string, stepId: string, kind: RecordKind, digest: string];
 
