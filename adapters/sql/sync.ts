@@ -466,7 +466,7 @@ export function commitStatements(token: string, close: SyncClose, committedAt: s
        ) WHERE true
        ON CONFLICT (account_id, connector_id) DO UPDATE SET writes = writes + 1`,
     ),
-    // Created or changed rows only (+P2), in id order (the id index then grows at its end); the last writer becomes the source.
+    // Created or changed rows only (+P2), in id order (the staging key); the last writer becomes the source.
     s(
       'graph',
       `INSERT INTO entities (id, account_id, connector_id, sync_id, step_id, entity_type, entity_key, entity_class,
@@ -475,7 +475,6 @@ export function commitStatements(token: string, close: SyncClose, committedAt: s
         s.display_name, s.properties, s.hash
        FROM staged_entities s JOIN staged_syncs h ON h.token = s.token
        WHERE s.token = ?1 AND ${RECORDED('entities_created')} + ${RECORDED('entities_updated')} > 0
-       ORDER BY s.id
        ON CONFLICT (id) DO UPDATE SET account_id = excluded.account_id, connector_id = excluded.connector_id,
         sync_id = excluded.sync_id, step_id = excluded.step_id, entity_type = excluded.entity_type,
         entity_key = excluded.entity_key, entity_class = excluded.entity_class, display_name = excluded.display_name,
@@ -491,7 +490,6 @@ export function commitStatements(token: string, close: SyncClose, committedAt: s
         s.to_type, s.to_key, s.properties, s.hash
        FROM staged_relationships s JOIN staged_syncs h ON h.token = s.token
        WHERE s.token = ?1 AND ${RECORDED('relationships_created')} + ${RECORDED('relationships_updated')} > 0
-       ORDER BY s.id
        ON CONFLICT (id) DO UPDATE SET account_id = excluded.account_id, connector_id = excluded.connector_id,
         sync_id = excluded.sync_id, step_id = excluded.step_id, from_id = excluded.from_id, to_id = excluded.to_id,
         from_type = excluded.from_type, from_key = excluded.from_key, verb = excluded.verb, to_type = excluded.to_type,
