@@ -388,8 +388,30 @@ function bumpScope(row: 'NEW' | 'OLD'): string {
  * connection; safe to run again.
  */
 export function tempStagingStatements(): SqlStatement[] {
-  return STAGING_TABLES.map((sql) => statement('stage', sql.replace(/^CREATE TABLE IF NOT EXISTS /, 'CREATE TEMP TABLE IF NOT EXISTS ')));
+  return STAGING_TABLES.map((sql) =>
+    statement(
+      'stage',
+      sql
+        .replace(/^CREATE TABLE IF NOT EXISTS /, 'CREATE TEMP TABLE IF NOT EXISTS ')
+        // The row tables stage without their key: TEMP_STAGING_KEYS builds it, sorted, when something first looks rows up.
+        .replace(/,\s*PRIMARY KEY \(token, id\)\s*\)$/, (match) => (/staged_(entities|relationships) \(/.test(sql) ? '\n  )' : match)),
+    ),
+  );
 }
+
+/**
+ * The (token, id) keys of the TEMP row tables, which {@link tempStagingStatements}
+ * leaves out: SQLite builds one in a sort when prior reads or the commit
+ * first need it, instead of updating it for every staged row. Unique, as in
+ * migration 5.
+ */
+export const TEMP_STAGING_KEYS: readonly { readonly table: string; readonly create: string; readonly drop: string }[] = ['staged_entities', 'staged_relationships'].map(
+  (table) => ({
+    table,
+    create: `CREATE UNIQUE INDEX IF NOT EXISTS temp.${table}_key ON ${table} (token, id)`,
+    drop: `DROP INDEX IF EXISTS temp.${table}_key`,
+  }),
+);
 
 /** The `sync_runs` columns a commit writes, in the order its INSERTs give them (`commit.ts`, `scope.ts`). */
 export const SYNC_RUN_COLUMNS = `(account_id, connector_id, sync_id, started_at, finished_at, committed_at, failed_steps, kept_steps,

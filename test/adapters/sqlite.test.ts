@@ -885,6 +885,41 @@ describe('the JSON-chunk staging path (stagingChunkBytes: the way D1 stages)', (
   });
 });
 
+describe('bulk load (bulkLoadRows): secondary indexes rebuilt inside the commit', () => {
+  const indexes = (path: string): unknown => {
+    const db = raw(path, { readonly: true });
+    try {
+      return db.prepare(`SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name`).all();
+    } finally {
+      db.close();
+    }
+  };
+
+  it('INV-C01: a commit creating ≥ bulkLoadRows rows drops and rebuilds the graph tables\' secondary indexes in its own transaction: same results and graph as memory, the migrations\' indexes afterwards, and a refused commit of that size changes nothing', async () => {
+    const inputs = [bigInput(400, 's1'), bigInput(420, 's2', (i) => i % 5 === 0), withFailedStep(bigInput(380, 's3'), 'step-1')];
+    const memory = await replayOnMemory(inputs);
+    const plain = freshPath();
+    createSqliteStore(plain).close();
+    const traced = tracedStore(freshPath(), { bulkLoadRows: 100 });
+    const path = traced.store.path;
+    // A dangling relationship in a bulk-sized first commit: refused whole (its guard runs before the graph writes), indexes and graph as they were.
+    const dangling: SyncInput = { ...bigInput(400, 's0'), relationships: [...bigInput(400, 's0').relationships, rel('host:h-0', 'CONNECTS', 'host:nowhere')] };
+    await expect(streamed(traced.store, dangling)).rejects.toMatchObject({ code: 'DanglingRelationship' });
+    expect(indexes(path)).toEqual(indexes(plain));
+    expect((await traced.store.counts()).entities).toBe(0);
+    for (const [i, input] of inputs.entries()) {
+      const { stats, rowsWritten } = await streamed(traced.store, input);
+      expect({ stats, rowsWritten }, input.syncId).toEqual(memory.results[i]);
+      expect(indexes(path), input.syncId).toEqual(indexes(plain));
+    }
+    expect(comparable(await dumpStore(traced.store))).toEqual(comparable(await dumpStore(memory.store)));
+    // The first commit took the bulk path (a drop, then the same CREATE INDEX as the migration); the later ones, into a store as large, did not.
+    const drops = traced.sql.filter((sql) => /^DROP INDEX main\."entities_scope"/.test(sql));
+    expect(drops).toHaveLength(1);
+    await traced.store.close();
+  });
+});
+
 describe('INV-C04 inside one transaction', () => {
   it('INV-C04: a commit whose staged and matched (unchanged) relationships lose an endpoint fails whole in its one transaction, naming the first in emit order and the count, word for word as memory', async () => {
     const hosts = (count: number) => Array.from({ length: count }, (_, i) => ent('host', `h-${i}`, { stepId: 'hosts' }));
