@@ -36,7 +36,7 @@ export const CHROMIUM_ARGS = [
 const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 
 /** The settings of a run alone (bench/run.ts passes its own): the shared phases' defaults. */
-const DEFAULT_SETTINGS: Omit<PhaseSettings, 'n'> = { seed: 1, churnFraction: 0.01, failStep: 'hosts', probeN: 2000 };
+const DEFAULT_SETTINGS: Omit<PhaseSettings, 'n'> = { seed: 1, churnFraction: 0.01, failStep: 'hosts' };
 
 /** The scales `npm run bench` uses for IndexedDB unless told otherwise. */
 export const INDEXEDDB_DEFAULT_SCALES: readonly number[] = [10_000, 50_000];
