@@ -29,9 +29,10 @@ import { DEFAULT_PHASE_SETTINGS, type PhaseSettings } from './phases.js';
 import { evaluateChecks, formatReport, type BenchReport, type CliRun, type D1Run, type ScaleResult } from './report.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const ALL = [...NODE_ADAPTERS, 'cli', 'd1', 'indexeddb'] as const;
+const ALL = [...NODE_ADAPTERS, 'cli', 'd1', 'indexeddb', 'query'] as const;
 type Section = (typeof ALL)[number];
-const DEFAULT_SECTIONS = 'sqlite,cli,d1,indexeddb';
+const DEFAULT_SECTIONS = 'sqlite,cli,d1,indexeddb,query';
+const QUERY_DEFAULT_N = 100_000;
 const DEFAULT_SCALES = '30000';
 
 const HELP = `Usage: npm run bench -- [options]
@@ -45,6 +46,7 @@ Options:
   --cli-scales LIST  scales n of the whole-CLI runs (default ${CLI_DEFAULT_SCALES.join(',')}: ~100k, ~300k, ~1M rows)
   --d1-scales LIST   scales n of the D1 run inside workerd (default ${D1_DEFAULT_SCALES.join(',')}: ~1M rows)
   --idb-scales LIST  scales n of IndexedDB in Chromium (default ${INDEXEDDB_DEFAULT_SCALES.join(',')})
+  --query-n N        n of the PQL query timings (bench/query.ts: SQLite, memory, D1) (default ${QUERY_DEFAULT_N})
   --repeat N         repetitions of the in-process phases, each on a fresh store; medians (default ${DEFAULT_PHASE_SETTINGS.repeat})
   --quick            small smoke run: --scales 2000 --cli-scales ${CLI_QUICK_SCALES.join(',')} --d1-scales ${D1_QUICK_SCALES.join(',')} --idb-scales 2000
   --seed N           connector seed (default ${DEFAULT_PHASE_SETTINGS.seed})
@@ -77,6 +79,21 @@ function positiveInt(text: string, what: string, min = 1): number {
   const value = Number(text.replaceAll('_', ''));
   if (!Number.isSafeInteger(value) || value < min) fail(`${what} must be an integer of at least ${min}, got "${text}"`);
   return value;
+}
+
+/** The PQL query timings (issue 13): bench/query.ts in a child node; resolves to the table it prints. */
+async function runQueryTimings(n: number): Promise<string> {
+  const args = ['--import', import.meta.resolve('tsx'), fileURLToPath(new URL('./query.ts', import.meta.url)), '--n', String(n)];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (text: string) => (out += text));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (exitCode, signal) => resolve(signal ? null : exitCode));
+  });
+  if (code !== 0) throw new Error(`the query timings failed (exit ${code ?? 'by signal'})`);
+  // Its last line is the JSON of every timing; the table is what a reader wants.
+  return out.trimEnd().split('\n').slice(0, -1).join('\n');
 }
 
 const log = (line: string): void => {
@@ -122,6 +139,7 @@ async function main(): Promise<void> {
       'cli-scales': { type: 'string' },
       'd1-scales': { type: 'string' },
       'idb-scales': { type: 'string' },
+      'query-n': { type: 'string' },
       repeat: { type: 'string' },
       quick: { type: 'boolean', default: false },
       seed: { type: 'string' },
@@ -157,6 +175,8 @@ async function main(): Promise<void> {
   const scales = ints(values.scales, quick ? '2000' : DEFAULT_SCALES, '--scales');
   const cliScales = ints(values['cli-scales'], (quick ? CLI_QUICK_SCALES : CLI_DEFAULT_SCALES).join(','), '--cli-scales');
   const d1Scales = ints(values['d1-scales'], (quick ? D1_QUICK_SCALES : D1_DEFAULT_SCALES).join(','), '--d1-scales');
+  const queryN = positiveInt(values['query-n'] ?? (quick ? '2000' : String(QUERY_DEFAULT_N)), '--query-n');
+  let queryTable = '';
   const idbScales = ints(values['idb-scales'], quick ? '2000' : INDEXEDDB_DEFAULT_SCALES.join(','), '--idb-scales');
   const churnFraction = values.churn === undefined ? DEFAULT_PHASE_SETTINGS.churnFraction : Number(values.churn);
   if (!(churnFraction > 0 && churnFraction <= 1)) fail(`--churn must be a fraction in (0, 1], got "${values.churn}"`);
@@ -198,6 +218,9 @@ async function main(): Promise<void> {
         log(`== d1 n=${n} (workerd)`);
         await attempt(`d1 n=${n}`, async () => void d1.push(...(await runD1Scale({ n, seed, ...(chunkRows === undefined ? {} : { chunkRows }) }, (line) => log(`[d1 n=${n}] ${line}`)))));
       }
+    } else if (section === 'query') {
+      log(`== query n=${queryN}`);
+      await attempt(`query n=${queryN}`, async () => void (queryTable = await runQueryTimings(queryN)));
     } else if (section === 'indexeddb') {
       for (const n of idbScales) {
         log(`== indexeddb n=${n}`);
@@ -237,7 +260,7 @@ async function main(): Promise<void> {
   };
   const report: BenchReport = { startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), host, settings, results, cli, d1, checks };
 
-  process.stdout.write(`\n${formatReport(report)}\n${failures.map((f) => `\nFAILED SECTION  ${f}`).join('')}\n\n`);
+  process.stdout.write(`\n${formatReport(report)}\n${queryTable ? `\n${queryTable}\n` : ''}${failures.map((f) => `\nFAILED SECTION  ${f}`).join('')}\n\n`);
 
   const outDir = values.out ?? join(HERE, 'results');
   mkdirSync(outDir, { recursive: true });
