@@ -45,6 +45,7 @@ import {
   type StoredEntity,
   type StoredRelationship,
 } from '../../src/adapter-kit.js';
+import { afterStep, findAnswer, isGood, type StepSet } from '../memory-query.js';
 import type { Connection } from './connection.js';
 import { getEach, request, walk } from './requests.js';
 import { prefixRange } from './schema.js';
@@ -196,48 +197,17 @@ async function evaluate(tx: IDBTransaction, plan: QueryPlan, context: QueryConte
   }
 
   async function find(plan: FindPlan): Promise<QueryResult> {
-    /** Entities that can stand before the steps evaluated so far: in `set`, or (negate) not in it. */
-    let good: { set: Set<string>; negate: boolean } | undefined;
-    const isGood = (id: string): boolean => !good || good.set.has(id) !== good.negate;
+    let good: StepSet | undefined;
     for (const step of [...plan.steps].reverse()) {
       checkDeadline(context);
-      const targets = (await candidates(step.target)).filter((e) => step.negated || isGood(e.id));
-      const before = await stepSources(step, targets.map((e) => e.id));
-      if (!step.negated) good = { set: before, negate: false };
-      else if (!good) good = { set: before, negate: true };
-      else if (good.negate) good = { set: new Set([...good.set, ...before]), negate: true };
-      else good = { set: new Set([...good.set].filter((id) => !before.has(id))), negate: false };
+      const targets = (await candidates(step.target)).filter((e) => step.negated || isGood(good, e.id));
+      good = afterStep(good, step.negated, await stepSources(step, targets.map((e) => e.id)));
     }
     // A positive set names the only possible matches: read those, not the start's whole filter.
     const starts = good && !good.negate ? await entitiesOf(good.set, plan.start) : await candidates(plan.start);
-    let matches = starts.filter((e) => isGood(e.id)).sort(byId);
+    const matches = starts.filter((e) => isGood(good, e.id)).sort(byId);
     checkDeadline(context);
-    if (plan.output.kind === 'groups') {
-      const field = plan.output.field;
-      const counts = new Map<string, { value: GroupValue; count: number }>();
-      for (const e of matches) {
-        for (const value of groupValues(e, field)) {
-          const key = `${typeof value}\0${String(value)}`;
-          const group = counts.get(key);
-          if (group) group.count++;
-          else counts.set(key, { value, count: 1 });
-        }
-      }
-      const groups = [...counts.values()].sort(compareGroups).slice(0, plan.limit);
-      checkResults(context, groups.length);
-      return { ...emptyResult('find'), count: matches.length, groups };
-    }
-    if (plan.limit !== undefined) matches = matches.slice(0, plan.limit);
-    if (plan.output.kind === 'count') return { ...emptyResult('find'), count: matches.length };
-    const rest = context.after === undefined ? matches : matches.filter((e) => e.id > context.after!);
-    const page = rest.slice(0, context.pageSize);
-    const more = rest.length > page.length ? { nextCursor: encodeCursor(page.at(-1)!.id) } : {};
-    if (plan.output.kind === 'rows') {
-      const columns = plan.output.columns;
-      const rows = page.map((e) => Object.fromEntries(columns.map((c) => [c.name, fieldValue(e, c.field) ?? null])));
-      return { ...emptyResult('find'), count: matches.length, rows, ...more };
-    }
-    return { ...emptyResult('find'), count: matches.length, entities: page, ...more };
+    return findAnswer(plan, matches, context);
   }
 
   /**
