@@ -147,7 +147,7 @@ describe('web demo in Chromium: GitHub fixture API → connector in the page →
     // An example button fills the box and runs: members in no team (anonymous: no teams, so all 5).
     await page.getByTestId('query-examples').getByRole('button', { name: 'members of no team' }).click();
     await expect.poll(() => text('query-summary')).toBe('5 matches.');
-    expect(await page.getByTestId('pql-input').inputValue()).toBe('FIND github_user THAT !HAS github_team');
+    expect(await page.getByTestId('pql-input').inputValue()).toBe('FIND github_user THAT !HAS <- github_team');
 
     await run('FIND github_repo THAT RUN x');
     await expect.poll(() => page.getByTestId('query-error').isVisible()).toBe(true);
@@ -232,6 +232,17 @@ describe('web demo in Chromium: GitHub fixture API → connector in the page →
     const rels = await page.getByTestId('entity-relationships').innerText();
     expect(rels).toMatch(/MANAGES →\s*nimbus-core\s*CodeRepo\s*permission: admin/);
     expect(rels).toMatch(/HAS →\s*rpatel-ops/);
+
+    // Issue 13 with teams: platform manages 5 repositories, docs 3, nimbus-core by both; all 6 members are in a team.
+    const example = async (name: string) => {
+      await page.getByTestId('query-examples').getByRole('button', { name }).click();
+      await expect.poll(() => page.getByTestId('pql-input').inputValue()).toBe(await page.getByTestId('query-examples').getByRole('button', { name }).getAttribute('data-pql'));
+    };
+    await example('repos a team manages');
+    await expect.poll(() => text('query-summary')).toBe('7 matches.');
+    expect(await page.$$eval('[data-testid="query-results"] tbody tr td:first-child', (tds) => tds.map((td) => td.textContent))).toContain('infra-live');
+    await example('members of no team');
+    await expect.poll(() => text('query-summary')).toBe('0 matches.');
     // Let the layout settle before the artifact.
     await page.waitForTimeout(400);
     await page.screenshot({ path: join(RESULTS, 'web-demo.png'), fullPage: true });

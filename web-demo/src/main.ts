@@ -606,9 +606,9 @@ const QUERY_PAGE = 200;
 /** Example queries over the GitHub connector's data. */
 const EXAMPLE_QUERIES: readonly { readonly label: string; readonly pql: string }[] = [
   { label: 'public, not archived', pql: 'FIND github_repo WITH public = true AND archived = false' },
-  { label: 'members of no team', pql: 'FIND github_user THAT !HAS github_team' },
+  { label: 'members of no team', pql: 'FIND github_user THAT !HAS <- github_team' },
   { label: 'repos by language', pql: 'FIND github_repo GROUP BY language' },
-  { label: 'team access', pql: 'FIND github_repo THAT MANAGES github_team RETURN name, stars' },
+  { label: 'repos a team manages', pql: 'FIND github_repo THAT MANAGES <- github_team RETURN name, stars' },
   { label: 'blast radius', pql: 'FIND BLAST RADIUS FROM github_team DEPTH 2' },
 ];
 
