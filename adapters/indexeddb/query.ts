@@ -1,18 +1,19 @@
 /**
  * PQL inside IndexedDB: the memory reference's algorithm
- * (`adapters/memory-query.ts`) on index cursors, in one readonly
+ * (`adapters/memory-query.ts`) on index key ranges, in one readonly
  * transaction (a consistent snapshot), with the shared value rules of
  * `matchesNode` / `groupValues` (adapter-kit). Only the entities a filter
  * names and the relationships of the entities a step or traversal visits
  * are read, never the whole graph (except for a `*` filter, which names it).
  *
  * - A filter reads `entities` by `account_type` (and `account_class` for a
- *   known class name), one key range per account; `*` reads the account's
- *   `account_type` prefix, or the whole store.
+ *   known class name), one `getAll` of a key range per account; `*` reads
+ *   the account's `account_type` prefix, or the whole store.
  * - A step reads the relationships at each target by `toId` (the current
  *   entity points at the target), `fromId` (the other way), or both; for
  *   many targets, the verb's relationships by `account_verb` instead.
- * - SHORTEST PATH and BLAST RADIUS walk layer by layer over `fromId` and `toId`.
+ * - SHORTEST PATH and BLAST RADIUS walk layer by layer over `fromId` and
+ *   `toId`; a path stops at the first layer that reaches a start.
  *
  * Only IndexedDB requests are awaited while the transaction is open; the
  * checks (deadline, limits) are synchronous.
@@ -107,30 +108,30 @@ async function evaluate(tx: IDBTransaction, plan: QueryPlan, context: QueryConte
         continue;
       }
       const ids = new Set<string>();
-      await walk(byType.openKeyCursor(key), (c) => void ids.add(c.primaryKey as string));
-      await walk(byClass.openKeyCursor(key), (c) => void ids.add(c.primaryKey as string));
+      for (const index of [byType, byClass]) for (const id of await request(index.getAllKeys(key))) ids.add(id as string);
       n += ids.size;
     }
     return n;
   }
 
-  /** The entities a node matches, in the account. */
+  /** The entities a node matches, in the account: one `getAll` per index range (a cursor costs a request per row). */
   async function candidates(node: PlanNode): Promise<StoredEntity[]> {
     const out = new Map<string, StoredEntity>();
-    const take = (cursor: IDBCursorWithValue): void => {
-      const row = cursor.value as EntityRow;
-      if (out.has(row.id)) return;
-      const entity = storedEntity(row);
-      if (matchesNode(entity, node)) out.set(entity.id, entity);
+    const take = (rows: EntityRow[]): void => {
+      for (const row of rows) {
+        if (out.has(row.id)) continue;
+        const entity = storedEntity(row);
+        if (matchesNode(entity, node)) out.set(entity.id, entity);
+      }
     };
     const { filter } = node;
     if (filter.kind === 'any') {
-      await walk(accountId === undefined ? entities.openCursor() : byType.openCursor(prefixRange(accountId)), take);
+      take(await request(accountId === undefined ? entities.getAll() : byType.getAll(prefixRange(accountId))));
     } else {
       for (const account of await accounts()) {
         const key = IDBKeyRange.only([account, filter.name]);
-        await walk(byType.openCursor(key), take);
-        if (filter.orClass) await walk(byClass.openCursor(key), take);
+        take(await request(byType.getAll(key)));
+        if (filter.orClass) take(await request(byClass.getAll(key)));
       }
     }
     return [...out.values()];
@@ -169,12 +170,17 @@ async function evaluate(tx: IDBTransaction, plan: QueryPlan, context: QueryConte
   checkScanned(context, scanned);
   checkDeadline(context);
 
-  /** Distances from `sources` (either direction, any verb), up to `depth`. */
-  async function distances(sources: readonly StoredEntity[], depth: number): Promise<Map<string, number>> {
+  /**
+   * Distances from `sources` (either direction, any verb), up to `depth`;
+   * `until`: stop after the first layer that reaches one of these ids (a
+   * shortest path needs no farther layer).
+   */
+  async function distances(sources: readonly StoredEntity[], depth: number, until?: ReadonlySet<string>): Promise<Map<string, number>> {
     const dist = new Map<string, number>();
     let frontier = sources.map((e) => e.id);
     for (const id of frontier) dist.set(id, 0);
-    for (let d = 1; d <= depth && frontier.length > 0; d++) {
+    const reached = (ids: readonly string[]): boolean => until !== undefined && ids.some((id) => until.has(id));
+    for (let d = 1; d <= depth && frontier.length > 0 && !reached(frontier); d++) {
       checkDeadline(context);
       const next: string[] = [];
       const around = await incidents(frontier, BOTH);
@@ -257,7 +263,7 @@ async function evaluate(tx: IDBTransaction, plan: QueryPlan, context: QueryConte
 
   async function path(plan: PathPlan): Promise<QueryResult> {
     const starts = await candidates(plan.from);
-    const dist = await distances(await candidates(plan.to), plan.depth);
+    const dist = await distances(await candidates(plan.to), plan.depth, new Set(starts.map((e) => e.id)));
     let k = Infinity;
     let first: StoredEntity | undefined;
     for (const s of starts.sort(byId)) {
