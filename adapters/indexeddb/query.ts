@@ -97,8 +97,8 @@ async function evaluate(tx: IDBTransaction, plan: QueryPlan, context: QueryConte
     return (accountList = list);
   }
 
-  /** Ids of the entities a filter matches (keys only), for the scanned count. */
-  async function filterIds(filter: PlanFilter): Promise<number> {
+  /** How many entities a filter matches (counts and keys only), for the scanned limit. */
+  async function filterCount(filter: PlanFilter): Promise<number> {
     if (filter.kind === 'any') return request(accountId === undefined ? entities.count() : byType.count(prefixRange(accountId)));
     let n = 0;
     for (const account of await accounts()) {
@@ -166,7 +166,7 @@ async function evaluate(tx: IDBTransaction, plan: QueryPlan, context: QueryConte
   const BOTH = { from: true, to: true };
 
   let scanned = 0;
-  for (const node of planNodes(plan)) scanned += await filterIds(node.filter);
+  for (const node of planNodes(plan)) scanned += await filterCount(node.filter);
   checkScanned(context, scanned);
   checkDeadline(context);
 
