@@ -115,46 +115,17 @@ export function evaluateQuery(graph: QueryGraph, plan: QueryPlan, context: Query
 
   function find(plan: FindPlan): QueryResult {
     /** Entities that can stand before the steps evaluated so far: in `set`, or (negate) not in it. */
-    let good: { set: Set<string>; negate: boolean } | undefined;
-    const isGood = (id: string): boolean => !good || good.set.has(id) !== good.negate;
+    let good: StepSet | undefined;
     for (const step of [...plan.steps].reverse()) {
       checkDeadline(context);
-      const targets = candidates(step.target).filter((e) => step.negated || isGood(e.id));
+      const targets = candidates(step.target).filter((e) => step.negated || isGood(good, e.id));
       const before = new Set<string>();
       for (const target of targets) for (const id of stepSources(step, target.id)) before.add(id);
-      if (!step.negated) good = { set: before, negate: false };
-      else if (!good) good = { set: before, negate: true };
-      else if (good.negate) good = { set: new Set([...good.set, ...before]), negate: true };
-      else good = { set: new Set([...good.set].filter((id) => !before.has(id))), negate: false };
+      good = afterStep(good, step.negated, before);
     }
-    let matches = candidates(plan.start).filter((e) => isGood(e.id)).sort(byId);
+    const matches = candidates(plan.start).filter((e) => isGood(good, e.id)).sort(byId);
     checkDeadline(context);
-    if (plan.output.kind === 'groups') {
-      const field = plan.output.field;
-      const counts = new Map<string, { value: GroupValue; count: number }>();
-      for (const e of matches) {
-        for (const value of groupValues(e, field)) {
-          const key = `${typeof value}\0${String(value)}`;
-          const group = counts.get(key);
-          if (group) group.count++;
-          else counts.set(key, { value, count: 1 });
-        }
-      }
-      const groups = [...counts.values()].sort(compareGroups).slice(0, plan.limit);
-      checkResults(context, groups.length);
-      return { ...emptyResult('find'), count: matches.length, groups };
-    }
-    if (plan.limit !== undefined) matches = matches.slice(0, plan.limit);
-    if (plan.output.kind === 'count') return { ...emptyResult('find'), count: matches.length };
-    const rest = context.after === undefined ? matches : matches.filter((e) => e.id > context.after!);
-    const page = rest.slice(0, context.pageSize);
-    const more = rest.length > page.length ? { nextCursor: encodeCursor(page.at(-1)!.id) } : {};
-    if (plan.output.kind === 'rows') {
-      const columns = plan.output.columns;
-      const rows = page.map((e) => Object.fromEntries(columns.map((c) => [c.name, structuredClone(fieldValue(e, c.field) ?? null)])));
-      return { ...emptyResult('find'), count: matches.length, rows, ...more };
-    }
-    return { ...emptyResult('find'), count: matches.length, entities: page.map((e) => structuredClone(e)), ...more };
+    return findAnswer(plan, matches, context);
   }
 
   /** Entities with a relationship of `step` to `targetId` (`out`: from them to the target). */
@@ -211,4 +182,61 @@ export function evaluateQuery(graph: QueryGraph, plan: QueryPlan, context: Query
     for (const layer of layers) layer.entities.sort(byId);
     return { ...emptyResult('blast'), count: dist.size, layers };
   }
+}
+
+/**
+ * The entities that can stand before the steps evaluated so far: in `set`,
+ * or (negate) not in it; undefined before the first step (any entity).
+ */
+export interface StepSet {
+  readonly set: ReadonlySet<string>;
+  readonly negate: boolean;
+}
+
+export const isGood = (good: StepSet | undefined, id: string): boolean => !good || good.set.has(id) !== good.negate;
+
+/**
+ * The set after one more step (evaluated from the last back): `before`
+ * holds the entities with the step's relationship to a target. A negated
+ * step removes them and the chain goes on from the same entity.
+ */
+export function afterStep(good: StepSet | undefined, negated: boolean, before: ReadonlySet<string>): StepSet {
+  if (!negated) return { set: before, negate: false };
+  if (!good) return { set: before, negate: true };
+  if (good.negate) return { set: new Set([...good.set, ...before]), negate: true };
+  return { set: new Set([...good.set].filter((id) => !before.has(id))), negate: false };
+}
+
+/**
+ * A FIND's answer from its matches (in id order): groups, or LIMIT, then
+ * the count, a page after the cursor, rows or copies of the entities.
+ * Shared by every store that finds its matches in JavaScript.
+ */
+export function findAnswer(plan: FindPlan, matches: readonly StoredEntity[], context: QueryContext): QueryResult {
+  if (plan.output.kind === 'groups') {
+    const field = plan.output.field;
+    const counts = new Map<string, { value: GroupValue; count: number }>();
+    for (const e of matches) {
+      for (const value of groupValues(e, field)) {
+        const key = `${typeof value}\0${String(value)}`;
+        const group = counts.get(key);
+        if (group) group.count++;
+        else counts.set(key, { value, count: 1 });
+      }
+    }
+    const groups = [...counts.values()].sort(compareGroups).slice(0, plan.limit);
+    checkResults(context, groups.length);
+    return { ...emptyResult('find'), count: matches.length, groups };
+  }
+  const limited = plan.limit === undefined ? matches : matches.slice(0, plan.limit);
+  if (plan.output.kind === 'count') return { ...emptyResult('find'), count: limited.length };
+  const rest = context.after === undefined ? limited : limited.filter((e) => e.id > context.after!);
+  const page = rest.slice(0, context.pageSize);
+  const more = rest.length > page.length ? { nextCursor: encodeCursor(page.at(-1)!.id) } : {};
+  if (plan.output.kind === 'rows') {
+    const columns = plan.output.columns;
+    const rows = page.map((e) => Object.fromEntries(columns.map((c) => [c.name, structuredClone(fieldValue(e, c.field) ?? null)])));
+    return { ...emptyResult('find'), count: limited.length, rows, ...more };
+  }
+  return { ...emptyResult('find'), count: limited.length, entities: page.map((e) => structuredClone(e)), ...more };
 }

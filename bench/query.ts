@@ -1,9 +1,9 @@
 /**
  * `npm run bench:query [-- --n 100000 --adapters sqlite,memory,d1 --repeat 5]`:
  * PQL query timings (issue 13) on the synthetic estate: SQLite on a file,
- * the memory store, and D1 inside workerd (Miniflare, a local D1); the
- * issue's SQLite targets with PASS/FAIL, and memory and D1 as ratios to
- * SQLite.
+ * the memory store, D1 inside workerd (Miniflare, a local D1), and (with
+ * `--adapters ...,indexeddb`) IndexedDB in headless Chromium; the issue's
+ * SQLite targets with PASS/FAIL, and the others as ratios to SQLite.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
 import { createMemoryStore } from '../adapters/memory.js';
 import { createSqliteStore } from '../adapters/sqlite.js';
+import { runIndexedDbQueryBench } from './query-indexeddb/run.js';
 import { runQueryBench, type QueryBenchResult } from './query-suite.js';
 
 const { values } = parseArgs({ options: { n: { type: 'string' }, adapters: { type: 'string' }, repeat: { type: 'string' } } });
@@ -73,7 +74,8 @@ for (const adapter of adapters) {
   if (adapter === 'sqlite') results.push(await sqlite());
   else if (adapter === 'memory') results.push(await runQueryBench(createMemoryStore(), n, log, repeat));
   else if (adapter === 'd1') results.push(await d1());
-  else throw new Error(`unknown adapter ${adapter}; sqlite, memory or d1`);
+  else if (adapter === 'indexeddb') results.push(await runIndexedDbQueryBench(n, repeat, log));
+  else throw new Error(`unknown adapter ${adapter}; sqlite, memory, d1 or indexeddb`);
 }
 
 const base = results.find((r) => r.store === 'sqlite');

@@ -6,7 +6,8 @@
  * - `session.ts`: a sync's staging (one record per chunk, invisible to reads,
  *   stale leftovers removed by a later sync: Web Locks, else age; +P4);
  * - `commit.ts`: the commit, in one transaction, on the shared diff plan (INV-C01);
- * - `reads.ts`: gets, pages, counts and history.
+ * - `reads.ts`: gets, pages, counts and history;
+ * - `query.ts`: PQL queries on index cursors (`GraphStore.query`).
  *
  * @example
  * import { commitSync, runConnector } from 'parallax-edge';
@@ -17,6 +18,7 @@
 import { deleteDB } from 'idb';
 import type { GraphStore } from '../../src/adapter-kit.js';
 import { connect, factoryOf, type IndexedDbStoreOptions } from './connection.js';
+import { evaluateIndexedDbQuery } from './query.js';
 import { createReads } from './reads.js';
 import { DEFAULT_STAGING_LEASE_MS, openSession } from './session.js';
 
@@ -52,6 +54,7 @@ export async function openIndexedDbStore(name: string = DEFAULT_INDEXEDDB_NAME, 
     },
     openSync: (header) => openSession(connection, header, leaseMs),
     ...createReads(connection),
+    query: (plan, context) => evaluateIndexedDbQuery(connection, plan, context),
     async close() {
       connection.close(`the IndexedDB store "${name}" is closed`);
     },
