@@ -9,6 +9,10 @@ export default defineConfig({
     alias: [
       { find: /^parallax-edge$/, replacement: here('./src/index.ts') },
       { find: /^parallax-edge\/http$/, replacement: here('./src/http/index.ts') },
+      { find: /^parallax-edge\/adapter-kit$/, replacement: here('./src/adapter-kit.ts') },
+      { find: /^parallax-edge\/testing$/, replacement: here('./testing/index.ts') },
+      { find: /^parallax-edge\/connectors\/(.*)$/, replacement: here('./connectors/$1/index.ts') },
+      { find: /^parallax-edge\/worker$/, replacement: here('./workers/public.ts') },
       { find: /^parallax-edge\/adapters\/(.*)$/, replacement: here('./adapters/$1.ts') },
     ],
   },

@@ -14,6 +14,8 @@ export default defineProject({
   plugins: [
     cloudflareTest(async () => ({
       wrangler: { configPath: here('./wrangler.toml') },
+      // wrangler.toml's Worker with the test registry: its SyncWorkflow (binding SYNC_WORKFLOW) runs the tests' connectors.
+      main: here('./test/workers/support/workflow-main.ts'),
       miniflare: {
         bindings: {
           // The migrations wrangler applies, for applyD1Migrations() in beforeEach.
@@ -26,6 +28,10 @@ export default defineProject({
     alias: [
       { find: /^parallax-edge$/, replacement: here('./src/index.ts') },
       { find: /^parallax-edge\/http$/, replacement: here('./src/http/index.ts') },
+      { find: /^parallax-edge\/adapter-kit$/, replacement: here('./src/adapter-kit.ts') },
+      { find: /^parallax-edge\/testing$/, replacement: here('./testing/index.ts') },
+      { find: /^parallax-edge\/connectors\/(.*)$/, replacement: here('./connectors/$1/index.ts') },
+      { find: /^parallax-edge\/worker$/, replacement: here('./workers/public.ts') },
       { find: /^parallax-edge\/adapters\/(.*)$/, replacement: here('./adapters/$1.ts') },
     ],
   },

@@ -1,94 +1,117 @@
 /**
  * The in-memory GraphStore: the reference the other adapters are compared
- * with (+P3), and a fast store for tests and short-lived runs. Its commit
- * checks everything first and then applies the changes synchronously, so no
- * reader can observe half a commit (INV-C01).
+ * with (+P3), and a fast store for tests and short-lived runs. A sync's
+ * session stages into maps of its own; its commit plans the diff with the
+ * shared pure plan (`src/store/diff.ts`), checks everything, and then
+ * applies the changes synchronously, so no reader can observe half a commit
+ * (INV-C01).
  *
- * Like the SQL stores, it remembers the input digest of each scope's last
- * full commit for `commitIfUnchanged` (+P2); only commits write its rows, so
- * a commit that writes another scope's row forgets that scope's digest.
+ * Like every store, it remembers each scope's units (runs of records with
+ * their input digests) from its last full commit, so that a sync that
+ * re-emits them stages nothing of them (+P2); a commit that writes another
+ * scope's row makes that scope's units unknown until its next full commit.
  *
  * @example
+ * import { commitSync, runConnector } from 'parallax-edge';
  * import { createMemoryStore } from 'parallax-edge/adapters/memory';
  * const store = createMemoryStore();
- * const { stats } = await commitSync(store, output);
+ * const { stats } = await commitSync(store, await runConnector(connector, { accountId: 'acme', store }));
  */
 import {
   CommitError,
   DEFAULT_HISTORY_LIMIT,
+  assertStagedChunk,
+  byId,
+  commitResult,
   danglingRelationship,
   decodeCursor,
   duplicateSync,
-  emptyStats,
   encodeCursor,
+  entityId,
+  findDangling,
   graphCounts,
   pageLimit,
-  rowWrites,
-  type CommitBatch,
+  planEntities,
+  planRelationships,
+  planStats,
+  priorEntity,
+  storedEntity,
+  storedRelationship,
+  syncRecord,
+  syncConflict,
   type CommitResult,
+  type EntityRow,
   type EntityQuery,
   type GraphStore,
   type HistoryQuery,
   type Page,
   type PreparedEntity,
   type PreparedRelationship,
+  type PriorEntity,
+  type PriorQuery,
+  type RecordKind,
+  type RelationshipRow,
   type RelationshipQuery,
   type RowSource,
-  type StoredEntity,
-  type StoredRelationship,
+  type StagedChunk,
+  type SyncClose,
+  type SyncHeader,
   type SyncRecord,
+  type SyncSession,
   type SyncStats,
-  type UnchangedRun,
-} from '../src/index.js';
-
-type EntityRow = PreparedEntity & RowSource;
-type RelationshipRow = PreparedRelationship & RowSource;
+  type UnitRecord,
+} from '../src/adapter-kit.js';
+import { buildQueryGraph, evaluateQuery, type QueryGraph } from './memory-query.js';
 
 export interface MemoryStore extends GraphStore {
   readonly kind: 'memory';
 }
+
+/** A scope's units from its last full commit; `units` is undefined while they are unknown. */
+interface ScopeUnits {
+  /** Moves whenever `units` is replaced or dropped: a sync that matched units checks it at commit. */
+  version: number;
+  units: Map<string, UnitRecord> | undefined;
+}
+
+/** What one step staged in a session. */
+interface StagedStep {
+  readonly entities: Map<string, PreparedEntity>;
+  readonly relationships: Map<string, PreparedRelationship>;
+  readonly units: UnitRecord[];
+  /** `kind NUL digest` of matched units, with the `ord` of their first row. */
+  readonly matched: Map<string, number>;
+  /** Ids of the entities of its matched units (stored rows), for prior reads. */
+  readonly matchedEntities: Set<string>;
+}
+
+const unitKey = (kind: RecordKind, digest: string): string => `${kind}\0${digest}`;
 
 /** Creates an empty in-memory store. */
 export function createMemoryStore(): MemoryStore {
   const entities = new Map<string, EntityRow>();
   const relationships = new Map<string, RelationshipRow>();
   const history: SyncRecord[] = [];
-  /** Per scope: the input digest of its last commit, while its rows are exactly what that commit left. */
-  const scopeDigests = new Map<string, string>();
-  const scopeOf = (row: { accountId: string; connectorId: string }): string => `${row.accountId}\0${row.connectorId}`;
+  const scopes = new Map<string, ScopeUnits>();
+  const scopeKey = (row: { accountId: string; connectorId: string }): string => `${row.accountId}\0${row.connectorId}`;
+  const scopeOf = (row: { accountId: string; connectorId: string }): ScopeUnits => {
+    let scope = scopes.get(scopeKey(row));
+    if (!scope) scopes.set(scopeKey(row), (scope = { version: 0, units: new Map() }));
+    return scope;
+  };
   let closed = false;
+  /** The query index of the graph, rebuilt on the first query after a commit. */
+  let queryGraph: QueryGraph | undefined;
+  /** Open sessions by token, for `resumeSync` (within this process: the store is memory). */
+  const sessions = new Map<string, SyncSession>();
+  let tokens = 0;
 
   const open = (): void => {
     if (closed) throw new CommitError('StoreFailure', 'the memory store is closed');
   };
 
-  const toEntity = (row: EntityRow): StoredEntity => ({
-    id: row.id,
-    entityType: row.entityType,
-    entityKey: row.entityKey,
-    entityClass: row.entityClass,
-    displayName: row.displayName,
-    properties: JSON.parse(row.propertiesJson),
-    accountId: row.accountId,
-    connectorId: row.connectorId,
-    syncId: row.syncId,
-    stepId: row.stepId,
-  });
-  const toRelationship = (row: RelationshipRow): StoredRelationship => ({
-    id: row.id,
-    fromId: row.fromId,
-    toId: row.toId,
-    fromType: row.fromType,
-    fromKey: row.fromKey,
-    verb: row.verb,
-    toType: row.toType,
-    toKey: row.toKey,
-    properties: JSON.parse(row.propertiesJson),
-    accountId: row.accountId,
-    connectorId: row.connectorId,
-    syncId: row.syncId,
-    stepId: row.stepId,
-  });
+  const toEntity = storedEntity;
+  const toRelationship = storedRelationship;
 
   function page<Row extends { id: string }, Out>(
     rows: Iterable<Row>,
@@ -99,7 +122,7 @@ export function createMemoryStore(): MemoryStore {
     const limit = pageLimit(query.limit);
     const after = decodeCursor(query.cursor);
     const matching = [...rows].filter((row) => keep(row) && (after === undefined || row.id > after));
-    matching.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    matching.sort(byId);
     const items = matching.slice(0, limit);
     const last = items.at(-1);
     return matching.length > limit && last ? { items: items.map(convert), nextCursor: encodeCursor(last.id) } : { items: items.map(convert) };
@@ -109,116 +132,258 @@ export function createMemoryStore(): MemoryStore {
     if (history.some((r) => r.accountId === accountId && r.syncId === syncId)) throw duplicateSync(accountId, syncId);
   }
 
-  function record(run: Omit<SyncRecord, 'committedAt' | 'stats'>, stats: SyncStats): CommitResult {
-    const stored: SyncRecord = {
-      accountId: run.accountId,
-      connectorId: run.connectorId,
-      syncId: run.syncId,
-      startedAt: run.startedAt,
-      finishedAt: run.finishedAt,
-      committedAt: new Date().toISOString(),
-      failedSteps: [...run.failedSteps],
-      keptSteps: [...run.keptSteps],
-      stats,
+  function openSession(header: SyncHeader): SyncSession {
+    open();
+    const token = `m${++tokens}`;
+    /** What each page of each step staged, by `stepId NUL page`. */
+    const steps = new Map<string, StagedStep & { readonly stepId: string; readonly page: number }>();
+    let ended = false;
+    /** The scope's units version when this session first read them, if it did. */
+    let readVersion: number | undefined;
+    const live = (): void => {
+      open();
+      if (ended) throw new CommitError('StoreFailure', `the sync "${header.syncId}" was already committed or aborted`);
     };
-    history.push(stored);
-    // The caller gets copies: mutating them must not rewrite the stored history.
-    return { record: structuredClone(stored), stats: { ...stats }, rowsWritten: rowWrites(stats) };
+    const pageOf = (stepId: string, page: number): StagedStep => {
+      const key = `${stepId}\0${page}`;
+      let step = steps.get(key);
+      if (!step) steps.set(key, (step = { stepId, page, entities: new Map(), relationships: new Map(), units: [], matched: new Map(), matchedEntities: new Set() }));
+      return step;
+    };
+    /** Every page a step staged. */
+    const pagesOf = (stepId: string): StagedStep[] => [...steps.values()].filter((s) => s.stepId === stepId);
+    const storedUnit = (kind: RecordKind, digest: string): UnitRecord | undefined => scopeOf(header).units?.get(unitKey(kind, digest));
+    /** A dependency's entity as staged, or as stored for a matched unit's row. */
+    const priorRow = (id: string, stepIds: readonly string[]): PriorEntity | undefined => {
+      for (const stepId of stepIds) {
+        for (const step of pagesOf(stepId)) {
+          const staged = step.entities.get(id);
+          if (staged) return priorOf(staged);
+          const stored = step.matchedEntities.has(id) ? entities.get(id) : undefined;
+          if (stored) return priorOf(stored);
+        }
+      }
+      return undefined;
+    };
+    const priorIds = (stepIds: readonly string[]): string[] =>
+      stepIds.flatMap((stepId) => pagesOf(stepId).flatMap((step) => [...step.entities.keys(), ...step.matchedEntities]));
+    /** Prior pages of one query, sorted once: dependencies stage nothing more once they are read. */
+    const priorLists = new Map<string, PriorEntity[]>();
+    const priorList = (query: PriorQuery): PriorEntity[] => {
+      const key = JSON.stringify([query.steps, query.type ?? null, query.class ?? null]);
+      let list = priorLists.get(key);
+      if (!list) {
+        list = [];
+        for (const stepId of query.steps) {
+          for (const id of priorIds([stepId])) {
+            const row = priorRow(id, [stepId])!;
+            if ((query.type === undefined || row.entityType === query.type) && (query.class === undefined || row.entityClass === query.class)) list.push(row);
+          }
+        }
+        priorLists.set(key, list.sort(byId));
+      }
+      return list;
+    };
+
+    const session: SyncSession = {
+      header,
+      token,
+      async storedUnits(stepId, kind) {
+        live();
+        const scope = scopeOf(header);
+        if (header.verify || !scope.units) return new Set();
+        readVersion ??= scope.version;
+        const out = new Set<string>();
+        for (const unit of scope.units.values()) if (unit.stepId === stepId && unit.kind === kind) out.add(unit.digest);
+        return out;
+      },
+      async stage(chunk: StagedChunk) {
+        assertStagedChunk(chunk);
+        live();
+        const step = pageOf(chunk.stepId, chunk.page);
+        // The core refuses a repeat within a run; across invocations (pages of a Workflow) this finds it.
+        for (const row of [...chunk.entities, ...chunk.relationships]) {
+          if ([...steps.values()].some((p) => p.entities.has(row.id) || p.relationships.has(row.id))) {
+            throw new CommitError('InvalidBatch', `step "${chunk.stepId}" emitted a row that this sync has already staged (a record emitted twice, in two pages or steps)`, {
+              field: 'stepId',
+            });
+          }
+        }
+        for (const e of chunk.entities) step.entities.set(e.id, e);
+        for (const r of chunk.relationships) step.relationships.set(r.id, r);
+        step.units.push(...chunk.units);
+        for (const m of chunk.matched) {
+          step.matched.set(unitKey(m.kind, m.digest), m.ord);
+          if (m.kind === 'entity') for (const id of storedUnit(m.kind, m.digest)?.ids ?? []) step.matchedEntities.add(id);
+        }
+        priorLists.clear();
+      },
+      async discardStep(stepId, fromPage = 0) {
+        live();
+        for (const [key, step] of steps) if (step.stepId === stepId && step.page >= fromPage) steps.delete(key);
+        priorLists.clear();
+      },
+      async priorEntityIds(query) {
+        live();
+        const ids = priorIds(query.steps).filter((id) => query.after === undefined || id > query.after).sort();
+        return ids.slice(0, pageLimit(query.limit));
+      },
+      async priorEntities(query: PriorQuery) {
+        live();
+        const limit = pageLimit(query.limit);
+        const list = priorList(query);
+        // First index past `after`, by binary search over the sorted ids.
+        let lo = 0;
+        let hi = list.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          if (query.after !== undefined && list[mid]!.id <= query.after) lo = mid + 1;
+          else hi = mid;
+        }
+        return { items: list.slice(lo, lo + limit) };
+      },
+      async priorEntity(stepIds, type, key) {
+        live();
+        return priorRow(entityId(header.accountId, type, key), stepIds);
+      },
+      async commit(close) {
+        live();
+        const result = commit(header, steps, close, readVersion);
+        ended = true;
+        sessions.delete(token);
+        return result;
+      },
+      async abort() {
+        ended = true;
+        steps.clear();
+        sessions.delete(token);
+      },
+    };
+    sessions.set(token, session);
+    return session;
   }
 
-  function commitIfUnchanged(run: UnchangedRun): CommitResult | undefined {
-    open();
-    refuseDuplicate(run.accountId, run.syncId);
-    if (scopeDigests.get(scopeOf(run)) !== run.inputDigest) return undefined;
-    return record({ ...run, keptSteps: [] }, { ...emptyStats(), entitiesUnchanged: run.entities, relationshipsUnchanged: run.relationships });
-  }
+  const priorOf = (row: PreparedEntity): PriorEntity => priorEntity(row, row.stepId);
 
-  function commit(batch: CommitBatch): CommitResult {
-    open();
-    const { accountId, connectorId, syncId } = batch;
+  function commit(header: SyncHeader, steps: ReadonlyMap<string, StagedStep>, close: SyncClose, readVersion: number | undefined): CommitResult {
+    const { accountId, connectorId, syncId } = header;
     refuseDuplicate(accountId, syncId);
-    const kept = new Set(batch.keptSteps);
+    const scope = scopeOf(header);
+    const matchedAny = [...steps.values()].some((s) => s.matched.size > 0);
+    // Matched units stand for stored rows: they must still be what this sync read.
+    if (matchedAny && (readVersion === undefined || scope.version !== readVersion || !scope.units)) throw syncConflict(accountId, connectorId);
+    const keptSteps = new Set(close.keptSteps);
     const inScope = (row: RowSource): boolean => row.accountId === accountId && row.connectorId === connectorId;
-    const stats = emptyStats();
 
-    // Check and plan: nothing is changed until every check has passed.
-    const emittedEntities = new Map(batch.entities.map((e) => [e.id, e]));
-    const entityWrites: PreparedEntity[] = [];
-    for (const e of batch.entities) {
-      const old = entities.get(e.id);
-      if (!old) stats.entitiesCreated++;
-      else if (old.hash === e.hash) stats.entitiesUnchanged++;
-      else stats.entitiesUpdated++;
-      if (!old || old.hash !== e.hash) entityWrites.push(e);
-    }
-    const deletedEntities = new Set<string>();
-    for (const row of entities.values()) {
-      if (!inScope(row) || emittedEntities.has(row.id)) continue;
-      if (kept.has(row.stepId)) stats.entitiesKept++;
-      else deletedEntities.add(row.id);
-    }
-    stats.entitiesDeleted = deletedEntities.size;
-
-    const willExist = (id: string): boolean => emittedEntities.has(id) || (entities.has(id) && !deletedEntities.has(id));
-    const dangling = batch.relationships.filter((r) => !willExist(r.fromId) || !willExist(r.toId));
-    if (dangling.length > 0) throw danglingRelationship(dangling[0]!, dangling.length);
-
-    const emittedRelationships = new Set(batch.relationships.map((r) => r.id));
-    const relationshipWrites: PreparedRelationship[] = [];
-    for (const r of batch.relationships) {
-      const old = relationships.get(r.id);
-      if (!old) stats.relationshipsCreated++;
-      else if (old.hash === r.hash) stats.relationshipsUnchanged++;
-      else stats.relationshipsUpdated++;
-      if (!old || old.hash !== r.hash) relationshipWrites.push(r);
-    }
-    const deletedRelationships: string[] = [];
-    for (const row of relationships.values()) {
-      if (emittedRelationships.has(row.id)) continue;
-      const touchesDeleted = deletedEntities.has(row.fromId) || deletedEntities.has(row.toId);
-      if (inScope(row) && !kept.has(row.stepId)) {
-        deletedRelationships.push(row.id);
-      } else if (touchesDeleted) {
-        stats.relationshipsCascaded++;
-        deletedRelationships.push(row.id);
-      } else if (inScope(row)) {
-        stats.relationshipsKept++;
+    // Emitted rows: staged ones with their hash, matched units' rows with the stored hash.
+    const stagedEntities = new Map<string, PreparedEntity>();
+    const stagedRelationships = new Map<string, PreparedRelationship>();
+    const emittedEntities = new Map<string, string>();
+    const emittedRelationships = new Map<string, PreparedRelationship | (RelationshipRow & { ord: number })>();
+    const units: UnitRecord[] = [];
+    for (const step of steps.values()) {
+      for (const [id, e] of step.entities) {
+        stagedEntities.set(id, e);
+        emittedEntities.set(id, e.hash);
+      }
+      for (const [id, r] of step.relationships) {
+        stagedRelationships.set(id, r);
+        emittedRelationships.set(id, r);
+      }
+      units.push(...step.units);
+      for (const [key, ord] of step.matched) {
+        const unit = scope.units!.get(key);
+        if (!unit) throw syncConflict(accountId, connectorId);
+        units.push(unit);
+        unit.ids.forEach((id, i) => {
+          const row = unit.kind === 'entity' ? entities.get(id) : relationships.get(id);
+          if (!row || !inScope(row)) throw syncConflict(accountId, connectorId);
+          if (unit.kind === 'entity') emittedEntities.set(id, row.hash);
+          else emittedRelationships.set(id, { ...(row as RelationshipRow), ord: ord + i });
+        });
       }
     }
-    stats.relationshipsDeleted = deletedRelationships.length;
+    if (emittedEntities.size !== close.entities || emittedRelationships.size !== close.relationships) {
+      throw new CommitError(
+        'StoreFailure',
+        `sync "${syncId}" staged ${emittedEntities.size} entities and ${emittedRelationships.size} relationships but emitted ${close.entities} and ${close.relationships}; nothing was committed`,
+      );
+    }
 
+    // Plan: nothing is changed until every check has passed.
+    const hashesOf = <Row extends { hash: string }>(ids: Iterable<string>, rows: ReadonlyMap<string, Row>): Map<string, string> => {
+      const out = new Map<string, string>();
+      for (const id of ids) {
+        const row = rows.get(id);
+        if (row) out.set(id, row.hash);
+      }
+      return out;
+    };
+    const scopeRows = <Row extends RowSource & { id: string }>(rows: ReadonlyMap<string, Row>): [string, string][] =>
+      [...rows.values()].filter(inScope).map((row) => [row.id, row.stepId]);
+    const entityPlan = planEntities(emittedEntities, hashesOf(emittedEntities.keys(), entities), scopeRows(entities), keptSteps);
+    const willExist = (id: string): boolean => emittedEntities.has(id) || (entities.has(id) && !entityPlan.deletes.has(id));
+    const dangling = findDangling(emittedRelationships.values(), willExist);
+    if (dangling) throw danglingRelationship(dangling.first, dangling.count);
+    const touching: string[] = [];
+    if (entityPlan.deletes.size > 0) {
+      for (const row of relationships.values()) {
+        if (entityPlan.deletes.has(row.fromId) || entityPlan.deletes.has(row.toId)) touching.push(row.id);
+      }
+    }
+    const relationshipHashes = new Map([...emittedRelationships].map(([id, r]) => [id, r.hash]));
+    const relationshipPlan = planRelationships(
+      relationshipHashes,
+      hashesOf(relationshipHashes.keys(), relationships),
+      scopeRows(relationships),
+      keptSteps,
+      touching,
+    );
+    const stats: SyncStats = planStats(entityPlan, relationshipPlan);
+
+    queryGraph = undefined;
     // Apply: synchronous, so it lands whole. Other scopes whose rows this
-    // takes over or cascades away no longer match their digest.
+    // takes over or cascades away no longer know their units.
     const source = { accountId, connectorId, syncId };
     const forget = (old: RowSource | undefined): void => {
-      if (old && !inScope(old)) scopeDigests.delete(scopeOf(old));
+      if (!old || inScope(old)) return;
+      const other = scopeOf(old);
+      other.version++;
+      other.units = undefined;
     };
-    for (const e of entityWrites) {
-      forget(entities.get(e.id));
-      entities.set(e.id, { ...e, ...source });
+    for (const id of entityPlan.writes) {
+      forget(entities.get(id));
+      entities.set(id, { ...stagedEntities.get(id)!, ...source });
     }
-    for (const id of deletedEntities) entities.delete(id);
-    for (const r of relationshipWrites) {
-      forget(relationships.get(r.id));
-      relationships.set(r.id, { ...r, ...source });
+    for (const id of entityPlan.deletes) entities.delete(id);
+    for (const id of relationshipPlan.writes) {
+      forget(relationships.get(id));
+      relationships.set(id, { ...stagedRelationships.get(id)!, ...source });
     }
-    for (const id of deletedRelationships) {
+    for (const id of relationshipPlan.deletes) {
       forget(relationships.get(id));
       relationships.delete(id);
     }
-    // With kept steps (+P1) the scope holds more than the batch: no digest.
-    if (batch.inputDigest !== undefined && batch.keptSteps.length === 0) scopeDigests.set(scopeOf(batch), batch.inputDigest);
-    else scopeDigests.delete(scopeOf(batch));
-    return record(batch, stats);
+    // With kept steps (+P1) the scope holds more than its units: unknown until a full commit.
+    scope.version++;
+    scope.units = keptSteps.size === 0 ? new Map(units.map((u) => [unitKey(u.kind, u.digest), u])) : undefined;
+    return record(header, close, stats);
+  }
+
+  function record(header: SyncHeader, close: SyncClose, stats: SyncStats): CommitResult {
+    const stored = syncRecord(header, close, stats);
+    history.push(stored);
+    return commitResult(stored);
   }
 
   return {
     kind: 'memory',
-    async commit(batch) {
-      return commit(batch);
+    async openSync(header) {
+      return openSession(header);
     },
-    async commitIfUnchanged(run) {
-      return commitIfUnchanged(run);
+    async resumeSync(token) {
+      open();
+      return sessions.get(token);
     },
     async getEntity(id) {
       open();
@@ -227,10 +392,8 @@ export function createMemoryStore(): MemoryStore {
     },
     async findEntity(accountId, type, key) {
       open();
-      for (const row of entities.values()) {
-        if (row.accountId === accountId && row.entityType === type && row.entityKey === key) return toEntity(row);
-      }
-      return undefined;
+      const row = entities.get(entityId(accountId, type, key));
+      return row && row.accountId === accountId && row.entityType === type && row.entityKey === key ? toEntity(row) : undefined;
     },
     async listEntities(query: EntityQuery = {}) {
       open();
@@ -285,6 +448,11 @@ export function createMemoryStore(): MemoryStore {
         .reverse()
         .slice(0, limit)
         .map((r) => structuredClone(r));
+    },
+    async query(plan, context) {
+      open();
+      queryGraph ??= buildQueryGraph([...entities.values()].map(toEntity), [...relationships.values()].map(toRelationship));
+      return evaluateQuery(queryGraph, plan, context);
     },
     async close() {
       closed = true;

@@ -1,66 +1,40 @@
 /**
- * The embedded SQLite GraphStore for Node, on better-sqlite3. A commit runs
- * the shared SQL module's statement list (stage, check, diff, promote) in one
- * `BEGIN IMMEDIATE` transaction, so it lands whole or not at all (INV-C01),
- * the diff runs set-wise inside SQLite (the stored scope never comes into JS),
- * and readers, on WAL snapshots, never see staged rows.
+ * The embedded SQLite GraphStore for Node, on better-sqlite3: the shared SQL
+ * store (`adapters/sql/store.ts`) on an executor that runs its statements in
+ * better-sqlite3 transactions. A sync stages into connection-local TEMP
+ * tables as the connector runs (invisible to every other connection, never
+ * in the database file or its WAL, gone with the connection: +P4), and its
+ * commit is one `BEGIN IMMEDIATE` transaction (INV-C01) whose diff runs
+ * set-wise inside SQLite; readers, on WAL snapshots, never see staged rows.
  *
  * @example
  * import { commitSync, runConnector } from 'parallax-edge';
  * import { createSqliteStore } from 'parallax-edge/adapters/sqlite';
  * const store = createSqliteStore('./graph.db');
- * const { stats } = await commitSync(store, await runConnector(connector, { accountId: 'acme', syncId: 'sync-001' }));
+ * const { stats } = await commitSync(store, await runConnector(connector, { accountId: 'acme', store }));
  * await store.close();
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import {
-  CommitError,
-  danglingRelationship,
-  duplicateSync,
-  rowWrites,
-  type CommitBatch,
-  type CommitResult,
-  type GraphStore,
-} from '../src/index.js';
+import { CommitError, type GraphStore } from '../src/adapter-kit.js';
 import './node-hashes.js';
 import {
-  ALL_LEFTOVERS,
   CREATE_MIGRATIONS_TABLE,
-  cleanupStatements,
-  promoteStatements,
-  stageEntityRowSql,
-  stageHeaderStatement,
-  stageRelationshipRowSql,
-  stageChunkStatements,
-  stagedEntityValues,
-  stagedRelationshipValues,
-  tempStagingStatements,
   CURRENT_VERSION_QUERY,
   MIGRATIONS_TABLE_QUERY,
   SCHEMA_VERSION,
-  countsFromRows,
-  countsStatements,
-  danglingReportStatement,
-  endpointsStaged,
-  entityFromRow,
-  findEntityStatement,
-  getEntityStatement,
-  getRelationshipStatement,
-  guardFailure,
-  historyStatement,
-  listEntitiesStatement,
-  listRelationshipsStatement,
+  createSqlStore,
+  isStatement,
   migrationStatements,
   numberedParams,
-  readDanglingReport,
-  relationshipFromRow,
-  syncRecordFromRow,
+  tempStagingStatements,
+  TEMP_STAGING_KEYS,
   type Row,
+  type SqlExecutor,
+  type SqlResult,
   type SqlStatement,
-  batchDigest,
-  unchangedRunStatements,
-  unchangedScopeStatements,
+  type SqlValue,
+  type SqlWork,
 } from './sql/index.js';
 
 export interface SqliteStoreOptions {
@@ -69,19 +43,28 @@ export interface SqliteStoreOptions {
   /**
    * Open an existing store for reads only: never created, written or migrated
    * (a file that is not a store at this schema version is a
-   * {@link SqliteSchemaError}); `commit` then fails with `StoreFailure`.
+   * {@link SqliteSchemaError}); a sync then fails with `StoreFailure`.
    */
   readonly readonly?: boolean;
   /** How long a commit waits for another connection's write lock, in ms (default 5000). */
   readonly busyTimeoutMs?: number;
   /**
-   * Stage the rows as JSON chunks of at most this many bytes expanded by
+   * Stage rows as JSON chunks of at most this many bytes expanded by
    * `json_each` (the D1 way) instead of one prepared INSERT per row (the
    * default, faster in-process); for tests of the chunked path.
    */
   readonly stagingChunkBytes?: number;
   /** Called with the text of every SQL statement the store runs (better-sqlite3's `verbose`), for debugging. */
   readonly trace?: (sql: string) => void;
+  /**
+   * A commit that creates at least this many rows, and at least as many as
+   * the graph tables hold, drops their secondary indexes before its graph
+   * writes and builds them again right after, in the same transaction
+   * (INV-C01: readers see the old graph with its indexes, or the new one
+   * with them): one sorted build instead of an index update per row.
+   * Default 10,000; 0 turns it off.
+   */
+  readonly bulkLoadRows?: number;
 }
 
 export interface SqliteStore extends GraphStore {
@@ -90,6 +73,9 @@ export interface SqliteStore extends GraphStore {
 }
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+const DEFAULT_BULK_LOAD_ROWS = 10_000;
+/** Pages of the TEMP staging tables held in memory (KiB, as a negative cache_size); the rest spills to a temp file. */
+const STAGING_CACHE_KIB = 32 * 1024;
 
 function storeFailure(message: string, cause?: unknown): CommitError {
   return new CommitError('StoreFailure', message, cause === undefined ? {} : { cause });
@@ -184,8 +170,6 @@ function checkSchema(db: Database.Database, path: string): void {
   }
 }
 
-// ---------------------------------------------------------------------------
-
 /**
  * Opens (creating it if needed) a SQLite graph store: WAL journal, a busy
  * timeout, and schema migrations applied on open. Throws a `CommitError`
@@ -200,6 +184,7 @@ export function createSqliteStore(options: string | SqliteStoreOptions): SqliteS
     busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS,
     stagingChunkBytes,
     trace,
+    bulkLoadRows = DEFAULT_BULK_LOAD_ROWS,
   }: SqliteStoreOptions = typeof options === 'string' ? { path: options } : options;
   let db: Database.Database;
   try {
@@ -223,24 +208,22 @@ export function createSqliteStore(options: string | SqliteStoreOptions): SqliteS
     return prepared;
   };
   const args = (s: SqlStatement): unknown[] => (s.params.length > 0 ? [numberedParams(s.params)] : []);
-  const run = (s: SqlStatement): Database.RunResult => prepare(s.sql).run(...args(s));
-  const get = (s: SqlStatement): Row | undefined => prepare(s.sql).get(...args(s)) as Row | undefined;
-  const all = (s: SqlStatement): Row[] => prepare(s.sql).all(...args(s)) as Row[];
+  const exec = (s: SqlStatement): SqlResult => {
+    const prepared = prepare(s.sql);
+    if (prepared.reader) return { rows: prepared.all(...args(s)) as Row[], changes: 0 };
+    return { rows: [], changes: prepared.run(...args(s)).changes };
+  };
 
   try {
     if (!readonly) {
       db.pragma('journal_mode = WAL');
       migrate();
-      // Commits stage into connection-local TEMP tables held in memory: the
-      // staged rows never reach the file or its WAL, and other connections
-      // never see them. The SQL module's staging tables in the file (used by
-      // D1, or left by a process that staged there and crashed, +P4) are
-      // emptied of leftovers once here, before the TEMP tables shadow their names.
-      db.transaction(() => {
-        for (const s of cleanupStatements('', ALL_LEFTOVERS)) run(s);
-      }).immediate();
-      db.pragma('temp_store = MEMORY');
-      for (const s of tempStagingStatements()) run(s);
+      // Syncs stage into TEMP tables that shadow the file's: connection-local,
+      // kept in a temp file past a bounded cache, so a big sync does not grow memory.
+      db.pragma('temp_store = FILE');
+      db.pragma(`temp.cache_size = -${STAGING_CACHE_KIB}`);
+      db.pragma('temp.journal_mode = MEMORY');
+      for (const s of tempStagingStatements()) exec(s);
     } else {
       checkSchema(db, path);
     }
@@ -251,210 +234,103 @@ export function createSqliteStore(options: string | SqliteStoreOptions): SqliteS
 
   function migrate(): void {
     db.transaction(() => {
-      run(CREATE_MIGRATIONS_TABLE);
-      const current = get(CURRENT_VERSION_QUERY)?.version as number | null | undefined;
+      exec(CREATE_MIGRATIONS_TABLE);
+      const current = exec(CURRENT_VERSION_QUERY).rows[0]?.version as number | null | undefined;
       let statements: SqlStatement[];
       try {
         statements = migrationStatements(current ?? null, new Date().toISOString());
       } catch (error) {
         throw storeFailure(`SQLite database "${path}": ${describeError(error)}`, error);
       }
-      for (const s of statements) run(s);
+      for (const s of statements) exec(s);
     }).immediate();
   }
 
-  let closed = false;
-  const ensureOpen = (): void => {
-    if (closed) throw storeFailure('the SQLite store is closed');
+  /**
+   * Before a commit's first graph write: when it creates at least
+   * `bulkLoadRows` rows and no fewer than the graph tables hold, drops their
+   * secondary indexes and returns the DDL that builds them again (read from
+   * the schema, so it stays the migrations' own).
+   */
+  function dropIndexesForBulkLoad(token: SqlValue): string[] | undefined {
+    if (bulkLoadRows <= 0) return undefined;
+    const created = prepare(
+      `SELECT r.entities_created + r.relationships_created AS n FROM sync_runs r
+       JOIN staged_syncs h ON r.account_id = h.account_id AND r.sync_id = h.sync_id WHERE h.token = ?`,
+    ).get(token) as { n: number } | undefined;
+    if (!created || created.n < bulkLoadRows) return undefined;
+    const stored = prepare('SELECT (SELECT COUNT(*) FROM main.entities) + (SELECT COUNT(*) FROM main.relationships) AS n').get() as { n: number };
+    if (created.n < stored.n) return undefined;
+    const indexes = prepare(
+      `SELECT name, sql FROM main.sqlite_master WHERE type = 'index' AND tbl_name IN ('entities', 'relationships') AND sql IS NOT NULL ORDER BY name`,
+    ).all() as { name: string; sql: string }[];
+    for (const { name } of indexes) db.exec(`DROP INDEX main."${name.replaceAll('"', '""')}"`);
+    return indexes.map((i) => i.sql);
+  }
+
+  const run = (w: SqlWork): SqlResult => {
+    if (isStatement(w)) return exec(w);
+    const prepared = prepare(w.sql);
+    for (const row of w.rows) prepared.run(row);
+    return { rows: [], changes: w.rows.length };
   };
 
-  /** Runs a read; database failures become `StoreFailure`, argument errors (RangeError) pass through. */
-  function read<T>(fn: () => T): T {
-    ensureOpen();
-    try {
-      return fn();
-    } catch (error) {
-      if (error instanceof CommitError || error instanceof RangeError) throw error;
-      throw storeFailure(`SQLite read failed: ${describeError(error)}`, error);
-    }
-  }
-
   /**
-   * The batch's rows into the TEMP staging tables, one prepared INSERT per row
-   * (better-sqlite3 binds in-process, so this beats building and parsing JSON
-   * chunks); `stagingChunkBytes` > 0 stages JSON chunks through `json_each`
-   * instead, as D1 does (kept for tests of that path).
+   * The TEMP row tables stage without their (token, id) key; it is built
+   * (one sort) before the first statement outside staging that reads them
+   * (prior reads, the commit), and dropped once they are empty again, so
+   * the next sync stages without it too.
    */
-  function stageRows(batch: CommitBatch, token: string): void {
-    if (stagingChunkBytes !== undefined) {
-      for (const s of stageChunkStatements(batch, token, stagingChunkBytes, 'temp')) run(s);
-      return;
-    }
-    const entity = prepare(stageEntityRowSql('temp'));
-    batch.entities.forEach((e, ord) => entity.run(stagedEntityValues(token, ord, e)));
-    const relationship = prepare(stageRelationshipRowSql('temp'));
-    const endpoints = endpointsStaged(batch);
-    batch.relationships.forEach((r, ord) => relationship.run(stagedRelationshipValues(token, ord, r, endpoints(r))));
-  }
+  let keyed = false;
+  const readsStaging = (w: SqlWork): boolean => isStatement(w) && /\bstaged_(entities|relationships)\b/.test(w.sql);
+  const ensureKeys = (): void => {
+    if (keyed) return;
+    for (const key of TEMP_STAGING_KEYS) db.exec(key.create);
+    keyed = true;
+  };
+  const dropKeysWhenEmpty = (): void => {
+    if (!keyed || readonly) return;
+    if (TEMP_STAGING_KEYS.some((key) => prepare(`SELECT 1 FROM temp.${key.table} LIMIT 1`).get() !== undefined)) return;
+    for (const key of TEMP_STAGING_KEYS) db.exec(key.drop);
+    keyed = false;
+  };
 
-  /** Runs a statement that may be a guard; a guard that fired becomes the contract's error. */
-  function runGuarded(s: SqlStatement, batch: CommitBatch, token: string): number {
-    try {
-      return run(s).changes;
-    } catch (error) {
-      // A guard's RAISE(ABORT) failed this statement only: the transaction is
-      // still open, with the staged rows, for the INV-C04 report. Throwing
-      // then rolls it all back.
-      switch (guardFailure(error)) {
-        case 'DanglingRelationship': {
-          const report = readDanglingReport(get(danglingReportStatement(token, 'temp')), batch);
-          if (report) throw danglingRelationship(report.relationship, report.count);
-          throw storeFailure('INV-C04 guard fired but no dangling relationship was found', error);
-        }
-        case 'DuplicateSyncId':
-          throw duplicateSync(batch.accountId, batch.syncId);
-        case 'StagingIncomplete':
-          throw storeFailure('staged rows of this commit went missing before promote; nothing was committed', error);
-        default:
-          throw error;
-      }
-    }
-  }
-
-  /**
-   * Runs the statements of an unchanged re-sync (scope.ts) in the open
-   * transaction: the result, or undefined when the scope check did not hold
-   * (then its statements wrote nothing).
-   */
-  function recordUnchanged(statements: readonly SqlStatement[], scope: { accountId: string; syncId: string }): CommitResult | undefined {
-    let resultRow: Row | undefined;
-    for (const s of statements) {
-      if (s.kind === 'result') {
-        resultRow = get(s);
-        continue;
-      }
+  const executor: SqlExecutor = {
+    rowInserts: stagingChunkBytes === undefined,
+    localStaging: true,
+    async batch(work, mode) {
+      if (readonly && mode !== 'read') throw storeFailure(`the SQLite store "${path}" is open read-only`);
+      if (!readonly && mode !== 'stage' && !keyed && work.some(readsStaging)) ensureKeys();
+      const graph = (w: SqlWork): boolean => isStatement(w) && w.kind === 'graph';
+      const firstGraph = mode === 'commit' ? work.findIndex(graph) : -1;
+      const lastGraph = firstGraph < 0 ? -1 : work.length - 1 - [...work].reverse().findIndex(graph);
+      const all = (): SqlResult[] => {
+        let rebuild: string[] | undefined;
+        return work.map((w, i) => {
+          if (i === firstGraph) rebuild = dropIndexesForBulkLoad((w as SqlStatement).params[0] ?? null);
+          const result = run(w);
+          if (i === lastGraph && rebuild) for (const sql of rebuild) db.exec(sql);
+          return result;
+        });
+      };
+      const transaction = db.transaction(all);
       try {
-        run(s);
+        // Reads and staging (TEMP tables only) never take the database's write lock; a commit takes it first.
+        const results = mode === 'commit' ? transaction.immediate() : transaction();
+        if (mode === 'stage' && work.some((w) => isStatement(w) && w.kind === 'cleanup')) dropKeysWhenEmpty();
+        return results;
       } catch (error) {
-        if (guardFailure(error) === 'DuplicateSyncId') throw duplicateSync(scope.accountId, scope.syncId);
+        const code = (error as { code?: unknown }).code;
+        if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+          throw storeFailure(`SQLite database "${path}" stayed locked by another writer for ${busyTimeoutMs} ms; nothing was committed`, error);
+        }
         throw error;
       }
-    }
-    if (!resultRow) return undefined;
-    const record = syncRecordFromRow(resultRow);
-    return { record, stats: { ...record.stats }, rowsWritten: 0 };
-  }
-
-  /** `fn` in one IMMEDIATE transaction (a writer from the start); failures become `StoreFailure`. */
-  function writeTransaction<T>(fn: () => T): T {
-    ensureOpen();
-    if (readonly) throw storeFailure(`the SQLite store "${path}" is open read-only`);
-    try {
-      return db.transaction(fn).immediate();
-    } catch (error) {
-      if (error instanceof CommitError) throw error;
-      const code = (error as { code?: unknown }).code;
-      if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
-        throw storeFailure(`SQLite database "${path}" stayed locked by another writer for ${busyTimeoutMs} ms; nothing was committed`, error);
-      }
-      throw storeFailure(`SQLite commit failed, nothing was committed: ${describeError(error)}`, error);
-    }
-  }
-
-  let commits = 0;
-  function commit(batch: CommitBatch, digest: string): CommitResult {
-    // The TEMP staging tables belong to this connection and hold one commit at
-    // a time, so a short per-connection counter is unique enough, and it keys
-    // every staged row (a 36-character UUID made each key twice as long).
-    const token = `c${++commits}`;
-    const now = new Date().toISOString();
-    // Staging runs inside this transaction on this connection's TEMP tables,
-    // so nothing else can be staged there (the cleanup is a formality).
-    const before = [...cleanupStatements(token, ALL_LEFTOVERS, 'temp'), stageHeaderStatement(batch, token, now, 'temp')];
-    const after = promoteStatements(token, now, 'temp', { batch: digest, input: batch.inputDigest ?? null });
-    return writeTransaction((): CommitResult => {
-      // An unchanged re-sync is recorded without staging (scope.ts).
-      const unchanged = recordUnchanged(unchangedScopeStatements(batch, digest, now), batch);
-      if (unchanged) return unchanged;
-      let rowsWritten = 0;
-      let resultRow: Row | undefined;
-      for (const s of before) run(s);
-      stageRows(batch, token);
-      for (const s of after) {
-        if (s.kind === 'result') {
-          resultRow = get(s);
-          continue;
-        }
-        const changes = runGuarded(s, batch, token);
-        if (s.kind === 'graph') rowsWritten += changes;
-      }
-      if (!resultRow) throw storeFailure('the sync-run record was not written; nothing was committed');
-      const record = syncRecordFromRow(resultRow);
-      const counted = rowWrites(record.stats);
-      if (rowsWritten !== counted) {
-        throw storeFailure(`commit wrote ${rowsWritten} rows but its stats count ${counted}; nothing was committed`);
-      }
-      return { record, stats: { ...record.stats }, rowsWritten };
-    });
-  }
-
-  return {
-    kind: 'sqlite',
-    path,
-    async commit(batch) {
-      ensureOpen();
-      // Also refuses repeated ids (InvalidBatch) before anything is staged.
-      return commit(batch, batchDigest(batch));
-    },
-    async commitIfUnchanged(run) {
-      const statements = unchangedRunStatements(run, new Date().toISOString());
-      return writeTransaction(() => recordUnchanged(statements, run));
-    },
-    async getEntity(id) {
-      return read(() => {
-        const row = get(getEntityStatement(id));
-        return row && entityFromRow(row);
-      });
-    },
-    async findEntity(accountId, type, key) {
-      return read(() => {
-        const row = get(findEntityStatement(accountId, type, key));
-        return row && entityFromRow(row);
-      });
-    },
-    async listEntities(query = {}) {
-      return read(() => {
-        const page = listEntitiesStatement(query);
-        return page.toPage(all(page.statement));
-      });
-    },
-    async getRelationship(id) {
-      return read(() => {
-        const row = get(getRelationshipStatement(id));
-        return row && relationshipFromRow(row);
-      });
-    },
-    async listRelationships(query = {}) {
-      return read(() => {
-        const page = listRelationshipsStatement(query);
-        return page.toPage(all(page.statement));
-      });
-    },
-    async counts(query = {}) {
-      return read(() => {
-        const [byClass, byVerb] = countsStatements(query);
-        // One read transaction: both counts from the same snapshot.
-        return db.transaction(() => countsFromRows(all(byClass), all(byVerb)))();
-      });
-    },
-    async syncHistory(query = {}) {
-      return read(() => all(historyStatement(query)).map(syncRecordFromRow));
     },
     async close() {
-      if (closed) return;
-      closed = true;
       cache.clear();
       db.close();
     },
   };
+  return { ...createSqlStore('sqlite', executor, { name: `SQLite database "${path}"`, ...(stagingChunkBytes === undefined ? {} : { chunkBytes: stagingChunkBytes }) }), path };
 }

@@ -12,6 +12,10 @@
  *   operations that do yield;
  * - start values are taken after two full GCs (with `--expose-gc`), so a
  *   phase's heap growth is its own.
+ *
+ * With `{ sampling: false }` (the timed phases) there is no sampler thread
+ * and no interval timer, whose CPU would count in the phase's CPU time:
+ * heap peaks then come from GCProfiler alone, and RSS is not sampled.
  */
 import { GCProfiler } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -46,14 +50,21 @@ function findGc(): (() => void) | undefined {
 
 export class MemoryProbe {
   readonly #cells = new Int32Array(new SharedArrayBuffer(8));
-  readonly #worker: Worker;
+  readonly #worker: Worker | undefined;
   readonly #gc = findGc();
+  readonly #sampling: boolean;
   readonly method: string;
 
-  constructor() {
-    this.#worker = new Worker(RSS_SAMPLER, { eval: true, workerData: this.#cells.buffer });
-    this.#worker.unref();
-    this.method = `heap: GCProfiler before-GC peaks + 2 ms interval, start after ${this.#gc ? 'full GC' : 'no GC (gc unavailable)'}; RSS: worker thread every 1 ms`;
+  constructor(options: { readonly sampling?: boolean } = {}) {
+    this.#sampling = options.sampling ?? true;
+    if (this.#sampling) {
+      this.#worker = new Worker(RSS_SAMPLER, { eval: true, workerData: this.#cells.buffer });
+      this.#worker.unref();
+    }
+    const start = `start after ${this.#gc ? 'full GC' : 'no GC (gc unavailable)'}`;
+    this.method = this.#sampling
+      ? `heap: GCProfiler before-GC peaks + 2 ms interval, ${start}; RSS: worker thread every 1 ms`
+      : `heap: GCProfiler before-GC peaks, ${start}; RSS: not sampled (no sampler thread, so CPU times are the sync's own)`;
   }
 
   /** Two full GCs, when available. */
@@ -67,9 +78,11 @@ export class MemoryProbe {
     const start = process.memoryUsage();
     Atomics.store(this.#cells, 0, Math.round(start.rss / 1024));
     let heapPeak = start.heapUsed;
-    const interval = setInterval(() => {
-      heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
-    }, 2);
+    const interval = this.#sampling
+      ? setInterval(() => {
+          heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
+        }, 2)
+      : undefined;
     const profiler = new GCProfiler();
     profiler.start();
     const cpu0 = process.cpuUsage();
@@ -86,13 +99,13 @@ export class MemoryProbe {
     const end = process.memoryUsage();
     heapPeak = Math.max(heapPeak, end.heapUsed);
     for (const gc of profile?.statistics ?? []) heapPeak = Math.max(heapPeak, gc.beforeGC.heapStatistics.usedHeapSize);
-    const rssPeak = Math.max(Atomics.load(this.#cells, 0) * 1024, end.rss);
+    const rssPeak = this.#sampling ? Math.max(Atomics.load(this.#cells, 0) * 1024, end.rss) : null;
     return {
       value,
       ms,
       cpuMs: (cpu.user + cpu.system) / 1000,
       memory: {
-        rssStartBytes: start.rss,
+        rssStartBytes: this.#sampling ? start.rss : null,
         rssPeakBytes: rssPeak,
         heapStartBytes: start.heapUsed,
         heapPeakBytes: heapPeak,
@@ -103,6 +116,6 @@ export class MemoryProbe {
 
   async close(): Promise<void> {
     Atomics.store(this.#cells, 1, 1);
-    await this.#worker.terminate();
+    await this.#worker?.terminate();
   }
 }

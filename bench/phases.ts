@@ -1,32 +1,28 @@
 /**
- * The benchmark phases against one GraphStore, runtime-neutral: a runner
- * (Node here; D1 inside workerd or IndexedDB in Chromium later) supplies the
- * store, a {@link Measure} that knows how to read memory in its runtime, and
- * a raw-insert baseline with its own driver, and gets back the common
- * {@link ScaleResult} that `report.ts` checks and prints.
+ * The benchmark phases against one kind of GraphStore, runtime-neutral: a
+ * runner (Node here, IndexedDB in Chromium) supplies fresh stores, a
+ * {@link Measure} that knows its runtime, and a raw-insert baseline with its
+ * own driver, and gets back the common {@link ScaleResult} that `report.ts`
+ * checks and prints.
  *
- * Phases, all with the synthetic connector at scale `n`:
- * 1. raw insert   the first sync's rows, inserted raw (the baseline); where the
- *                 runner gives one, also raw into the store's own schema
+ * Every phase is a sync as users run it, end to end: `runConnector(connector,
+ * { store })` (streamed: rows are staged while the steps run) then
+ * `commitSync(store, output)`. Phases, synthetic connector at scale `n`:
+ * 1. raw insert   the first sync's prepared rows inserted raw (the baseline)
  * 2. first sync   generation 0 into an empty store: everything created
  * 3. unchanged    generation 0 again: everything unchanged, nothing written (+P2)
  * 4. churn        generation 1: about `churnFraction` of the entities differ
- * 5. failed step  generation 1 again with `failStep` failing: its rows and its
- *                 dependents' rows are kept (+P1), nothing else changes
- * 6. small batch  a second, small synthetic connector (scale `probeN`) synced
- *                 at generation 0 (not reported) then 1 (reported) into the
- *                 store that now holds the big graph: comparing its heap
- *                 growth across scales shows whether commit memory depends on
- *                 the stored graph's size
+ * 5. failed step  generation 1 again with `failStep` failing halfway (+P1 keeps rows)
  *
- * Each phase measures the connector run and the commit (`commitSync`, as a
- * user calls it) separately: the run's output holds the whole batch, so heap
- * growth is taken from the start of the commit (after a GC), and only the
- * commit counts in `wallMs`.
+ * The whole sequence runs `repeat` times, each on a fresh store; times are
+ * the medians. The store's part of a phase is the time spent inside the
+ * store's own calls (see {@link StoreClock}).
  */
-import { commitSync, prepareBatch, runConnector, type CommitBatch, type GraphStore, type SyncOutput } from 'parallax-edge';
+import { commitSync, discardSync, runConnector, type GraphStore, type StreamedSyncOutput } from 'parallax-edge';
+import type { PreparedEntity, PreparedRelationship, StagedChunk, SyncSession } from 'parallax-edge/adapter-kit';
+import { createMemoryStore } from 'parallax-edge/adapters/memory';
 import { createSyntheticConnector, type SyntheticOptions } from '../connectors/synthetic/index.js';
-import { PHASE_LABELS, type Measure, type Measured, type PhaseId, type PhaseRow, type ScaleResult } from './report.js';
+import { PHASE_LABELS, type Measure, type PhaseId, type PhaseRow, type ScaleResult } from './report.js';
 
 export interface PhaseSettings {
   readonly n: number;
@@ -35,194 +31,307 @@ export interface PhaseSettings {
   readonly churnFraction: number;
   /** Step that fails in the failed-step phase; default 'hosts'. */
   readonly failStep: string;
-  /** Scale of the small-batch probe connector; 0 skips the phase. */
-  readonly probeN: number;
+  /** Runs of the whole sequence, each on a fresh store; times are medians. Default 3. */
+  readonly repeat?: number;
 }
 
 export const DEFAULT_PHASE_SETTINGS: Omit<PhaseSettings, 'n'> = {
   seed: 1,
   churnFraction: 0.01,
   failStep: 'hosts',
-  probeN: 2000,
+  repeat: 3,
 };
 
+/** The first sync's rows as the core prepared them (ids, canonical JSON, hashes), for raw baselines. */
+export interface RawRows {
+  readonly accountId: string;
+  readonly connectorId: string;
+  readonly syncId: string;
+  readonly entities: readonly PreparedEntity[];
+  readonly relationships: readonly PreparedRelationship[];
+}
+
+/**
+ * Time spent inside the store. A session call is timed for its synchronous
+ * part (better-sqlite3 runs a statement inside the call); work the store
+ * does after an await is caught by the runtime's driver hook calling
+ * {@link time} (Node: better-sqlite3 transactions). Nested timings count once.
+ */
+export class StoreClock {
+  ms = 0;
+  cpuMs = 0;
+  #depth = 0;
+
+  time<T>(fn: () => T): T {
+    if (this.#depth > 0) return fn();
+    this.#depth++;
+    const t0 = performance.now();
+    const c0 = cpuNow();
+    try {
+      return fn();
+    } finally {
+      this.#depth--;
+      this.ms += performance.now() - t0;
+      this.cpuMs += cpuNow() - c0;
+    }
+  }
+
+  /** For stores whose calls are really asynchronous (D1): call to resolution. */
+  async timeAsync<T>(fn: () => Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } finally {
+      this.ms += performance.now() - t0;
+    }
+  }
+}
+
+/** Process CPU time in ms where the runtime has it (Node), else 0. */
+function cpuNow(): number {
+  const usage = (globalThis as { process?: { cpuUsage?: () => { user: number; system: number } } }).process?.cpuUsage?.();
+  return usage ? (usage.user + usage.system) / 1000 : 0;
+}
+
+/** The clock the Node runner's better-sqlite3 hook reports to. */
+export const storeClock = new StoreClock();
+
 export interface PhaseRunner {
-  readonly store: GraphStore;
+  /** A fresh, empty store for each repetition. */
+  readonly openStore: () => Promise<GraphStore> | GraphStore;
   readonly measure: Measure;
-  /** Inserts the batch's rows raw, returns how many; omitted when the runtime has no baseline. */
-  readonly rawInsert?: (batch: CommitBatch) => Promise<number> | number;
+  /** Inserts the rows raw, returns how many; omitted when the runtime has no baseline. */
+  readonly rawInsert?: (rows: RawRows) => Promise<number> | number;
+  /** Empties the baseline's tables before each raw insert (not timed). */
+  readonly rawReset?: () => Promise<void> | void;
   readonly baseline: string;
-  /**
-   * Optional second baseline: the same rows inserted raw into tables with the
-   * store's own schema (keys and indexes); reported as the phase
-   * `raw-insert-schema`, and the first-sync target is then measured against it.
-   */
-  readonly rawInsertSchema?: (batch: CommitBatch) => Promise<number> | number;
-  readonly schemaBaseline?: string;
   readonly runtime: string;
+  /** `sync`: the store runs its statements inside the call (better-sqlite3); `async`: time calls to resolution. */
+  readonly storeTiming?: 'sync' | 'async';
   /** Between phases, e.g. a full GC. */
   readonly settle?: () => void;
   readonly log?: (line: string) => void;
 }
 
 const ACCOUNT = 'bench';
-const now = (): number => performance.now();
+const SYNC_PHASES = ['first-sync', 'unchanged-resync', 'churn', 'failed-step'] as const;
+
+/** The store with the session's calls timed on `clock`. */
+function timedStore(store: GraphStore, clock: StoreClock, timing: 'sync' | 'async'): GraphStore {
+  const time = <T>(fn: () => Promise<T>): Promise<T> => (timing === 'sync' ? clock.time(fn) : clock.timeAsync(fn));
+  const session = (inner: SyncSession): SyncSession => ({
+    get header() {
+      return inner.header;
+    },
+    get token() {
+      return inner.token;
+    },
+    storedUnits: (stepId, kind) => time(() => inner.storedUnits(stepId, kind)),
+    stage: (chunk) => time(() => inner.stage(chunk)),
+    discardStep: (stepId, fromPage) => time(() => inner.discardStep(stepId, fromPage)),
+    priorEntityIds: (query) => time(() => inner.priorEntityIds(query)),
+    priorEntities: (query) => time(() => inner.priorEntities(query)),
+    priorEntity: (steps, type, key) => time(() => inner.priorEntity(steps, type, key)),
+    commit: (close) => time(() => inner.commit(close)),
+    abort: () => time(() => inner.abort()),
+  });
+  return new Proxy(store, {
+    get(target, key) {
+      if (key === 'openSync') return async (header: Parameters<GraphStore['openSync']>[0]) => session(await time(() => target.openSync(header)));
+      const value = Reflect.get(target, key) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
 
 /**
- * The store with its commit calls timed, so a phase's `commitSync` splits
- * into the store's part and the core's (input digest, prepareBatch).
+ * The first sync's rows exactly as the core stages them: the run streamed
+ * into a memory store that records each chunk, then discarded.
  */
-function timedStore(store: GraphStore): { store: GraphStore; ms: () => number } {
-  let ms = 0;
-  const time = async <T>(call: () => Promise<T>): Promise<T> => {
-    const t0 = now();
-    try {
-      return await call();
-    } finally {
-      ms += now() - t0;
-    }
-  };
-  const { commitIfUnchanged } = store;
-  return {
-    store: {
-      ...store,
-      commit: (batch) => time(() => store.commit(batch)),
-      ...(commitIfUnchanged ? { commitIfUnchanged: (run) => time(() => commitIfUnchanged.call(store, run)) } : {}),
+export async function recordFirstSyncRows(settings: PhaseSettings): Promise<RawRows> {
+  const entities: PreparedEntity[] = [];
+  const relationships: PreparedRelationship[] = [];
+  const memory = createMemoryStore();
+  const recording: GraphStore = new Proxy(memory, {
+    get(target, key) {
+      if (key !== 'openSync') {
+        const value = Reflect.get(target, key) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      }
+      return async (header: Parameters<GraphStore['openSync']>[0]) => {
+        const inner = await target.openSync(header);
+        return new Proxy(inner, {
+          get(s, k) {
+            if (k === 'stage') {
+              return (chunk: StagedChunk) => {
+                entities.push(...chunk.entities);
+                relationships.push(...chunk.relationships);
+                return s.stage(chunk);
+              };
+            }
+            const value = Reflect.get(s, k) as unknown;
+            return typeof value === 'function' ? value.bind(s) : value;
+          },
+        });
+      };
     },
-    ms: () => ms,
+  });
+  const output = await runConnector(createSyntheticConnector(syntheticOptions(settings, 0)), { accountId: ACCOUNT, syncId: 'raw-rows', store: recording });
+  await discardSync(output);
+  await memory.close();
+  return { accountId: ACCOUNT, connectorId: output.connectorId, syncId: 'raw-rows', entities, relationships };
+}
+
+function syntheticOptions(settings: PhaseSettings, generation: number, extra: Partial<SyntheticOptions> = {}): SyntheticOptions {
+  return { seed: settings.seed, n: settings.n, churn: { fraction: settings.churnFraction, generation }, ...extra };
+}
+
+export const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+/** Median of each timing over the repetitions; memory peaks are the highest seen. */
+function combine(rows: readonly PhaseRow[]): PhaseRow {
+  const first = rows[0]!;
+  const med = (pick: (r: PhaseRow) => number | undefined): number | undefined => {
+    const values = rows.map(pick).filter((v): v is number => v !== undefined);
+    return values.length > 0 ? median(values) : undefined;
+  };
+  const peak = (pick: (r: PhaseRow) => number | null): number | null => {
+    const values = rows.map(pick).filter((v): v is number => v !== null);
+    return values.length > 0 ? Math.max(...values) : null;
+  };
+  const opt = (key: string, value: number | undefined) => (value === undefined ? {} : { [key]: value });
+  return {
+    ...first,
+    wallMs: med((r) => r.wallMs)!,
+    ...opt('cpuMs', med((r) => r.cpuMs)),
+    ...opt('coreMs', med((r) => r.coreMs)),
+    ...opt('storeMs', med((r) => r.storeMs)),
+    ...opt('storeCpuMs', med((r) => r.storeCpuMs)),
+    ...opt('commitMs', med((r) => r.commitMs)),
+    samples: rows.map((r) => ({ wallMs: r.wallMs, ...(r.cpuMs === undefined ? {} : { cpuMs: r.cpuMs }), ...(r.storeMs === undefined ? {} : { storeMs: r.storeMs }) })),
+    memory: { ...first.memory, rssPeakBytes: peak((r) => r.memory.rssPeakBytes), heapPeakBytes: peak((r) => r.memory.heapPeakBytes) },
+    ...(first.run ? { run: { ...first.run, ms: med((r) => r.run?.ms)! } } : {}),
   };
 }
 
 export async function runPhases(settings: PhaseSettings, runner: PhaseRunner): Promise<ScaleResult> {
-  const { store, measure } = runner;
+  const { measure } = runner;
   const log = runner.log ?? (() => {});
-  const phases: PhaseRow[] = [];
-  let syncs = 0;
+  const repeat = Math.max(1, settings.repeat ?? DEFAULT_PHASE_SETTINGS.repeat ?? 1);
+  const timing = runner.storeTiming ?? 'sync';
   const pct = `${+(settings.churnFraction * 100).toFixed(2)}%`;
-
-  const options = (generation: number, extra: Partial<SyntheticOptions> = {}): SyntheticOptions => ({
-    seed: settings.seed,
-    n: settings.n,
-    churn: { fraction: settings.churnFraction, generation },
-    ...extra,
-  });
-
-  const storedRows = async (): Promise<number> => {
-    const counts = await store.counts();
-    return counts.entities + counts.relationships;
+  const labels: Record<(typeof SYNC_PHASES)[number], string> = {
+    'first-sync': PHASE_LABELS['first-sync'],
+    'unchanged-resync': PHASE_LABELS['unchanged-resync'],
+    churn: `${PHASE_LABELS.churn} (${pct})`,
+    'failed-step': `${PHASE_LABELS['failed-step']} (${settings.failStep})`,
   };
+  const perPhase = new Map<PhaseId, PhaseRow[]>();
+  const push = (row: PhaseRow): void => void perPhase.set(row.phase, [...(perPhase.get(row.phase) ?? []), row]);
+  let entities = 0;
+  let relationships = 0;
 
-  const runOnce = async (opts: SyntheticOptions) => {
-    runner.settle?.();
-    return measure(() => runConnector(createSyntheticConnector(opts), { accountId: ACCOUNT, syncId: `bench-${++syncs}` }));
-  };
-
-  const commitPhase = async (
-    id: PhaseId,
-    label: string,
-    run: Measured<SyncOutput>,
-  ): Promise<PhaseRow> => {
-    const storedRowsBefore = await storedRows();
-    runner.settle?.();
-    const output = run.value;
-    const timed = timedStore(store);
-    const commit = await measure(async () => {
-      const t0 = now();
-      const result = await commitSync(timed.store, output);
-      const wall = now() - t0;
-      return { result, coreMs: wall - timed.ms(), storeMs: timed.ms(), rows: output.entities.length + output.relationships.length };
-    });
-    const { result, coreMs, storeMs, rows } = commit.value;
-    const row: PhaseRow = {
-      phase: id,
-      label,
-      wallMs: commit.ms,
-      ...(commit.cpuMs === undefined ? {} : { cpuMs: commit.cpuMs }),
-      coreMs,
-      storeMs,
-      rowsInBatch: rows,
-      rowsWritten: result.rowsWritten,
-      storedRowsBefore,
-      stats: result.stats,
-      memory: commit.memory,
-      run: { ms: run.ms, ...(run.cpuMs === undefined ? {} : { cpuMs: run.cpuMs }), memory: run.memory },
-      failedSteps: output.failedSteps,
-      keptSteps: output.keptSteps,
-    };
-    log(`${label}: ${row.wallMs.toFixed(0)} ms (core ${coreMs.toFixed(0)}, store ${storeMs.toFixed(0)}), ${rows} rows in, ${row.rowsWritten} written`);
-    phases.push(row);
-    return row;
-  };
-
-  // 1 + 2: the first sync's output, inserted raw, then committed.
-  let first: Awaited<ReturnType<typeof runOnce>> | undefined = await runOnce(options(0));
-  const entities = first.value.entities.length;
-  const relationships = first.value.relationships.length;
-  log(`generated ${entities} entities + ${relationships} relationships in ${first.ms.toFixed(0)} ms`);
-  const baselines: [PhaseId, (batch: CommitBatch) => Promise<number> | number][] = [];
-  if (runner.rawInsert) baselines.push(['raw-insert', runner.rawInsert]);
-  if (runner.rawInsertSchema) baselines.push(['raw-insert-schema', runner.rawInsertSchema]);
-  if (baselines.length > 0) {
-    let batch: CommitBatch | undefined = prepareBatch(first.value);
-    for (const [id, rawInsert] of baselines) {
+  // 1: the baseline, from the rows the core stages for the first sync.
+  if (runner.rawInsert) {
+    let rows: RawRows | undefined = await recordFirstSyncRows(settings);
+    entities = rows.entities.length;
+    relationships = rows.relationships.length;
+    log(`recorded ${entities} entities + ${relationships} relationships for the baseline`);
+    for (let i = 0; i < repeat; i++) {
+      await runner.rawReset?.();
       runner.settle?.();
-      const raw = await measure(async () => rawInsert(batch!));
-      phases.push({
-        phase: id,
-        label: PHASE_LABELS[id],
+      const raw = await measure(async () => runner.rawInsert!(rows!));
+      push({
+        phase: 'raw-insert',
+        label: PHASE_LABELS['raw-insert'],
         wallMs: raw.ms,
         ...(raw.cpuMs === undefined ? {} : { cpuMs: raw.cpuMs }),
-        rowsInBatch: batch.entities.length + batch.relationships.length,
+        rowsInBatch: entities + relationships,
         rowsWritten: raw.value,
         memory: raw.memory,
       });
-      log(`${PHASE_LABELS[id]}: ${raw.ms.toFixed(0)} ms, ${raw.value} rows`);
+      log(`${PHASE_LABELS['raw-insert']} ${i + 1}/${repeat}: ${raw.ms.toFixed(0)} ms${raw.cpuMs === undefined ? '' : ` (cpu ${raw.cpuMs.toFixed(0)})`}, ${raw.value} rows`);
     }
-    batch = undefined;
-  }
-  await commitPhase('first-sync', PHASE_LABELS['first-sync'], first);
-  first = undefined;
-
-  // 3: the same estate again.
-  await commitPhase('unchanged-resync', PHASE_LABELS['unchanged-resync'], await runOnce(options(0)));
-
-  // 4: one generation of churn.
-  await commitPhase('churn', `${PHASE_LABELS.churn} (${pct})`, await runOnce(options(1)));
-
-  // 5: the same generation with one step failing halfway.
-  await commitPhase(
-    'failed-step',
-    `${PHASE_LABELS['failed-step']} (${settings.failStep})`,
-    await runOnce(options(1, { failStep: settings.failStep })),
-  );
-
-  // 6: a small batch of another connector into the store holding the big graph.
-  if (settings.probeN > 0) {
-    const probe = (generation: number): SyntheticOptions => ({
-      seed: settings.seed + 1000,
-      n: settings.probeN,
-      name: 'synthetic-probe',
-      accountLabel: 'probe',
-      churn: { fraction: settings.churnFraction, generation },
-    });
-    const setup = await runOnce(probe(0));
-    await store.commit(prepareBatch(setup.value));
-    await commitPhase(
-      'small-churn-on-stored',
-      `${PHASE_LABELS['small-churn-on-stored']} (n=${settings.probeN}, ${pct})`,
-      await runOnce(probe(1)),
-    );
+    rows = undefined;
   }
 
+  let syncs = 0;
+  let kind = 'unknown';
+  for (let i = 0; i < repeat; i++) {
+    const inner = await runner.openStore();
+    kind = inner.kind;
+    const clock = timing === 'sync' ? storeClock : new StoreClock();
+    const store = timedStore(inner, clock, timing);
+    try {
+      const sync = async (id: (typeof SYNC_PHASES)[number], opts: SyntheticOptions): Promise<void> => {
+        const storedBefore = await inner.counts();
+        runner.settle?.();
+        const ms0 = clock.ms;
+        const cpu0 = clock.cpuMs;
+        const m = await measure(async () => {
+          const t0 = performance.now();
+          const output: StreamedSyncOutput = await runConnector(createSyntheticConnector(opts), { accountId: ACCOUNT, syncId: `bench-${++syncs}`, store });
+          const runMs = performance.now() - t0;
+          const result = await commitSync(store, output);
+          return { output, result, runMs, commitMs: performance.now() - t0 - runMs };
+        });
+        const { output, result, runMs, commitMs } = m.value;
+        const storeMs = clock.ms - ms0;
+        const storeCpuMs = clock.cpuMs - cpu0;
+        const rows = output.staging.rowsStaged + output.staging.rowsMatched;
+        if (id === 'first-sync' && entities === 0) {
+          entities = result.stats.entitiesCreated;
+          relationships = result.stats.relationshipsCreated;
+        }
+        const row: PhaseRow = {
+          phase: id,
+          label: labels[id],
+          wallMs: m.ms,
+          ...(m.cpuMs === undefined ? {} : { cpuMs: m.cpuMs }),
+          coreMs: m.ms - storeMs,
+          storeMs,
+          ...(timing === 'sync' ? { storeCpuMs } : {}),
+          commitMs,
+          rowsInBatch: rows,
+          rowsWritten: result.rowsWritten,
+          storedRowsBefore: storedBefore.entities + storedBefore.relationships,
+          stats: result.stats,
+          staging: { ...output.staging },
+          memory: m.memory,
+          run: { ms: runMs, memory: m.memory },
+          failedSteps: output.failedSteps,
+          keptSteps: output.keptSteps,
+        };
+        log(
+          `${labels[id]} ${i + 1}/${repeat}: ${m.ms.toFixed(0)} ms${m.cpuMs === undefined ? '' : ` (cpu ${m.cpuMs.toFixed(0)})`}, ` +
+            `store ${storeMs.toFixed(0)} ms, run ${runMs.toFixed(0)} + commit ${commitMs.toFixed(0)}; ${rows} rows in, ${result.rowsWritten} written, ` +
+            `peak ${output.staging.peakRowsHeld} rows held`,
+        );
+        push(row);
+      };
+      await sync('first-sync', syntheticOptions(settings, 0));
+      await sync('unchanged-resync', syntheticOptions(settings, 0));
+      await sync('churn', syntheticOptions(settings, 1));
+      await sync('failed-step', syntheticOptions(settings, 1, { failStep: settings.failStep }));
+    } finally {
+      await inner.close();
+    }
+  }
+
+  const order: PhaseId[] = ['raw-insert', ...SYNC_PHASES];
   return {
-    adapter: store.kind,
+    adapter: kind,
     runtime: runner.runtime,
     n: settings.n,
     entities,
     relationships,
     churnFraction: settings.churnFraction,
-    phases,
+    repeat,
+    phases: order.flatMap((id) => (perPhase.has(id) ? [combine(perPhase.get(id)!)] : [])),
     baseline: runner.baseline,
-    ...(runner.schemaBaseline === undefined ? {} : { schemaBaseline: runner.schemaBaseline }),
   };
 }

@@ -1,11 +1,18 @@
 /**
- * `npm run bench [-- options]`: sync benchmark of the Node stores.
+ * `npm run bench [-- options]`: the sync benchmark, side by side in one run.
  *
- * For each adapter and scale, in a fresh child process (clean heap, clean
- * RSS, `--expose-gc`), it runs the phases of `phases.ts` with the synthetic
- * connector, prints one table per adapter and scale, the growth between
- * scales and the targets with PASS/FAIL, and writes the whole report as JSON
- * to bench/results/<adapter>-<timestamp>.json.
+ * - sqlite (and memory): the phases of `phases.ts` in process, each adapter
+ *   and scale in a fresh child process (`--expose-gc`): raw insert of the
+ *   first sync's rows into plain tables vs the first sync end to end, the
+ *   store's part alone, the unchanged re-sync and 1% churn; medians of 3.
+ * - cli: the whole `parallax-edge sync` process at about 100k, 300k and 1M
+ *   rows: peak RSS and wall time (`cli.ts`).
+ * - d1: a streamed sync of about 1M rows inside workerd with every D1
+ *   statement metered (`d1/`).
+ * - indexeddb: the phases in headless Chromium (`indexeddb/`).
+ *
+ * Prints the tables and the targets with PASS/FAIL, and writes the report as
+ * JSON to bench/results/bench-<timestamp>.json.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,34 +21,42 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SYNTHETIC_STEP_IDS } from '../connectors/synthetic/index.js';
+import { CLI_DEFAULT_SCALES, CLI_QUICK_SCALES, ensureBuilt, runCliScale } from './cli.js';
 import { NODE_ADAPTERS, runNodeScale, type NodeAdapter } from './node.js';
-import { runD1Scale } from './d1/run.js';
+import { D1_DEFAULT_SCALES, D1_QUICK_SCALES, runD1Scale } from './d1/run.js';
 import { INDEXEDDB_DEFAULT_SCALES, runIndexedDbScale } from './indexeddb/run.js';
 import { DEFAULT_PHASE_SETTINGS, type PhaseSettings } from './phases.js';
-import { evaluateChecks, formatReport, type BenchReport, type ScaleResult } from './report.js';
+import { evaluateChecks, formatReport, type BenchReport, type CliRun, type D1Run, type ScaleResult } from './report.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
+const ALL = [...NODE_ADAPTERS, 'cli', 'd1', 'indexeddb', 'query'] as const;
+type Section = (typeof ALL)[number];
+const DEFAULT_SECTIONS = 'sqlite,cli,d1,indexeddb,query';
+const QUERY_DEFAULT_N = 100_000;
+const DEFAULT_SCALES = '30000';
 
 const HELP = `Usage: npm run bench -- [options]
 
-Benchmarks a sync (first sync, unchanged re-sync, churn, a failed step, a small
-batch into a big store) against a raw better-sqlite3 insert of the same rows.
+Benchmarks syncs of the synthetic connector (connectors/synthetic; about 3.07
+rows per n) against raw inserts of the same rows, the whole CLI process, and D1.
 
 Options:
-  --adapter LIST    adapters, comma-separated: ${[...NODE_ADAPTERS, 'd1', 'indexeddb'].join(', ')} (default: sqlite,memory,d1,indexeddb)
-                    (d1 runs inside workerd: bench/d1/worker.ts in Miniflare with a local D1;
-                    indexeddb runs in headless Chromium ($CHROMIUM_PATH, /usr/bin/chromium, else the npm one):
-                    bench/indexeddb/page.ts, at ${INDEXEDDB_DEFAULT_SCALES.join(',')} unless --scales or --quick)
-  --scales LIST     connector scales n (≈ entities; ≈ 2n relationships) (default: 10000,100000)
-  --quick           tiny smoke run: --scales 500,2000 --probe-n 200
-  --seed N          connector seed (default ${DEFAULT_PHASE_SETTINGS.seed})
-  --churn F         churn fraction of the churn phase (default ${DEFAULT_PHASE_SETTINGS.churnFraction})
-  --fail-step ID    step failing in the failed-step phase (default ${DEFAULT_PHASE_SETTINGS.failStep})
-  --probe-n N       scale of the small batch committed into the big store; 0 skips it (default ${DEFAULT_PHASE_SETTINGS.probeN})
-  --out DIR         where JSON results go (default bench/results)
-  --in-process      run every scale in this process (no child processes; less clean memory figures)
-  --fail-on-target  exit with 1 when a target FAILs
-  -h, --help        this help
+  --adapter LIST     sections, comma-separated: ${ALL.join(', ')} (default ${DEFAULT_SECTIONS})
+  --scales LIST      scales n of the in-process phases (sqlite, memory) (default ${DEFAULT_SCALES}: ~92k rows)
+  --cli-scales LIST  scales n of the whole-CLI runs (default ${CLI_DEFAULT_SCALES.join(',')}: ~100k, ~300k, ~1M rows)
+  --d1-scales LIST   scales n of the D1 run inside workerd (default ${D1_DEFAULT_SCALES.join(',')}: ~1M rows)
+  --idb-scales LIST  scales n of IndexedDB in Chromium (default ${INDEXEDDB_DEFAULT_SCALES.join(',')})
+  --query-n N        n of the PQL query timings (bench/query.ts: SQLite, memory, D1) (default ${QUERY_DEFAULT_N})
+  --repeat N         repetitions of the in-process phases, each on a fresh store; medians (default ${DEFAULT_PHASE_SETTINGS.repeat})
+  --quick            small smoke run: --scales 2000 --cli-scales ${CLI_QUICK_SCALES.join(',')} --d1-scales ${D1_QUICK_SCALES.join(',')} --idb-scales 2000
+  --seed N           connector seed (default ${DEFAULT_PHASE_SETTINGS.seed})
+  --churn F          churn fraction of the churn phase (default ${DEFAULT_PHASE_SETTINGS.churnFraction})
+  --fail-step ID     step failing in the failed-step phase (default ${DEFAULT_PHASE_SETTINGS.failStep})
+  --chunk-rows N     D1: prepared rows per staged chunk (default the core's, 2000)
+  --out DIR          where the JSON report goes (default bench/results)
+  --in-process       run the in-process phases in this process (no child processes)
+  --fail-on-target   exit with 1 when a target FAILs
+  -h, --help         this help
 `;
 
 interface ChildSpec {
@@ -64,6 +79,21 @@ function positiveInt(text: string, what: string, min = 1): number {
   const value = Number(text.replaceAll('_', ''));
   if (!Number.isSafeInteger(value) || value < min) fail(`${what} must be an integer of at least ${min}, got "${text}"`);
   return value;
+}
+
+/** The PQL query timings (issue 13): bench/query.ts in a child node; resolves to the table it prints. */
+async function runQueryTimings(n: number): Promise<string> {
+  const args = ['--import', import.meta.resolve('tsx'), fileURLToPath(new URL('./query.ts', import.meta.url)), '--n', String(n)];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (text: string) => (out += text));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (exitCode, signal) => resolve(signal ? null : exitCode));
+  });
+  if (code !== 0) throw new Error(`the query timings failed (exit ${code ?? 'by signal'})`);
+  // Its last line is the JSON of every timing; the table is what a reader wants.
+  return out.trimEnd().split('\n').slice(0, -1).join('\n');
 }
 
 const log = (line: string): void => {
@@ -106,11 +136,16 @@ async function main(): Promise<void> {
       adapter: { type: 'string' },
       adapters: { type: 'string' },
       scales: { type: 'string' },
+      'cli-scales': { type: 'string' },
+      'd1-scales': { type: 'string' },
+      'idb-scales': { type: 'string' },
+      'query-n': { type: 'string' },
+      repeat: { type: 'string' },
       quick: { type: 'boolean', default: false },
       seed: { type: 'string' },
       churn: { type: 'string' },
       'fail-step': { type: 'string' },
-      'probe-n': { type: 'string' },
+      'chunk-rows': { type: 'string' },
       out: { type: 'string' },
       'in-process': { type: 'boolean', default: false },
       'fail-on-target': { type: 'boolean', default: false },
@@ -131,43 +166,79 @@ async function main(): Promise<void> {
     return;
   }
 
-  const adapters = list(values.adapter ?? values.adapters ?? 'sqlite,memory,d1,indexeddb', '--adapter').map((a) => {
-    if (a !== 'd1' && a !== 'indexeddb' && !(NODE_ADAPTERS as readonly string[]).includes(a)) {
-      fail(`unknown adapter "${a}"; this runner knows ${[...NODE_ADAPTERS, 'd1', 'indexeddb'].join(', ')}`);
-    }
-    return a as NodeAdapter | 'd1' | 'indexeddb';
+  const sections = list(values.adapter ?? values.adapters ?? DEFAULT_SECTIONS, '--adapter').map((a) => {
+    if (!(ALL as readonly string[]).includes(a)) fail(`unknown adapter "${a}"; this runner knows ${ALL.join(', ')}`);
+    return a as Section;
   });
-  const scales = list(values.scales ?? (values.quick ? '500,2000' : '10000,100000'), '--scales').map((s) => positiveInt(s, '--scales'));
+  const quick = values.quick;
+  const ints = (text: string | undefined, fallback: string, what: string): number[] => list(text ?? fallback, what).map((s) => positiveInt(s, what));
+  const scales = ints(values.scales, quick ? '2000' : DEFAULT_SCALES, '--scales');
+  const cliScales = ints(values['cli-scales'], (quick ? CLI_QUICK_SCALES : CLI_DEFAULT_SCALES).join(','), '--cli-scales');
+  const d1Scales = ints(values['d1-scales'], (quick ? D1_QUICK_SCALES : D1_DEFAULT_SCALES).join(','), '--d1-scales');
+  const queryN = positiveInt(values['query-n'] ?? (quick ? '2000' : String(QUERY_DEFAULT_N)), '--query-n');
+  let queryTable = '';
+  const idbScales = ints(values['idb-scales'], quick ? '2000' : INDEXEDDB_DEFAULT_SCALES.join(','), '--idb-scales');
   const churnFraction = values.churn === undefined ? DEFAULT_PHASE_SETTINGS.churnFraction : Number(values.churn);
   if (!(churnFraction > 0 && churnFraction <= 1)) fail(`--churn must be a fraction in (0, 1], got "${values.churn}"`);
   const failStep = values['fail-step'] ?? DEFAULT_PHASE_SETTINGS.failStep;
   if (!(SYNTHETIC_STEP_IDS as readonly string[]).includes(failStep)) fail(`--fail-step must be one of ${SYNTHETIC_STEP_IDS.join(', ')}`);
+  const seed = values.seed === undefined ? DEFAULT_PHASE_SETTINGS.seed : positiveInt(values.seed, '--seed', 0);
   const base: Omit<PhaseSettings, 'n'> = {
-    seed: values.seed === undefined ? DEFAULT_PHASE_SETTINGS.seed : positiveInt(values.seed, '--seed', 0),
+    seed,
     churnFraction,
     failStep,
-    probeN: values['probe-n'] !== undefined ? positiveInt(values['probe-n'], '--probe-n', 0) : values.quick ? 200 : DEFAULT_PHASE_SETTINGS.probeN,
+    repeat: values.repeat === undefined ? DEFAULT_PHASE_SETTINGS.repeat! : positiveInt(values.repeat, '--repeat'),
   };
+  const chunkRows = values['chunk-rows'] === undefined ? undefined : positiveInt(values['chunk-rows'], '--chunk-rows');
 
   const startedAt = new Date();
   const results: ScaleResult[] = [];
-  for (const adapter of adapters) {
-    const adapterScales = adapter === 'indexeddb' && values.scales === undefined && !values.quick ? INDEXEDDB_DEFAULT_SCALES : scales;
-    for (const n of adapterScales) {
-      const settings: PhaseSettings = { ...base, n };
-      log(`== ${adapter} n=${n}${values['in-process'] ? ' (in process)' : ''}`);
-      results.push(
-        adapter === 'd1'
-          ? await runD1Scale(settings, (line) => log(`[d1 n=${n}] ${line}`))
-          : adapter === 'indexeddb'
-          ? await runIndexedDbScale(settings, (line) => log(line))
-          : values['in-process']
-          ? await runNodeScale(adapter, settings, (line) => log(`[${adapter} n=${n}] ${line}`))
-          : await runChild({ adapter, settings }),
-      );
+  const cli: CliRun[] = [];
+  const d1: D1Run[] = [];
+  const failures: string[] = [];
+  // A section that fails is reported and the others still run.
+  const attempt = async (what: string, fn: () => Promise<void>): Promise<void> => {
+    try {
+      await fn();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      failures.push(`${what}: ${message}`);
+      log(`!! ${what} failed: ${message}`);
+    }
+  };
+  for (const section of sections) {
+    if (section === 'cli') {
+      await attempt('cli build', async () => ensureBuilt(log));
+      for (const n of cliScales) {
+        log(`== cli n=${n}`);
+        await attempt(`cli n=${n}`, async () => void cli.push(await runCliScale(n, (line) => log(`[cli] ${line}`))));
+      }
+    } else if (section === 'd1') {
+      for (const n of d1Scales) {
+        log(`== d1 n=${n} (workerd)`);
+        await attempt(`d1 n=${n}`, async () => void d1.push(...(await runD1Scale({ n, seed, ...(chunkRows === undefined ? {} : { chunkRows }) }, (line) => log(`[d1 n=${n}] ${line}`)))));
+      }
+    } else if (section === 'query') {
+      log(`== query n=${queryN}`);
+      await attempt(`query n=${queryN}`, async () => void (queryTable = await runQueryTimings(queryN)));
+    } else if (section === 'indexeddb') {
+      for (const n of idbScales) {
+        log(`== indexeddb n=${n}`);
+        await attempt(`indexeddb n=${n}`, async () => void results.push(await runIndexedDbScale({ ...base, n }, (line) => log(line))));
+      }
+    } else {
+      for (const n of scales) {
+        const settings: PhaseSettings = { ...base, n };
+        log(`== ${section} n=${n}${values['in-process'] ? ' (in process)' : ''}`);
+        await attempt(`${section} n=${n}`, async () =>
+          void results.push(
+            values['in-process'] ? await runNodeScale(section, settings, (line) => log(`[${section} n=${n}] ${line}`)) : await runChild({ adapter: section, settings }),
+          ),
+        );
+      }
     }
   }
-  const checks = evaluateChecks(results);
+  const checks = evaluateChecks(results, cli, d1);
   const finishedAt = new Date();
   const host = {
     node: process.version,
@@ -176,25 +247,27 @@ async function main(): Promise<void> {
     cpus: cpus().length,
     memoryGiB: Math.round(totalmem() / 2 ** 30),
   };
-  const settings = { adapters, scales, ...base, isolation: values['in-process'] ? 'in-process' : 'child process per adapter and scale' };
-  const report: BenchReport = { startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), host, settings, results, checks };
+  const settings = {
+    sections,
+    scales,
+    cliScales,
+    d1Scales,
+    idbScales,
+    ...base,
+    ...(chunkRows === undefined ? {} : { chunkRows }),
+    isolation: values['in-process'] ? 'in-process' : 'child process per adapter and scale',
+    ...(failures.length > 0 ? { failures } : {}),
+  };
+  const report: BenchReport = { startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), host, settings, results, cli, d1, checks };
 
-  process.stdout.write(`\n${formatReport(report)}\n\n`);
+  process.stdout.write(`\n${formatReport(report)}\n${queryTable ? `\n${queryTable}\n` : ''}${failures.map((f) => `\nFAILED SECTION  ${f}`).join('')}\n\n`);
 
   const outDir = values.out ?? join(HERE, 'results');
   mkdirSync(outDir, { recursive: true });
-  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
-  for (const adapter of adapters) {
-    const file = join(outDir, `${adapter}-${stamp}.json`);
-    const own: BenchReport = {
-      ...report,
-      results: results.filter((r) => r.adapter === adapter),
-      checks: checks.filter((c) => c.adapter === adapter),
-    };
-    writeFileSync(file, `${JSON.stringify(own, roundFloats, 2)}\n`);
-    process.stdout.write(`wrote ${relative(process.cwd(), file) || file}\n`);
-  }
-  if (values['fail-on-target'] && checks.some((c) => c.pass === false)) process.exitCode = 1;
+  const file = join(outDir, `bench-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(report, roundFloats, 2)}\n`);
+  process.stdout.write(`wrote ${relative(process.cwd(), file) || file}\n`);
+  if (failures.length > 0 || (values['fail-on-target'] && checks.some((c) => c.pass === false))) process.exitCode = 1;
 }
 
 main().catch((error: unknown) => {

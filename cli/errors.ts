@@ -30,6 +30,8 @@ export class CliError extends Error {
   constructor(
     message: string,
     readonly exitCode: ExitCode = ExitCode.Usage,
+    /** Lines printed under the message as they are (already printable), e.g. a query with a caret. */
+    readonly detail?: string,
   ) {
     super(message);
   }

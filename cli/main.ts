@@ -15,6 +15,7 @@ import { printable } from './format.js';
 import { findPackageRoot } from './load-connector.js';
 import { migrateCommand } from './migrate.js';
 import { entitiesCommand, statsCommand, syncsCommand } from './queries.js';
+import { queryCommand } from './query.js';
 import { DEFAULT_STORE_PATH } from './store.js';
 import { syncCommand, type CommandIO, type Output } from './sync.js';
 
@@ -44,6 +45,7 @@ Usage:
   parallax-edge entities (--type T | --class C) [options]
                                                     list stored entities, a page at a time
   parallax-edge syncs [options]                     sync history with stats
+  parallax-edge query "<pql>" [options]             a PQL graph query (README: Graph queries)
   parallax-edge migrate [--store PATH]              upgrade a store to this version's schema
   parallax-edge help [command]                      help for a command
   parallax-edge --version
@@ -74,8 +76,13 @@ Options:
   --sync-id ID        id of this sync (default: sync-<UTC timestamp>-<random>)
   --strict            refuse records with unknown classes or verbs instead of warning
   --concurrency N     run at most N steps at once (default: unlimited)
+  --verify            compare every row with the store's columns instead of
+                      trusting what the last sync recorded: rewrites rows
+                      edited by hand (slower: as much work as a first sync)
   -h, --help          this help
 
+Rows are staged in the store as the connector emits them, so memory stays
+bounded whatever the size of the sync; nothing is visible until the commit.
 Progress goes to stderr (redrawn in place on a terminal); the stats table and
 the failed steps go to stdout.
 
@@ -123,6 +130,27 @@ Options:
 
 Exit codes: 0 success, 2 usage error, or no store at PATH (or one that needs
 "parallax-edge migrate").`,
+  query: `Usage: parallax-edge query "<pql>" [--account ID] [--limit N] [--cursor C] [--store PATH] [--json]
+
+Runs a PQL query on the store, e.g.
+  parallax-edge query "FIND host THAT !PROTECTS edr_agent"
+  parallax-edge query "FIND github_repo WITH visibility = 'public' AND archived = false"
+  parallax-edge query "FIND BLAST RADIUS FROM host WITH _key = 'web-01' DEPTH 4"
+The grammar, directions and null semantics are in the README ("Graph queries").
+
+Options:
+  --account ID     only this account's entities (default: all accounts)
+  --limit N        FIND matches per page, 1 to 10000 (default 10000)
+  --cursor C       continue after a previous page (printed under it)
+  --store PATH     SQLite file (default ${DEFAULT_STORE_PATH})
+  --json           print the whole result as JSON: { kind, count, entities,
+                   groups, rows, path, layers, nextCursor }
+  -h, --help       this help
+
+Exit codes: 0 success; 1 the query hit a limit (time, entities scanned,
+results) or the store failed; 2 a syntax error (shown with a caret under its
+position), a usage error, a bad cursor, or no store at PATH (or one that needs
+"parallax-edge migrate").`,
   migrate: `Usage: parallax-edge migrate [--store PATH]
 
 Upgrades an existing store to the schema version of this parallax-edge (a sync
@@ -137,7 +165,7 @@ not a parallax-edge store, or a store newer than this parallax-edge.`,
 } as const;
 
 type Command = keyof typeof HELP & string;
-const COMMANDS = ['sync', 'stats', 'entities', 'syncs', 'migrate'] as const;
+const COMMANDS = ['sync', 'stats', 'entities', 'syncs', 'query', 'migrate'] as const;
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 const storeOnly: Options = {
@@ -152,6 +180,7 @@ const OPTIONS: Record<(typeof COMMANDS)[number], Options> = {
     export: { type: 'string' },
     'sync-id': { type: 'string' },
     strict: { type: 'boolean' },
+    verify: { type: 'boolean' },
     concurrency: { type: 'string' },
   },
   stats: { ...common, json: { type: 'boolean' } },
@@ -165,6 +194,7 @@ const OPTIONS: Record<(typeof COMMANDS)[number], Options> = {
     json: { type: 'boolean' },
   },
   syncs: { ...common, connector: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } },
+  query: { ...common, limit: { type: 'string' }, cursor: { type: 'string' }, json: { type: 'boolean' } },
   migrate: storeOnly,
 };
 
@@ -181,7 +211,7 @@ export async function main(argv: readonly string[], io: MainIO = processIO()): P
     return await dispatch(argv, io);
   } catch (error) {
     if (error instanceof CliError) {
-      io.stderr.write(`parallax-edge: ${printable(error.message)}\n`);
+      io.stderr.write(`parallax-edge: ${printable(error.message)}\n${error.detail === undefined ? '' : `${error.detail}\n`}`);
       return error.exitCode;
     }
     io.stderr.write(`parallax-edge: unexpected error: ${printable(oneLine(error))}\n`);
@@ -245,6 +275,7 @@ async function dispatch(argv: readonly string[], io: MainIO): Promise<ExitCode> 
           store,
           account: account ?? DEFAULT_ACCOUNT,
           strict: values.strict === true,
+          verify: values.verify === true,
           ...(config !== undefined ? { config } : {}),
           ...(syncId !== undefined ? { syncId } : {}),
           ...(exportName !== undefined ? { exportName } : {}),
@@ -289,6 +320,22 @@ async function dispatch(argv: readonly string[], io: MainIO): Promise<ExitCode> 
           ...(account !== undefined ? { account } : {}),
           ...(limit !== undefined ? { limit } : {}),
           ...(connector !== undefined ? { connector } : {}),
+        },
+        io,
+      );
+    }
+    case 'query': {
+      if (positionals.length !== 1) throw new CliError(`query takes one PQL query (quote it), got ${positionals.length} arguments: parallax-edge query "FIND host"`);
+      const limit = integerOption(values, 'limit', 1, 10_000);
+      const cursor = stringOption(values, 'cursor');
+      return queryCommand(
+        {
+          pql: positionals[0]!,
+          store,
+          json,
+          ...(account !== undefined ? { account } : {}),
+          ...(limit !== undefined ? { limit } : {}),
+          ...(cursor !== undefined ? { cursor } : {}),
         },
         io,
       );

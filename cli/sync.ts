@@ -19,6 +19,8 @@ export interface SyncCommand {
   readonly syncId?: string;
   readonly exportName?: string;
   readonly strict: boolean;
+  /** Compare every row with the stored columns (rows edited by hand are written again). */
+  readonly verify?: boolean;
   readonly concurrency?: number;
 }
 
@@ -61,10 +63,13 @@ async function runAndCommit(
   const progress = createProgressRenderer(io.stderr);
   let output: SyncOutput;
   try {
+    // Streamed: rows are staged in the store as the steps emit them (bounded memory).
     output = await runConnector(connector, {
       accountId: command.account,
       syncId,
+      store,
       strict: command.strict,
+      verify: command.verify === true,
       onEvent: (event) => progress.onEvent(event),
       ...(command.concurrency !== undefined ? { concurrency: command.concurrency } : {}),
       ...(io.signal ? { signal: io.signal } : {}),

@@ -14,11 +14,15 @@
  * | POST /v1/ingest/sync | commit a sync from the body (INV-C04 → 422, a row over MAX_ROW_BYTES → 413; a registered connector's name → 403 unless it allows ingest) |
  * | GET  /v1/connectors | the registry: connectors, schedules, secrets present, last cron/api run |
  * | GET  /v1/syncs?connector_id=&account_id=&status=&limit=&cursor= | connector runs, newest first |
- * | POST /v1/connectors/:name/sync | run a connector now |
+ * | POST /v1/connectors/:name/sync | run a connector now (with a Workflow: start its instance, 202 with the instance id) |
+ * | POST /v1/query | a PQL query `{ pql, account_id?, limit?, cursor? }` (syntax error → 400 with line/column, a hit limit → 422) |
+ * | GET  /v1/syncs/:id | one run: its record, its Workflow instance's status, the steps done and running, rows staged so far |
+ * | POST /v1/syncs/:id/pause, /resume, /terminate | an operator's hand on a Workflow run (a stuck one: pause then resume) |
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { CommitError, MAX_PAGE_SIZE, MAX_ROW_BYTES, commitSync, decodeCursor, propertyValueProblem, type Properties, type SyncInput } from '../src/index.js';
+import { CommitError, MAX_PAGE_SIZE, MAX_ROW_BYTES, commitSync, type Properties, type SyncInput } from '../src/index.js';
+import { decodeCursor, propertyValueProblem } from '../src/adapter-kit.js';
 import { createD1Store, isTransientD1Error, type D1StoreOptions } from '../adapters/d1.js';
 import {
   ApiError,
@@ -35,15 +39,32 @@ import {
   type AppEnv,
 } from './http.js';
 import { runSchedule } from './job.js';
+import { queryRoutes } from './query.js';
 import type { WorkerAppEnv, WorkerEnv } from './bindings.js';
 import { ingestRefusal, type Registry } from './registry.js';
-import { claimRun, finishRun, latestScheduledRuns, leaseHolder, listRuns, recordRun, recordSkipped, type NewRun, type RunOutcome, type RunStatus } from './runs.js';
+import {
+  claimRun,
+  finishRun,
+  getRun,
+  latestScheduledRuns,
+  leaseHolder,
+  listRuns,
+  recordRun,
+  recordSkipped,
+  runProgress,
+  type NewRun,
+  type RunOutcome,
+  type RunStatus,
+} from './runs.js';
+import { startSyncInstance, type WorkflowBindingLike, type WorkflowInstanceLike } from './workflow.js';
 
 export interface AppOptions {
   readonly registry: Registry;
   /** Epoch ms; tests move the clock. */
   readonly now?: () => number;
   readonly storeOptions?: D1StoreOptions;
+  /** The env binding of the `SyncWorkflow`: runs started through the API go as Workflow instances (see `WorkerOptions.workflow`). */
+  readonly workflow?: string;
 }
 
 /** How long a REST ingest holds the (account, connector) lease: it is one request. */
@@ -181,6 +202,8 @@ export function createApp<Env extends WorkerEnv = WorkerEnv>(options: AppOptions
   });
 
   app.use('/v1/*', bearerAuth);
+
+  app.route('/v1', queryRoutes(store));
 
   app.get('/v1/stats', async (c) => {
     const q = validate(z.object({ account_id: NonEmpty.optional() }), c.req.query(), 'query');
@@ -366,6 +389,10 @@ export function createApp<Env extends WorkerEnv = WorkerEnv>(options: AppOptions
         issues: [{ path: 'account_id', message: `one of ${accounts.join(', ')}` }],
       });
     }
+    if (options.workflow !== undefined) {
+      const { id } = await startSyncInstance(workflowOf(c.env), schedules[0]!, { trigger: 'api' });
+      return c.json({ instance_id: id, run_id: id, status: 'queued', href: `/v1/syncs/${id}` }, 202);
+    }
     const job = runSchedule(
       { db: c.env.DB, env: c.env as unknown as Record<string, unknown>, registry, now, ...(options.storeOptions ? { storeOptions: options.storeOptions } : {}) },
       schedules[0]!,
@@ -382,6 +409,69 @@ export function createApp<Env extends WorkerEnv = WorkerEnv>(options: AppOptions
     const status = record.status === 'skipped' ? 409 : record.status === 'failed' ? 502 : 200;
     return c.json({ run: runJson(record) }, status);
   });
+
+  const workflowOf = (env: WorkerEnv): WorkflowBindingLike => {
+    const binding = options.workflow === undefined ? undefined : (env as unknown as Record<string, WorkflowBindingLike | undefined>)[options.workflow];
+    if (!binding) throw new ApiError(501, 'NotImplemented', 'this Worker runs syncs inside the invocation: it has no Workflow binding');
+    return binding;
+  };
+  const instanceOf = async (env: WorkerEnv, id: string): Promise<WorkflowInstanceLike | undefined> => {
+    try {
+      return await workflowOf(env).get(id);
+    } catch (error) {
+      if (error instanceof ApiError) throw error;
+      return undefined;
+    }
+  };
+  const RunId = z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'must be a run id (letters, digits, - and _)');
+
+  app.get('/v1/syncs/:id', async (c) => {
+    const id = validate(RunId, c.req.param('id'), 'id');
+    const record = await getRun(c.env.DB, id);
+    const instance = options.workflow === undefined ? undefined : await instanceOf(c.env, id);
+    const state = instance ? await instance.status().catch(() => undefined) : undefined;
+    if (!record && !state) throw new ApiError(404, 'NotFound', `no sync run with id ${id}`);
+    const steps = await runProgress(c.env.DB, id);
+    const instanceError = state?.error;
+    return c.json({
+      run_id: id,
+      run: record ? runJson(record) : null,
+      instance: state
+        ? {
+            status: state.status,
+            error: instanceError === undefined || instanceError === null ? null : typeof instanceError === 'string' ? { message: instanceError } : instanceError,
+          }
+        : null,
+      steps_done: steps.filter((s) => s.status === 'completed').map((s) => s.stepId),
+      steps_running: steps.filter((s) => s.status === 'running').map((s) => s.stepId),
+      steps_failed: steps.filter((s) => s.status === 'failed').map((s) => s.stepId),
+      rows_staged: steps.reduce((sum, s) => sum + s.rowsStaged, 0),
+      steps: steps.map((s) => ({
+        step_id: s.stepId,
+        status: s.status,
+        pages_done: s.pagesDone,
+        entities: s.entities,
+        relationships: s.relationships,
+        rows_staged: s.rowsStaged,
+        error: s.error,
+      })),
+    });
+  });
+
+  for (const action of ['pause', 'resume', 'terminate'] as const) {
+    app.post(`/v1/syncs/:id/${action}`, async (c) => {
+      const id = validate(RunId, c.req.param('id'), 'id');
+      const instance = await instanceOf(c.env, id);
+      if (!instance) throw new ApiError(404, 'NotFound', `no Workflow instance with id ${id}`);
+      try {
+        await instance[action]();
+      } catch (error) {
+        throw new ApiError(409, 'InvalidInstanceState', `cannot ${action} instance ${id}: ${(error as Error).message}`);
+      }
+      const state = await instance.status().catch(() => undefined);
+      return c.json({ run_id: id, action, instance: { status: state?.status ?? 'unknown' } });
+    });
+  }
 
   app.notFound((c) => c.json(errorBody(c, new ApiError(404, 'NotFound', `no route ${c.req.method} ${new URL(c.req.url).pathname}`)), 404));
 
@@ -403,8 +493,9 @@ export function createApp<Env extends WorkerEnv = WorkerEnv>(options: AppOptions
 
 /**
  * A refused commit as the API answers it: 400 invalid, 413 a row over
- * MAX_ROW_BYTES, 422 dangling (INV-C04), 409 reused sync id, 503 a transient
- * store failure (500 any other).
+ * MAX_ROW_BYTES, 422 dangling (INV-C04), 409 reused sync id or rows changed
+ * under the sync twice (run it again), 503 a transient store failure (500
+ * any other).
  */
 function ingestError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
@@ -421,6 +512,8 @@ function ingestError(error: unknown): ApiError {
         return new ApiError(422, 'DanglingRelationship', error.message, { relationship: error.relationship });
       case 'DuplicateSyncId':
         return new ApiError(409, 'DuplicateSyncId', error.message, { field: 'sync_id' });
+      case 'SyncConflict':
+        return new ApiError(409, 'SyncConflict', error.message);
       case 'StoreFailure':
         console.error('ingest commit failed', error);
         return storeFailureError(error, '; nothing was committed');

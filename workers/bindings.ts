@@ -30,6 +30,8 @@ export interface WorkerEnv {
 /** The part of Cloudflare's `ScheduledController` the cron handler reads. */
 export interface ScheduledControllerLike {
   readonly cron: string;
+  /** Epoch ms of the time the cron fired for; names a Workflow run's instance (one per schedule window). */
+  readonly scheduledTime?: number;
 }
 
 /** The Hono environment of the app: the Worker's bindings and the request id of each request. */

@@ -2,6 +2,8 @@
 declare namespace Cloudflare {
   interface Env {
     DB: D1Database;
+    /** The SyncWorkflow (wrangler.toml [[workflows]]): one instance per connector run. */
+    SYNC_WORKFLOW: Workflow<import('./workflow.js').SyncParams>;
     /** Bearer token of the REST API (`wrangler secret put PARALLAX_API_TOKEN`). Unset: every route but health refuses. */
     PARALLAX_API_TOKEN?: string;
     /** Account of `POST /v1/ingest/sync` bodies without `account_id`; default "default". */

@@ -15,7 +15,7 @@ export type AppEnv = WorkerAppEnv;
 export class ApiError extends Error {
   override readonly name = 'ApiError';
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 500 | 503,
+    readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 500 | 501 | 503,
     readonly code: string,
     message: string,
     readonly details: Record<string, unknown> = {},

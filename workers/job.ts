@@ -7,7 +7,7 @@
  * (+P4); its lease then simply expires and the next run takes over, marking
  * the dead run `abandoned`.
  */
-import { CommitError, ConnectorError, commitSync, runConnector, type SyncOutput } from '../src/index.js';
+import { CommitError, ConnectorError, commitSync, discardSync, runConnector, type StreamedSyncOutput } from '../src/index.js';
 import { createD1Store, type D1DatabaseLike, type D1StoreOptions } from '../adapters/d1.js';
 import { instantiate, type Registry, type Schedule } from './registry.js';
 import {
@@ -39,7 +39,8 @@ export interface JobContext {
 /** A run is aborted this long before its lease expires, so that a successor can never overlap it. */
 const LEASE_MARGIN_MS = 60_000;
 
-function errorOf(error: unknown): RunError {
+/** A run's error as recorded: code, message, and the field or relationship it names. */
+export function errorOf(error: unknown): RunError {
   if (error instanceof CommitError) {
     return {
       code: error.code,
@@ -53,7 +54,7 @@ function errorOf(error: unknown): RunError {
   return { code: 'RunFailed', message: String(error) };
 }
 
-function failedStepsOf(output: SyncOutput): FailedStep[] {
+function failedStepsOf(output: StreamedSyncOutput): FailedStep[] {
   return output.steps
     .filter((s) => s.status === 'failed')
     .map((s) => ({ stepId: s.stepId, kind: s.error?.kind ?? 'Custom', message: s.error?.message ?? 'failed' }));
@@ -101,10 +102,12 @@ async function execute(ctx: JobContext, schedule: Schedule, run: NewRun, now: ()
   const budgetMs = Math.max(1000, schedule.leaseSeconds * 1000 - LEASE_MARGIN_MS);
   const timeout = AbortSignal.timeout(budgetMs);
   const signal = ctx.signal ? AbortSignal.any([ctx.signal, timeout]) : timeout;
-  let output: SyncOutput;
+  const store = createD1Store(ctx.db, ctx.storeOptions);
+  let output: StreamedSyncOutput;
   try {
     const connector = instantiate(ctx.registry, schedule, ctx.env);
-    output = await runConnector(connector, { accountId: run.accountId, syncId: run.syncId, signal });
+    // Streamed: rows are staged in D1 as the steps emit them, so the isolate holds a chunk, not the estate.
+    output = await runConnector(connector, { accountId: run.accountId, syncId: run.syncId, signal, store });
   } catch (error) {
     if (timeout.aborted) {
       return { status: 'failed', finishedAt: finished(), error: { code: 'Timeout', message: `the run took longer than ${budgetMs} ms and was stopped before its lease expired` } };
@@ -115,10 +118,11 @@ async function execute(ctx: JobContext, schedule: Schedule, run: NewRun, now: ()
   const failedSteps = failedStepsOf(output);
   if (output.steps.length > 0 && failedSteps.length === output.steps.length) {
     // Nothing was collected: no commit, and every stored row stays as it was.
+    await discardSync(output);
     return { status: 'failed', finishedAt: finished(), failedSteps, error: { code: 'AllStepsFailed', message: 'every step failed; nothing was committed' } };
   }
   try {
-    const result = await commitSync(createD1Store(ctx.db, ctx.storeOptions), output);
+    const result = await commitSync(store, output);
     return {
       status: failedSteps.length > 0 ? 'partial' : 'succeeded',
       finishedAt: finished(),

@@ -34,6 +34,21 @@ export { createApp, type AppOptions } from './app.js';
 export type { ScheduledControllerLike, WorkerAppEnv, WorkerEnv } from './bindings.js';
 export { ApiError } from './http.js';
 export {
+  MAX_STEP_OUTPUT_BYTES,
+  createSyncWorkflow,
+  cronInstanceId,
+  runSyncWorkflow,
+  startSyncInstance,
+  type SyncParams,
+  type SyncWorkflowOptions,
+  type SyncWorkflowOutput,
+  type WorkflowBindingLike,
+  type WorkflowEntrypointClass,
+  type WorkflowEventLike,
+  type WorkflowInstanceLike,
+  type WorkflowStepLike,
+} from './workflow.js';
+export {
   ConnectorSetupError,
   DEFAULT_LEASE_SECONDS,
   RegistryError,

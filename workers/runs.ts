@@ -249,3 +249,121 @@ export async function latestScheduledRuns(db: D1DatabaseLike): Promise<RunRecord
     .all<RunRow>();
   return results.map(toRecord);
 }
+
+/**
+ * Extends the lease `runId` holds (a Workflow run renews it before each page).
+ * False when the run no longer holds it (it expired and another run took over).
+ */
+export async function renewLease(db: D1DatabaseLike, accountId: string, connectorId: string, runId: string, nowMs: number, leaseSeconds: number): Promise<boolean> {
+  const result = await db
+    .prepare(`UPDATE sync_leases SET expires_at = ?4 WHERE account_id = ?1 AND connector_id = ?2 AND run_id = ?3`)
+    .bind(accountId, connectorId, runId, nowMs + leaseSeconds * 1000)
+    .run();
+  return (result.meta.changes ?? 0) === 1;
+}
+
+/**
+ * Ends the lease of a run whose Workflow instance is over (terminated or
+ * errored before it released the lease): the run is recorded `abandoned`
+ * with `error`, and the lease is expired so the next claim takes it.
+ */
+export async function expireDeadLease(db: D1DatabaseLike, accountId: string, connectorId: string, runId: string, finishedAt: string, error: RunError): Promise<void> {
+  await db.batch([
+    db
+      .prepare(`UPDATE connector_runs SET status = 'abandoned', finished_at = ?2, error = ?3 WHERE run_id = ?1 AND status = 'running'`)
+      .bind(runId, finishedAt, JSON.stringify(error)),
+    db.prepare(`UPDATE sync_leases SET expires_at = 0 WHERE account_id = ?1 AND connector_id = ?2 AND run_id = ?3`).bind(accountId, connectorId, runId),
+  ]);
+}
+
+/** Records where a Workflow run stages (null once committed or dropped). */
+export async function setStagingToken(db: D1DatabaseLike, runId: string, token: string | null): Promise<void> {
+  await db.prepare(`UPDATE connector_runs SET staging_token = ?2 WHERE run_id = ?1`).bind(runId, token).run();
+}
+
+/** Staging areas other runs of (account, connector) left open: the holder of the lease drops them (+P4). */
+export async function leftoverStaging(db: D1DatabaseLike, accountId: string, connectorId: string, runId: string): Promise<{ runId: string; token: string }[]> {
+  const { results } = await db
+    .prepare(`SELECT run_id, staging_token FROM connector_runs WHERE account_id = ?1 AND connector_id = ?2 AND run_id <> ?3 AND staging_token IS NOT NULL`)
+    .bind(accountId, connectorId, runId)
+    .all<{ run_id: string; staging_token: string }>();
+  return results.map((r) => ({ runId: r.run_id, token: r.staging_token }));
+}
+
+/** The staging token of a run, if it has one open. */
+export async function stagingTokenOf(db: D1DatabaseLike, runId: string): Promise<string | undefined> {
+  const row = await db.prepare(`SELECT staging_token FROM connector_runs WHERE run_id = ?1`).bind(runId).first<{ staging_token: string | null }>();
+  return row?.staging_token ?? undefined;
+}
+
+/** What one page of a Workflow run's step did (or that it is running, or that the step failed: page -1). */
+export interface PageProgress {
+  readonly stepId: string;
+  readonly page: number;
+  readonly status: 'running' | 'done' | 'failed';
+  readonly last?: boolean;
+  readonly entities?: number;
+  readonly relationships?: number;
+  readonly rowsStaged?: number;
+  readonly error?: string;
+}
+
+export async function recordPage(db: D1DatabaseLike, runId: string, progress: PageProgress, at: string): Promise<void> {
+  await db
+    .prepare(
+      `INSERT INTO connector_run_pages (run_id, step_id, page, status, last, entities, relationships, rows_staged, error, updated_at)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+       ON CONFLICT (run_id, step_id, page) DO UPDATE SET status = excluded.status, last = excluded.last, entities = excluded.entities,
+         relationships = excluded.relationships, rows_staged = excluded.rows_staged, error = excluded.error, updated_at = excluded.updated_at`,
+    )
+    .bind(
+      runId,
+      progress.stepId,
+      progress.page,
+      progress.status,
+      progress.last ? 1 : 0,
+      progress.entities ?? 0,
+      progress.relationships ?? 0,
+      progress.rowsStaged ?? 0,
+      progress.error ?? null,
+      at,
+    )
+    .run();
+}
+
+/** A step of a Workflow run as far as it got: `running` until its last page is done, or `failed`. */
+export interface StepProgress {
+  readonly stepId: string;
+  readonly status: 'running' | 'completed' | 'failed';
+  readonly pagesDone: number;
+  readonly entities: number;
+  readonly relationships: number;
+  readonly rowsStaged: number;
+  readonly error: string | null;
+}
+
+export async function runProgress(db: D1DatabaseLike, runId: string): Promise<StepProgress[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT step_id,
+         MAX(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed,
+         MAX(CASE WHEN status = 'done' AND last = 1 THEN 1 ELSE 0 END) AS completed,
+         SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END) AS pages_done,
+         SUM(CASE WHEN status = 'done' THEN entities ELSE 0 END) AS entities,
+         SUM(CASE WHEN status = 'done' THEN relationships ELSE 0 END) AS relationships,
+         SUM(CASE WHEN status = 'done' THEN rows_staged ELSE 0 END) AS rows_staged,
+         MAX(error) AS error, MIN(updated_at) AS first_at
+       FROM connector_run_pages WHERE run_id = ?1 GROUP BY step_id ORDER BY first_at, step_id`,
+    )
+    .bind(runId)
+    .all<{ step_id: string; failed: number; completed: number; pages_done: number; entities: number; relationships: number; rows_staged: number; error: string | null }>();
+  return results.map((r) => ({
+    stepId: r.step_id,
+    status: r.failed ? 'failed' : r.completed ? 'completed' : 'running',
+    pagesDone: r.pages_done,
+    entities: r.entities,
+    relationships: r.relationships,
+    rowsStaged: r.rows_staged,
+    error: r.error,
+  }));
+}

@@ -10,6 +10,7 @@ import { createApp } from './app.js';
 import type { ScheduledControllerLike, WorkerAppEnv, WorkerEnv } from './bindings.js';
 import { runDue } from './job.js';
 import type { Registry } from './registry.js';
+import { startSyncInstance, type WorkflowBindingLike } from './workflow.js';
 
 export interface WorkerOptions {
   readonly registry: Registry;
@@ -18,6 +19,13 @@ export interface WorkerOptions {
   readonly storeOptions?: D1StoreOptions;
   /** Where run summaries and warnings go (one JSON line per run); default `console`. */
   readonly logger?: { log(line: string): void; warn(line: string): void };
+  /**
+   * The env binding of a `SyncWorkflow` (see `createSyncWorkflow`): runs then
+   * go as Workflow instances, past one invocation's limits; the cron handler
+   * and `POST /v1/connectors/:name/sync` create instances and return at once.
+   * Unset: every run happens inside the invocation that starts it.
+   */
+  readonly workflow?: string;
 }
 
 /** A Worker's handlers; `fetch` and `scheduled` go into the module's default export. */
@@ -46,6 +54,17 @@ export function createWorker<Env extends WorkerEnv = WorkerEnv>(options: WorkerO
     const due = options.registry.due(controller.cron);
     if (due.length === 0) {
       logger.warn(`cron "${controller.cron}" fired but no connector is scheduled on it in the registry`);
+      return;
+    }
+    if (options.workflow !== undefined) {
+      const binding = (env as unknown as Record<string, WorkflowBindingLike | undefined>)[options.workflow];
+      if (!binding) throw new TypeError(`the Workflow binding "${options.workflow}" is not in the Worker's env (wrangler.toml [[workflows]])`);
+      const scheduledTime = controller.scheduledTime ?? (options.now ?? Date.now)();
+      // One instance per due schedule; a cron delivered twice finds its instances there.
+      for (const schedule of due) {
+        const { id, created } = await startSyncInstance(binding, schedule, { trigger: 'cron', scheduledTime });
+        logger.log(JSON.stringify({ instance: id, connector: schedule.connector, account: schedule.account, cron: controller.cron, created }));
+      }
       return;
     }
     const records = await runDue(

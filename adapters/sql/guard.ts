@@ -14,7 +14,12 @@ export const GUARD_CODES = [
   'DanglingRelationship',
   /** The staged rows are not all there (someone cleaned them): nothing is promoted. */
   'StagingIncomplete',
+  /** A matched unit's rows were changed by another commit since the sync read the scope's units. */
+  'SyncConflict',
 ] as const;
+
+/** The codes migration 2 created triggers for (migration 5 adds the rest). */
+export const GUARD_CODES_V1 = ['DuplicateSyncId', 'DanglingRelationship', 'StagingIncomplete'] as const;
 
 export type GuardCode = (typeof GUARD_CODES)[number];
 

@@ -18,13 +18,15 @@ import {
   type RelationshipQuery,
   type StoredEntity,
   type StoredRelationship,
-} from '../../src/index.js';
+  type SyncRecord,
+  type SyncStats,
+} from '../../src/adapter-kit.js';
 import { statement, type SqlStatement, type SqlValue } from './statement.js';
 
 export type Row = Record<string, unknown>;
 
-const ENTITY_COLUMNS = `id, entity_type, entity_key, entity_class, display_name, properties, account_id, connector_id, sync_id, step_id`;
-const RELATIONSHIP_COLUMNS = `id, from_id, to_id, from_type, from_key, verb, to_type, to_key, properties,
+export const ENTITY_COLUMNS = `id, entity_type, entity_key, entity_class, display_name, properties, account_id, connector_id, sync_id, step_id`;
+export const RELATIONSHIP_COLUMNS = `id, from_id, to_id, from_type, from_key, verb, to_type, to_key, properties,
   account_id, connector_id, sync_id, step_id`;
 
 export function entityFromRow(row: Row): StoredEntity {
@@ -174,4 +176,32 @@ export function historyStatement(query: HistoryQuery = {}): SqlStatement {
   if (query.connectorId !== undefined) where.add('connector_id = ?', query.connectorId);
   const limit = where.next(query.limit === undefined ? DEFAULT_HISTORY_LIMIT : pageLimit(query.limit));
   return statement('read', `SELECT * FROM sync_runs ${where} ORDER BY seq DESC LIMIT ${limit}`, where.params);
+}
+
+/** A `sync_runs` row (from the `result` statement or a history read) as a SyncRecord. */
+export function syncRecordFromRow(row: Record<string, unknown>): SyncRecord {
+  const stats: SyncStats = {
+    entitiesCreated: Number(row.entities_created),
+    entitiesUpdated: Number(row.entities_updated),
+    entitiesUnchanged: Number(row.entities_unchanged),
+    entitiesDeleted: Number(row.entities_deleted),
+    entitiesKept: Number(row.entities_kept),
+    relationshipsCreated: Number(row.relationships_created),
+    relationshipsUpdated: Number(row.relationships_updated),
+    relationshipsUnchanged: Number(row.relationships_unchanged),
+    relationshipsDeleted: Number(row.relationships_deleted),
+    relationshipsCascaded: Number(row.relationships_cascaded),
+    relationshipsKept: Number(row.relationships_kept),
+  };
+  return {
+    accountId: String(row.account_id),
+    connectorId: String(row.connector_id),
+    syncId: String(row.sync_id),
+    startedAt: String(row.started_at),
+    finishedAt: String(row.finished_at),
+    committedAt: String(row.committed_at),
+    failedSteps: JSON.parse(String(row.failed_steps)) as string[],
+    keptSteps: JSON.parse(String(row.kept_steps)) as string[],
+    stats,
+  };
 }

@@ -8,7 +8,7 @@
  * version in `schema_migrations`, so a database migrated by wrangler and one
  * migrated by the SQLite adapter look the same.
  */
-import { GUARD_CODES, GUARD_MESSAGE_PREFIX } from './guard.js';
+import { GUARD_CODES, GUARD_CODES_V1, GUARD_MESSAGE_PREFIX } from './guard.js';
 import { statement, type SqlStatement } from './statement.js';
 
 export interface Migration {
@@ -20,9 +20,9 @@ export interface Migration {
   readonly statements: readonly string[];
 }
 
-/** The staging tables (migration 2; also created as TEMP tables by {@link tempStagingStatements}). */
+/** The staging tables of migration 2, as it was written (migration 5 replaces them). */
 // prettier-ignore
-const STAGING_TABLES: readonly string[] = [
+const STAGING_TABLES_V1: readonly string[] = [
       // One row per commit in progress (or crashed: +P4, removed by the next commit).
       `CREATE TABLE IF NOT EXISTS staged_commits (
         token TEXT PRIMARY KEY NOT NULL,
@@ -82,6 +82,99 @@ const STAGING_TABLES: readonly string[] = [
         PRIMARY KEY (token, id)
       )`,
 ];
+
+/**
+ * The staging tables of a sync in progress (migration 5; also created as
+ * TEMP tables by {@link tempStagingStatements}, where SQLite stages), keyed
+ * by the sync's token. Readers never look at them. The row tables keep
+ * their rowid (a key index beside the rows): random-order inserts into a
+ * b-tree of whole rows (WITHOUT ROWID) measured twice as slow.
+ */
+// prettier-ignore
+const STAGING_TABLES: readonly string[] = [
+  // One row per sync staging (or crashed: +P4, removed once older than the lease).
+  // units_read: the scope's write count when its units were read (a matched unit is stale once it moves).
+  `CREATE TABLE IF NOT EXISTS staged_syncs (
+    token TEXT PRIMARY KEY NOT NULL,
+    account_id TEXT NOT NULL,
+    connector_id TEXT NOT NULL,
+    sync_id TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    verify INTEGER NOT NULL,
+    units_read INTEGER,
+    staged_at TEXT NOT NULL
+  )`,
+  `CREATE TABLE IF NOT EXISTS staged_entities (
+    token TEXT NOT NULL,
+    id TEXT NOT NULL,
+    step_id TEXT NOT NULL,
+    page INTEGER NOT NULL,
+    entity_type TEXT NOT NULL,
+    entity_key TEXT NOT NULL,
+    entity_class TEXT NOT NULL,
+    display_name TEXT NOT NULL,
+    properties TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    PRIMARY KEY (token, id)
+  )`,
+  // page: the step's page that staged the row (a page run again drops its earlier rows first);
+  // ord: where the relationship was emitted (PreparedRelationship.ord), for the INV-C04 report.
+  `CREATE TABLE IF NOT EXISTS staged_relationships (
+    token TEXT NOT NULL,
+    id TEXT NOT NULL,
+    ord INTEGER NOT NULL,
+    step_id TEXT NOT NULL,
+    page INTEGER NOT NULL,
+    from_id TEXT NOT NULL,
+    to_id TEXT NOT NULL,
+    from_type TEXT NOT NULL,
+    from_key TEXT NOT NULL,
+    verb TEXT NOT NULL,
+    to_type TEXT NOT NULL,
+    to_key TEXT NOT NULL,
+    properties TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    PRIMARY KEY (token, id)
+  )`,
+  // The sync's units: a new one with its ids (JSON), or a stored one it matched (ids NULL);
+  // expanded: a matched unit's rows are in staged_confirmed.
+  `CREATE TABLE IF NOT EXISTS staged_units (
+    token TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    step_id TEXT NOT NULL,
+    page INTEGER NOT NULL,
+    ord INTEGER NOT NULL,
+    ids TEXT,
+    expanded INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (token, kind, digest)
+  ) WITHOUT ROWID`,
+  // Rows of matched units, when something needs them one by one (prior reads, a commit that is not unchanged).
+  `CREATE TABLE IF NOT EXISTS staged_confirmed (
+    token TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    step_id TEXT NOT NULL,
+    page INTEGER NOT NULL,
+    ord INTEGER NOT NULL,
+    PRIMARY KEY (token, kind, id)
+  ) WITHOUT ROWID`,
+  // The diff's delete sets, materialized before the graph changes.
+  `CREATE TABLE IF NOT EXISTS staged_entity_deletes (
+    token TEXT NOT NULL,
+    id TEXT NOT NULL,
+    PRIMARY KEY (token, id)
+  ) WITHOUT ROWID`,
+  `CREATE TABLE IF NOT EXISTS staged_relationship_deletes (
+    token TEXT NOT NULL,
+    id TEXT NOT NULL,
+    cascaded INTEGER NOT NULL,
+    PRIMARY KEY (token, id)
+  ) WITHOUT ROWID`,
+];
+
+/** The staging tables' names, for cleanups. */
+export const STAGING_TABLE_NAMES = STAGING_TABLES.map((sql) => /CREATE TABLE IF NOT EXISTS (\w+)/.exec(sql)![1]!);
 
 /** Trigger condition: no commit is promoting in this transaction or batch. */
 const OUTSIDE_COMMITS = 'NOT EXISTS (SELECT 1 FROM commits_in_progress)';
@@ -160,17 +253,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 2,
     name: 'staging',
     statements: [
-      ...STAGING_TABLES,
+      ...STAGING_TABLES_V1,
       // Guards: inserting a row aborts the statement, hence the transaction or
       // D1 batch. The message is fixed; `guardFailure` maps it to an error code.
       `CREATE TABLE IF NOT EXISTS commit_guards (code TEXT NOT NULL)`,
-      ...GUARD_CODES.map(
-        (code) => `CREATE TRIGGER IF NOT EXISTS commit_guard_${code} BEFORE INSERT ON commit_guards WHEN NEW.code = '${code}'
-         BEGIN SELECT RAISE(ABORT, '${GUARD_MESSAGE_PREFIX}${code}'); END`,
-      ),
-      // A code without its own trigger must still abort.
-      `CREATE TRIGGER IF NOT EXISTS commit_guard_other BEFORE INSERT ON commit_guards WHEN NEW.code NOT IN (${GUARD_CODES.map((c) => `'${c}'`).join(', ')})
-       BEGIN SELECT RAISE(ABORT, '${GUARD_MESSAGE_PREFIX}unknown'); END`,
+      ...guardTriggers(GUARD_CODES_V1),
     ],
   },
   {
@@ -214,7 +301,79 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE scope_state ADD COLUMN input_digest TEXT`,
     ],
   },
+  {
+    version: 5,
+    name: 'streaming',
+    statements: [
+      // Hand edits to the graph tables are no longer counted (README: they are
+      // not supported; a verify sync restores them), so commits write without triggers.
+      ...(['entities', 'relationships'] as const).flatMap((table) =>
+        ['insert', 'update', 'delete'].map((op) => `DROP TRIGGER IF EXISTS ${table}_scope_${op}`),
+      ),
+      `DROP TABLE IF EXISTS commits_in_progress`,
+      // Staging of a sync in progress, replacing migration 2's (they hold nothing between syncs).
+      ...['staged_commits', 'staged_entities', 'staged_relationships', 'staged_entity_deletes', 'staged_relationship_deletes'].map(
+        (table) => `DROP TABLE IF EXISTS ${table}`,
+      ),
+      ...STAGING_TABLES,
+      // Per connector scope: `writes` counts writes to its rows by other
+      // connectors' commits (takeovers, INV-03 cascades); `units_writes` is the
+      // count when its last full commit recorded its units, which stand for
+      // its rows while the two are equal (NULL: unknown).
+      `DROP TABLE IF EXISTS scope_state`,
+      `CREATE TABLE IF NOT EXISTS scope_state (
+        account_id TEXT NOT NULL,
+        connector_id TEXT NOT NULL,
+        writes INTEGER NOT NULL DEFAULT 0,
+        units_writes INTEGER,
+        PRIMARY KEY (account_id, connector_id)
+      )`,
+      // The units of each scope's last full commit: a run of one step's records with its input digest, and its rows' ids (JSON).
+      `CREATE TABLE IF NOT EXISTS scope_units (
+        account_id TEXT NOT NULL,
+        connector_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        step_id TEXT NOT NULL,
+        ids TEXT NOT NULL,
+        PRIMARY KEY (account_id, connector_id, kind, digest)
+      ) WITHOUT ROWID`,
+      `CREATE INDEX IF NOT EXISTS scope_units_step ON scope_units (account_id, connector_id, step_id, kind)`,
+      `DROP TRIGGER IF EXISTS commit_guard_other`,
+      ...guardTriggers(GUARD_CODES),
+    ],
+  },
+  {
+    version: 6,
+    name: 'query_indexes',
+    statements: [
+      // PQL steps (adapters/sql/query.ts) go from an entity through its
+      // relationships of one verb to an other end of one type: covering
+      // indexes in both directions. They start with the endpoint, so they
+      // replace the endpoint-only indexes (the INV-03 cascade uses them too).
+      `CREATE INDEX IF NOT EXISTS relationships_from_verb ON relationships (from_id, verb, to_type, to_id)`,
+      `CREATE INDEX IF NOT EXISTS relationships_to_verb ON relationships (to_id, verb, from_type, from_id)`,
+      `DROP INDEX IF EXISTS relationships_from`,
+      `DROP INDEX IF EXISTS relationships_to`,
+      // A query in one account starts from its entities of a type or class.
+      `CREATE INDEX IF NOT EXISTS entities_account_type ON entities (account_id, entity_type, id)`,
+      `CREATE INDEX IF NOT EXISTS entities_account_class ON entities (account_id, entity_class, id)`,
+    ],
+  },
 ];
+
+/** A trigger per guard code that aborts with its message, and one that aborts for any other code. */
+function guardTriggers(codes: readonly string[]): string[] {
+  return [
+    ...codes.map(
+      (code) => `CREATE TRIGGER IF NOT EXISTS commit_guard_${code} BEFORE INSERT ON commit_guards WHEN NEW.code = '${code}'
+         BEGIN SELECT RAISE(ABORT, '${GUARD_MESSAGE_PREFIX}${code}'); END`,
+    ),
+    // A code without its own trigger must still abort.
+    `CREATE TRIGGER IF NOT EXISTS commit_guard_other BEFORE INSERT ON commit_guards WHEN NEW.code NOT IN (${codes.map((c) => `'${c}'`).join(', ')})
+       BEGIN SELECT RAISE(ABORT, '${GUARD_MESSAGE_PREFIX}unknown'); END`,
+  ];
+}
 
 /** Trigger body statement: one more write to the scope of the `NEW` or `OLD` row. */
 function bumpScope(row: 'NEW' | 'OLD'): string {
@@ -223,16 +382,36 @@ function bumpScope(row: 'NEW' | 'OLD'): string {
 }
 
 /**
- * DDL for the staging tables as connection-local TEMP tables (same shape as
- * migration 2's), for a store that stages with `stagingSchema: 'temp'`
- * (SQLite). Run once per connection; safe to run again.
+ * DDL for the staging tables as connection-local TEMP tables (the shape of
+ * migration 5's), for SQLite: they shadow the tables of the same name in the
+ * database file, so the same statements stage into them. Run once per
+ * connection; safe to run again.
  */
 export function tempStagingStatements(): SqlStatement[] {
-  // WITHOUT ROWID: each staged row is one b-tree entry (its key), not a row plus a key index.
   return STAGING_TABLES.map((sql) =>
-    statement('stage', `${sql.replace(/^CREATE TABLE IF NOT EXISTS /, 'CREATE TEMP TABLE IF NOT EXISTS ')} WITHOUT ROWID`),
+    statement(
+      'stage',
+      sql
+        .replace(/^CREATE TABLE IF NOT EXISTS /, 'CREATE TEMP TABLE IF NOT EXISTS ')
+        // The row tables stage without their key: TEMP_STAGING_KEYS builds it, sorted, when something first looks rows up.
+        .replace(/,\s*PRIMARY KEY \(token, id\)\s*\)$/, (match) => (/staged_(entities|relationships) \(/.test(sql) ? '\n  )' : match)),
+    ),
   );
 }
+
+/**
+ * The (token, id) keys of the TEMP row tables, which {@link tempStagingStatements}
+ * leaves out: SQLite builds one in a sort when prior reads or the commit
+ * first need it, instead of updating it for every staged row. Unique, as in
+ * migration 5.
+ */
+export const TEMP_STAGING_KEYS: readonly { readonly table: string; readonly create: string; readonly drop: string }[] = ['staged_entities', 'staged_relationships'].map(
+  (table) => ({
+    table,
+    create: `CREATE UNIQUE INDEX IF NOT EXISTS temp.${table}_key ON ${table} (token, id)`,
+    drop: `DROP INDEX IF EXISTS temp.${table}_key`,
+  }),
+);
 
 /** The `sync_runs` columns a commit writes, in the order its INSERTs give them (`commit.ts`, `scope.ts`). */
 export const SYNC_RUN_COLUMNS = `(account_id, connector_id, sync_id, started_at, finished_at, committed_at, failed_steps, kept_steps,

@@ -75,17 +75,31 @@ export function statementLimitProblem(statement: SqlStatement): string | undefin
   return undefined;
 }
 
-/** `{ 1: a, 2: b }`: how better-sqlite3 binds `?1`, `?2`. */
+
+/**
+ * A statement binds exactly the parameters it uses, numbered without gaps
+ * (`?1, ?7` become `?1, ?2`): drivers refuse values a statement does not
+ * use, and better-sqlite3 cannot bind around a gap. So one parameter list
+ * can be handed to every statement of a commit.
+ */
+export function statement(kind: StatementKind, sql: string, params: readonly SqlValue[] = []): SqlStatement {
+  const used = [...new Set([...sql.matchAll(/\?(\d+)/g)].map((m) => Number(m[1])))].sort((a, b) => a - b);
+  if (used.length === params.length && used.every((n, i) => n === i + 1)) return { sql: compact(sql), params, kind };
+  const renumbered = new Map(used.map((n, i) => [n, i + 1]));
+  return {
+    sql: compact(sql.replace(/\?(\d+)/g, (_, n: string) => `?${renumbered.get(Number(n))}`)),
+    params: used.map((n) => params[n - 1] ?? null),
+    kind,
+  };
+}
+
+/** `{ 1: a, 2: b }`: how better-sqlite3 binds `?1`, `?2` (it takes them as named parameters). */
 export function numberedParams(params: readonly SqlValue[]): Record<number, SqlValue> {
   const out: Record<number, SqlValue> = {};
   params.forEach((value, index) => {
     out[index + 1] = value;
   });
   return out;
-}
-
-export function statement(kind: StatementKind, sql: string, params: readonly SqlValue[] = []): SqlStatement {
-  return { sql: compact(sql), params, kind };
 }
 
 /** Collapses the indentation of the module's SQL templates (smaller text, readable logs). */

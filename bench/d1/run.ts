@@ -1,10 +1,10 @@
 /**
  * Runs the D1 benchmark inside workerd: bundles bench/d1/worker.ts with
- * esbuild, starts it in Miniflare with a fresh in-memory local D1 per scale,
- * and reads the {@link ScaleResult} the Worker computes (the whole run happens
- * inside workerd; Node only starts it and prints).
+ * esbuild, starts it in Miniflare with a fresh local D1 per scale, and reads
+ * the {@link D1Run} rows the Worker computes (the whole sync happens inside
+ * workerd; Node only starts it and prints).
  *
- * Run alone: `npx tsx bench/d1/run.ts [--scales 10000,100000] [--repeat 3] [--json out.json]`;
+ * Run alone: `npx tsx bench/d1/run.ts [--scales 330000] [--quick] [--chunk-rows N] [--json out.json]`;
  * `npm run bench -- --adapter d1` calls {@link runD1Scale}.
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,8 +13,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
-import { DEFAULT_PHASE_SETTINGS, type PhaseSettings } from '../phases.js';
-import { evaluateChecks, formatReport, type BenchReport, type ScaleResult } from '../report.js';
+import { evaluateChecks, formatReport, type BenchReport, type D1BenchSettings, type D1Run } from '../report.js';
+
+/** Default scale: about 1M rows (the synthetic connector emits about 3.07 rows per n). */
+export const D1_DEFAULT_SCALES: readonly number[] = [326_000];
+export const D1_QUICK_SCALES: readonly number[] = [2_000];
 
 const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 
@@ -37,53 +40,8 @@ async function bundleWorker(): Promise<string> {
 
 let bundled: Promise<string> | undefined;
 
-export interface D1BenchOptions {
-  /**
-   * Runs of the scale, each in a fresh Miniflare; the reported times are the
-   * per-phase medians (a shared machine is noisy). Default
-   * $PARALLAX_BENCH_D1_REPEAT or 1.
-   */
-  readonly repeat?: number;
-}
-
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
-
-/** One scale in a fresh Miniflare per run (fresh isolate, empty D1); medians over `repeat` runs. */
-export async function runD1Scale(
-  settings: PhaseSettings,
-  log: (line: string) => void = () => undefined,
-  options: D1BenchOptions = {},
-): Promise<ScaleResult> {
-  const repeat = options.repeat ?? Math.max(1, Number(process.env.PARALLAX_BENCH_D1_REPEAT ?? 1) || 1);
-  const runs: ScaleResult[] = [];
-  for (let i = 0; i < repeat; i++) runs.push(await runOnce(settings, repeat > 1 ? (line) => log(`run ${i + 1}/${repeat}: ${line}`) : log));
-  if (runs.length === 1) return runs[0]!;
-  const first = runs[0]!;
-  const pick = (phase: string, key: 'wallMs' | 'coreMs' | 'storeMs'): number | undefined => {
-    const values = runs.map((r) => r.phases.find((p) => p.phase === phase)?.[key]).filter((v): v is number => v !== undefined);
-    return values.length > 0 ? median(values) : undefined;
-  };
-  return {
-    ...first,
-    phases: first.phases.map((p) => ({
-      ...p,
-      wallMs: pick(p.phase, 'wallMs')!,
-      ...(p.coreMs !== undefined ? { coreMs: pick(p.phase, 'coreMs')! } : {}),
-      ...(p.storeMs !== undefined ? { storeMs: pick(p.phase, 'storeMs')! } : {}),
-    })),
-    notes: [
-      `times are medians of ${repeat} runs, each in a fresh Miniflare; wall per run: ` +
-        first.phases.map((p) => `${p.phase} ${runs.map((r) => Math.round(r.phases.find((q) => q.phase === p.phase)?.wallMs ?? 0)).join('/')} ms`).join(', '),
-      ...(first.notes ?? []),
-    ],
-  };
-}
-
-async function runOnce(settings: PhaseSettings, log: (line: string) => void): Promise<ScaleResult> {
+/** One scale in a fresh Miniflare (fresh isolate, empty local D1): the first sync and the unchanged re-sync. */
+export async function runD1Scale(settings: D1BenchSettings, log: (line: string) => void = () => undefined): Promise<D1Run[]> {
   bundled ??= bundleWorker();
   // The local D1 is a SQLite file: on a RAM disk when there is one, so that disk flushes do not add noise.
   const dir = mkdtempSync(join(process.env.PARALLAX_BENCH_D1_DIR ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir()), 'parallax-bench-d1-'));
@@ -91,7 +49,7 @@ async function runOnce(settings: PhaseSettings, log: (line: string) => void): Pr
     modules: true,
     script: await bundled,
     compatibilityDate: '2026-04-20',
-    d1Databases: { DB: 'parallax-bench', DB_RAW: 'parallax-bench-raw' },
+    d1Databases: { DB: 'parallax-bench' },
     d1Persist: dir,
   });
   log(`local D1 in ${dir}`);
@@ -100,7 +58,7 @@ async function runOnce(settings: PhaseSettings, log: (line: string) => void): Pr
     if (!response.body) throw new Error(`the bench Worker answered ${response.status} without a body`);
     const decoder = new TextDecoder();
     let buffered = '';
-    let result: ScaleResult | undefined;
+    let result: D1Run[] | undefined;
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
       buffered += decoder.decode(chunk, { stream: true });
       let newline: number;
@@ -108,7 +66,7 @@ async function runOnce(settings: PhaseSettings, log: (line: string) => void): Pr
         const line = buffered.slice(0, newline);
         buffered = buffered.slice(newline + 1);
         if (!line.trim()) continue;
-        const message = JSON.parse(line) as { log?: string; result?: ScaleResult; error?: string };
+        const message = JSON.parse(line) as { log?: string; result?: D1Run[]; error?: string };
         if (message.log !== undefined) log(message.log);
         if (message.error !== undefined) throw new Error(`D1 bench failed inside workerd: ${message.error}`);
         if (message.result !== undefined) result = message.result;
@@ -129,21 +87,22 @@ function argument(name: string): string | undefined {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const startedAt = new Date().toISOString();
-  const scales = (argument('--scales') ?? '10000,100000').split(',').map(Number);
-  const probeN = argument('--probe-n');
-  const repeat = Number(argument('--repeat') ?? 1);
-  const results: ScaleResult[] = [];
+  const quick = process.argv.includes('--quick');
+  const scales = argument('--scales')?.split(',').map(Number) ?? [...(quick ? D1_QUICK_SCALES : D1_DEFAULT_SCALES)];
+  const chunkRows = argument('--chunk-rows');
+  const d1: D1Run[] = [];
   for (const n of scales) {
     console.error(`== d1 n=${n} (workerd)`);
-    results.push(await runD1Scale({ ...DEFAULT_PHASE_SETTINGS, ...(probeN ? { probeN: Number(probeN) } : {}), n }, (line) => console.error(`[d1 n=${n}] ${line}`), { repeat }));
+    d1.push(...(await runD1Scale({ n, seed: 1, ...(chunkRows ? { chunkRows: Number(chunkRows) } : {}) }, (line) => console.error(`[d1 n=${n}] ${line}`))));
   }
   const report: BenchReport = {
     startedAt,
     finishedAt: new Date().toISOString(),
     host: { node: process.version, platform: `${process.platform} ${process.arch}`, cpus: cpus().length },
-    settings: { adapters: ['d1'], scales, ...DEFAULT_PHASE_SETTINGS, isolation: 'fresh Miniflare (workerd isolate, local D1) per scale' },
-    results,
-    checks: evaluateChecks(results),
+    settings: { adapters: ['d1'], scales, isolation: 'fresh Miniflare (workerd isolate, local D1) per scale' },
+    results: [],
+    d1,
+    checks: evaluateChecks([], [], d1),
   };
   console.log(formatReport(report));
   const json = argument('--json');

@@ -1,23 +1,29 @@
 /**
  * The IndexedDB benchmark, in the page: bundled by bench/indexeddb/run.ts and
- * run in headless Chromium. For one scale it runs the shared phases
- * (bench/phases.ts: synthetic connector, first sync, unchanged re-sync,
- * churn, failed step, small batch) against a fresh IndexedDB store and
- * returns the common {@link ScaleResult}. Browser-only: no node:* imports.
- *
- * The baseline is raw IndexedDB in the same page: the first sync's rows (the
- * same row objects the store writes) put into plain object stores (key path
- * `id`, no indexes) in one readwrite transaction, without awaiting each put.
+ * run in headless Chromium. For one scale, with the synthetic connector on
+ * the streaming path (`runConnector` with `store`, then `commitSync`, as the
+ * web demo syncs), side by side in one page:
+ * 1. raw insert          the first sync's rows, as the store writes them, put
+ *                        into plain object stores (key path id, no indexes),
+ *                        one readwrite transaction, no await per put: the baseline;
+ * 2. raw insert, schema  the same puts into stores with the adapter's 7 indexes;
+ * 3. first sync          generation 0 into an empty store;
+ * 4. unchanged re-sync   generation 0 again (+P2: nothing written);
+ * 5. churn               generation 1: about `churnFraction` of the entities differ.
+ * Each sync reports its whole wall time (connector, hashing, staging, commit)
+ * and the store's part (time inside the store's calls). Browser-only: no node:* imports.
  */
-import { prepareBatch, runConnector, type CommitBatch } from 'parallax-edge';
+import { commitSync, runConnector } from 'parallax-edge';
+import type { GraphStore, PreparedEntity, PreparedRelationship, SyncSession } from 'parallax-edge/adapter-kit';
+import { createMemoryStore } from 'parallax-edge/adapters/memory';
 import { createSyntheticConnector } from '../../connectors/synthetic/index.js';
 import { deleteIndexedDbStore, openIndexedDbStore } from 'parallax-edge/adapters/indexeddb';
-import type { Measured } from '../memory.js';
-import { runPhases, type PhaseSettings } from '../phases.js';
-import type { MemorySample, ScaleResult } from '../report.js';
+import type { PhaseSettings } from '../phases.js';
+import { PHASE_LABELS, type Measured, type MemorySample, type PhaseId, type PhaseRow, type ScaleResult } from '../report.js';
 
 export const RAW_INDEXEDDB_BASELINE =
-  'raw IndexedDB: the same rows put into plain object stores (key path id, no indexes) in one readwrite transaction, same page';
+  'raw IndexedDB: the first sync\'s rows, as the store writes them, put into plain object stores (key path id, no indexes) in one readwrite transaction, same page';
+const SCHEMA_BASELINE = "raw IndexedDB: the same puts into object stores with the adapter's 7 indexes (schema version 2)";
 
 interface ChromeMemory {
   usedJSHeapSize: number;
@@ -28,7 +34,7 @@ const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
 const HEAP_METHOD =
   'heap: performance.memory.usedJSHeapSize (--enable-precise-memory-info) sampled every 2 ms, start after 2 full GCs; RSS: not readable in a page';
 
-/** Wall time and JS heap peak of one operation. IndexedDB commits yield to the event loop, so the sampler runs during them. */
+/** Wall time and JS heap peak of one operation. */
 async function measure<T>(fn: () => Promise<T> | T): Promise<Measured<T>> {
   gc();
   gc();
@@ -52,6 +58,45 @@ async function measure<T>(fn: () => Promise<T> | T): Promise<Measured<T>> {
   return { value, ms, memory };
 }
 
+/**
+ * The store with the time spent inside its calls added up (overlapping calls
+ * count once), so a sync's wall time splits into the store's part and the
+ * rest (connector, validation, hashing).
+ */
+function timedStore(store: GraphStore): { store: GraphStore; take: () => number } {
+  let inFlight = 0;
+  let since = 0;
+  let ms = 0;
+  const time = async <T>(call: () => Promise<T>): Promise<T> => {
+    if (inFlight++ === 0) since = performance.now();
+    try {
+      return await call();
+    } finally {
+      if (--inFlight === 0) ms += performance.now() - since;
+    }
+  };
+  const session = (s: SyncSession): SyncSession => ({
+    header: s.header,
+    token: s.token,
+    storedUnits: (...a) => time(() => s.storedUnits(...a)),
+    stage: (...a) => time(() => s.stage(...a)),
+    discardStep: (...a) => time(() => s.discardStep(...a)),
+    priorEntityIds: (...a) => time(() => s.priorEntityIds(...a)),
+    priorEntities: (...a) => time(() => s.priorEntities(...a)),
+    priorEntity: (...a) => time(() => s.priorEntity(...a)),
+    commit: (...a) => time(() => s.commit(...a)),
+    abort: () => time(() => s.abort()),
+  });
+  return {
+    store: { ...store, openSync: async (header) => session(await time(() => store.openSync(header))) },
+    take: () => {
+      const out = ms;
+      ms = 0;
+      return out;
+    },
+  };
+}
+
 function request<T>(req: IDBRequest<T>): Promise<T> {
   return new Promise((resolve, reject) => {
     req.onsuccess = () => resolve(req.result);
@@ -59,7 +104,7 @@ function request<T>(req: IDBRequest<T>): Promise<T> {
   });
 }
 
-/** A database of plain object stores, optionally with the adapter's eight indexes (for the notes). */
+/** A database of plain object stores, optionally with the adapter's indexes. */
 async function openRaw(name: string, withIndexes: boolean): Promise<IDBDatabase> {
   await deleteIndexedDbStore(name);
   const opening = indexedDB.open(name, 1);
@@ -67,85 +112,145 @@ async function openRaw(name: string, withIndexes: boolean): Promise<IDBDatabase>
     const entities = opening.result.createObjectStore('entities', { keyPath: 'id' });
     const relationships = opening.result.createObjectStore('relationships', { keyPath: 'id' });
     if (withIndexes) {
-      // The same indexes as createSchema in adapters/indexeddb.ts.
+      // The same indexes as adapters/indexeddb/schema.ts, version 2.
       entities.createIndex('account_type', ['accountId', 'entityType']);
       entities.createIndex('account_class', ['accountId', 'entityClass']);
-      entities.createIndex('scope', ['accountId', 'connectorId', 'id', 'hash', 'stepId']);
-      entities.createIndex('account_type_key', ['accountId', 'entityType', 'entityKey']);
+      entities.createIndex('scope', ['accountId', 'connectorId']);
       relationships.createIndex('fromId', 'fromId');
       relationships.createIndex('toId', 'toId');
-      relationships.createIndex('scope', ['accountId', 'connectorId', 'id', 'hash', 'stepId']);
+      relationships.createIndex('scope', ['accountId', 'connectorId']);
       relationships.createIndex('account_verb', ['accountId', 'verb']);
     }
   };
   return request(opening);
 }
 
-/** Puts every row of the batch, as the store would store it, in one readwrite transaction. */
-async function putAll(db: IDBDatabase, batch: CommitBatch): Promise<number> {
-  const source = { accountId: batch.accountId, connectorId: batch.connectorId, syncId: batch.syncId };
+interface Rows {
+  readonly entities: object[];
+  readonly relationships: object[];
+}
+
+/** The first sync's rows as the store writes them: prepared by the core (staged into a memory store, recorded on the way). */
+async function captureRows(settings: PhaseSettings, connectorId: string): Promise<Rows> {
+  const memory = createMemoryStore();
+  const entities: PreparedEntity[] = [];
+  const relationships: PreparedRelationship[] = [];
+  const recording: GraphStore = {
+    ...memory,
+    async openSync(header) {
+      const s = await memory.openSync(header);
+      return {
+        ...s,
+        header: s.header,
+        token: s.token,
+        async stage(chunk) {
+          entities.push(...chunk.entities);
+          relationships.push(...chunk.relationships);
+          await s.stage(chunk);
+        },
+      };
+    },
+  };
+  const output = await runConnector(connector(settings, 0), { accountId: 'bench', syncId: 'capture', store: recording });
+  await commitSync(recording, output);
+  const source = { accountId: 'bench', connectorId, syncId: 'bench-1' };
+  return {
+    entities: entities.map((e) => ({ ...e, ...source })),
+    relationships: relationships.map(({ ord: _ord, ...r }) => ({ ...r, ...source })),
+  };
+}
+
+/** Puts every row in one readwrite transaction, without awaiting each put. */
+async function putAll(db: IDBDatabase, rows: Rows): Promise<number> {
   const tx = db.transaction(['entities', 'relationships'], 'readwrite');
   const entities = tx.objectStore('entities');
   const relationships = tx.objectStore('relationships');
-  for (const e of batch.entities) entities.put({ ...e, ...source });
-  for (const r of batch.relationships) relationships.put({ ...r, ...source });
+  for (const e of rows.entities) entities.put(e);
+  for (const r of rows.relationships) relationships.put(r);
   await new Promise<void>((resolve, reject) => {
     tx.oncomplete = () => resolve();
     tx.onabort = () => reject(tx.error);
   });
-  return batch.entities.length + batch.relationships.length;
+  return rows.entities.length + rows.relationships.length;
 }
+
+const connector = (settings: PhaseSettings, generation: number) =>
+  createSyntheticConnector({ seed: settings.seed, n: settings.n, churn: { fraction: settings.churnFraction, generation } });
 
 export async function runScale(settings: PhaseSettings): Promise<ScaleResult> {
   const name = `parallax-bench-${settings.n}`;
-  const rawName = `${name}-raw`;
-  const notes: string[] = [];
-  const log = (line: string): void => {
-    console.log(`[indexeddb n=${settings.n}] ${line}`);
-  };
+  const log = (line: string): void => console.log(`[indexeddb n=${settings.n}] ${line}`);
+  const phases: PhaseRow[] = [];
+  const connectorId = connector(settings, 0).name;
+
+  const rows = await captureRows(settings, connectorId);
+  const total = rows.entities.length + rows.relationships.length;
+  for (const [phase, indexed] of [['raw-insert', false], ['raw-insert-schema', true]] as const) {
+    const db = await openRaw(`${name}-${phase}`, indexed);
+    const timed = await measure(() => putAll(db, rows));
+    db.close();
+    await deleteIndexedDbStore(`${name}-${phase}`);
+    phases.push({ phase, label: PHASE_LABELS[phase], wallMs: timed.ms, rowsInBatch: total, rowsWritten: timed.value, memory: timed.memory });
+    log(`${PHASE_LABELS[phase]}: ${timed.ms.toFixed(0)} ms, ${timed.value} rows`);
+  }
 
   await deleteIndexedDbStore(name);
   const store = await openIndexedDbStore(name);
-  const plain = await openRaw(rawName, false);
+  const timed = timedStore(store);
+  let syncs = 0;
   try {
-    const result = await runPhases(settings, {
-      store,
-      measure,
-      rawInsert: (batch) => putAll(plain, batch),
-      baseline: RAW_INDEXEDDB_BASELINE,
-      runtime: `chromium ${navigator.userAgent.match(/Chrome\/([\d.]+)/)?.[1] ?? '?'} (headless)`,
-      settle: () => {
-        gc();
-        gc();
-      },
-      log,
-    });
-    plain.close();
-    await deleteIndexedDbStore(rawName);
-
-    // A side run, not a phase: the same puts into stores with the adapter's
-    // indexes, to tell index upkeep apart from the adapter's own work.
-    const raw = result.phases.find((p) => p.phase === 'raw-insert');
-    const output = await runConnector(createSyntheticConnector({ seed: settings.seed, n: settings.n, churn: { fraction: settings.churnFraction, generation: 0 } }), {
-      accountId: 'bench',
-      syncId: 'indexed-side-run',
-    });
-    const indexed = await openRaw(`${rawName}-indexed`, true);
-    const timed = await measure(() => putAll(indexed, prepareBatch(output)));
-    indexed.close();
-    await deleteIndexedDbStore(`${rawName}-indexed`);
-    notes.push(
-      `side run: raw puts into stores with the adapter's 8 indexes took ${Math.round(timed.ms)} ms` +
-        (raw ? ` (${(timed.ms / raw.wallMs).toFixed(2)}× the plain raw puts)` : ''),
-    );
-    notes.push(`memory: ${HEAP_METHOD}; the heap includes garbage not yet collected (prepareBatch's hashing above all)`);
-    notes.push(`store: IndexedDB database "${name}" in a fresh browser context (deleted afterwards)`);
-    return { ...result, notes };
+    for (const [phase, generation] of [['first-sync', 0], ['unchanged-resync', 0], ['churn', 1]] as [PhaseId, number][]) {
+      timed.take();
+      const before = await store.counts();
+      const result = await measure(async () => {
+        const output = await runConnector(connector(settings, generation), { accountId: 'bench', syncId: `bench-${++syncs}`, store: timed.store });
+        return commitSync(timed.store, output);
+      });
+      const storeMs = timed.take();
+      const { stats, rowsWritten } = result.value;
+      const rowsIn = stats.entitiesCreated + stats.entitiesUpdated + stats.entitiesUnchanged + stats.relationshipsCreated + stats.relationshipsUpdated + stats.relationshipsUnchanged;
+      phases.push({
+        phase,
+        label: phase === 'churn' ? `${PHASE_LABELS.churn} (${settings.churnFraction * 100}%)` : PHASE_LABELS[phase],
+        wallMs: result.ms,
+        coreMs: result.ms - storeMs,
+        storeMs,
+        rowsInBatch: rowsIn,
+        rowsWritten,
+        storedRowsBefore: before.entities + before.relationships,
+        stats,
+        memory: result.memory,
+      });
+      log(`${phase}: ${result.ms.toFixed(0)} ms (store ${storeMs.toFixed(0)}), ${rowsIn} rows in, ${rowsWritten} written`);
+      gc();
+    }
   } finally {
-    plain.close();
     await store.close();
     await deleteIndexedDbStore(name);
   }
+
+  const wall = (id: PhaseId): number => phases.find((p) => p.phase === id)!.wallMs;
+  const first = phases.find((p) => p.phase === 'first-sync')!;
+  const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
+  const counted = phases.find((p) => p.phase === 'first-sync')!.stats!;
+  return {
+    adapter: 'indexeddb',
+    runtime: `chromium ${navigator.userAgent.match(/Chrome\/([\d.]+)/)?.[1] ?? '?'} (headless)`,
+    n: settings.n,
+    entities: counted.entitiesCreated,
+    relationships: counted.relationshipsCreated,
+    churnFraction: settings.churnFraction,
+    phases,
+    baseline: RAW_INDEXEDDB_BASELINE,
+    schemaBaseline: SCHEMA_BASELINE,
+    notes: [
+      `first sync / raw puts: ${ratio(first.wallMs, wall('raw-insert'))} whole sync (connector, hashing, staging, commit); ${ratio(first.storeMs!, wall('raw-insert'))} the store's part (staging + commit)`,
+      `raw puts into the adapter's 7 indexes / plain raw puts: ${ratio(wall('raw-insert-schema'), wall('raw-insert'))}`,
+      `unchanged re-sync / first sync: ${ratio(wall('unchanged-resync'), first.wallMs)}; churn / first sync: ${ratio(wall('churn'), first.wallMs)}`,
+      `memory: ${HEAP_METHOD}`,
+      `store: IndexedDB database "${name}" in a fresh browser context (deleted afterwards)`,
+    ],
+  };
 }
 
 (globalThis as { parallaxBench?: unknown }).parallaxBench = { runScale };

@@ -1,5 +1,7 @@
 /**
- * Runs the IndexedDB benchmark in headless Chromium: bundles
+ * Runs the IndexedDB benchmark in headless Chromium (first sync, unchanged
+ * re-sync and churn on the streaming path, against raw puts in the same
+ * page: see page.ts): bundles
  * bench/indexeddb/page.ts with esbuild, serves it on 127.0.0.1, drives a page
  * per scale with playwright-core and the Chromium test/support/chromium.ts
  * finds ($CHROMIUM_PATH, /usr/bin/chromium, else the npm one), and returns
@@ -16,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import { evaluateChecks, formatReport, type BenchReport, type ScaleResult } from '../report.js';
-import { DEFAULT_PHASE_SETTINGS, type PhaseSettings } from '../phases.js';
+import type { PhaseSettings } from '../phases.js';
 import { CHROMIUM_ARGS as BASE_CHROMIUM_ARGS, describeChromium, resolveChromium } from '../../test/support/chromium.js';
 
 export interface IndexedDbBenchOptions {
@@ -32,6 +34,9 @@ export const CHROMIUM_ARGS = [
 ];
 
 const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
+
+/** The settings of a run alone (bench/run.ts passes its own): the shared phases' defaults. */
+const DEFAULT_SETTINGS: Omit<PhaseSettings, 'n'> = { seed: 1, churnFraction: 0.01, failStep: 'hosts' };
 
 /** The scales `npm run bench` uses for IndexedDB unless told otherwise. */
 export const INDEXEDDB_DEFAULT_SCALES: readonly number[] = [10_000, 50_000];
@@ -70,7 +75,7 @@ function serve(script: string): Promise<Server> {
 }
 
 /**
- * Runs the shared phases for one scale against the IndexedDB store in a fresh
+ * Runs the IndexedDB phases (page.ts) for one scale in a fresh
  * headless Chromium (clean heap), and returns the page's result.
  */
 export async function runIndexedDbScale(
@@ -116,13 +121,13 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const results: ScaleResult[] = [];
   for (const n of scales) {
     console.error(`== indexeddb n=${n} (Chromium)`);
-    results.push(await runIndexedDbScale({ ...DEFAULT_PHASE_SETTINGS, n }, (line) => console.error(line)));
+    results.push(await runIndexedDbScale({ ...DEFAULT_SETTINGS, n }, (line) => console.error(line)));
   }
   const report: BenchReport = {
     startedAt,
     finishedAt: new Date().toISOString(),
     host: { node: process.version, platform: `${process.platform} ${process.arch}`, cpus: cpus().length },
-    settings: { adapters: ['indexeddb'], scales, ...DEFAULT_PHASE_SETTINGS, isolation: 'fresh Chromium per scale' },
+    settings: { adapters: ['indexeddb'], scales, ...DEFAULT_SETTINGS, isolation: 'fresh Chromium per scale' },
     results,
     checks: evaluateChecks(results),
   };

@@ -5,12 +5,15 @@ import {
   step,
   type Connector,
   type EntityData,
+  type PriorFilter,
   type PropertyValue,
   type StepContext,
   type StepDefinition,
+  type StepPage,
 } from 'parallax-edge';
-import { createHttpClient, paginateLink, type FetchLike, type HttpClient, type RateLimitEvent, type Validator } from 'parallax-edge/http';
+import { createHttpClient, fetchLinkPage, type FetchLike, type HttpClient, type RateLimitEvent, type Validator } from 'parallax-edge/http';
 import { parseGitHubConfig, type GitHubConfig } from './config.js';
+import { decodeCursor, encodeCursor, type PageCursor } from './cursor.js';
 import {
   OrganizationSchema,
   RepositoryPage,
@@ -106,6 +109,12 @@ function duration(ms: number): string {
  * - `team-repos` (after `teams` and `repositories`): `team MANAGES repo`
  *   with the team's `permission`, for repositories in the graph.
  *
+ * Every listing step is paged: one step page is one page of the GitHub
+ * listing, its cursor the next page's `Link` URL (see cursor.ts); the team
+ * steps go through the teams in id order, a team's pages after another's.
+ * Steps read prior data only with `ctx.prior.has` and `iterateEntities`
+ * (`iteratesPrior()`), so a streamed run holds no step's records.
+ *
  * It uses only web-standard globals, so it runs unchanged in Node, Workers
  * and browsers.
  *
@@ -119,11 +128,14 @@ export class GitHubConnector implements Connector {
   readonly config: GitHubConfig;
   readonly #client: HttpClient;
   readonly #options: GitHubConnectorOptions;
+  /** The API's origin: every page a cursor names must be on it. */
+  readonly #origin: string;
   #lastLimit: RateLimitEvent | undefined;
 
   constructor(config: unknown, options: GitHubConnectorOptions = {}) {
     this.config = parseGitHubConfig(config);
     this.#options = options;
+    this.#origin = new URL(this.config.baseUrl).origin;
     const { token, baseUrl, timeoutMs, rateLimitWaitMs } = this.config;
     const headers: Record<string, string> = { accept: 'application/vnd.github+json', 'x-github-api-version': API_VERSION };
     if (needsUserAgent()) headers['user-agent'] = USER_AGENT;
@@ -155,15 +167,15 @@ export class GitHubConnector implements Connector {
     const s = GITHUB_STEPS;
     return [
       step(s.organization, 'Organization').build(),
-      step(s.repositories, 'Repositories').dependsOn([s.organization]).build(),
-      step(s.members, 'Members').dependsOn([s.organization]).build(),
-      step(s.teams, 'Teams').dependsOn([s.organization]).build(),
-      step(s.teamMembers, 'Team members').dependsOn([s.teams, s.members]).build(),
-      step(s.teamRepositories, 'Team repo access').dependsOn([s.teams, s.repositories]).build(),
+      step(s.repositories, 'Repositories').dependsOn([s.organization]).paged().iteratesPrior().build(),
+      step(s.members, 'Members').dependsOn([s.organization]).paged().iteratesPrior().build(),
+      step(s.teams, 'Teams').dependsOn([s.organization]).paged().iteratesPrior().build(),
+      step(s.teamMembers, 'Team members').dependsOn([s.teams, s.members]).paged().iteratesPrior().build(),
+      step(s.teamRepositories, 'Team repo access').dependsOn([s.teams, s.repositories]).paged().iteratesPrior().build(),
     ];
   }
 
-  async executeStep(stepId: string, ctx: StepContext): Promise<void> {
+  async executeStep(stepId: string, ctx: StepContext): Promise<void | StepPage> {
     try {
       switch (stepId) {
         case GITHUB_STEPS.organization:
@@ -204,14 +216,16 @@ export class GitHubConnector implements Connector {
     ).orThrow();
   }
 
-  async #collectRepositories(ctx: StepContext): Promise<void> {
-    const org = this.#organization(ctx);
+  async #collectRepositories(ctx: StepContext): Promise<StepPage> {
+    const org = await this.#organization(ctx);
+    const at = this.#cursor(ctx);
     const { maxRepos } = this.config.limits;
-    let count = 0;
-    for await (const repo of this.#list<Repository>(ctx, `/orgs/${this.#login(org)}/repos`, RepositoryPage, { type: 'all', sort: 'full_name' })) {
+    let count = at?.count ?? 0;
+    const page = await this.#page<Repository>(ctx, at, `/orgs/${this.#login(org)}/repos`, RepositoryPage, { type: 'all', sort: 'full_name' });
+    for (const repo of page.items) {
       if (count >= maxRepos) {
         ctx.warn(`collected the first ${maxRepos} repositories only (limits.maxRepos); the others are left out of the graph`, 'limits.maxRepos');
-        break;
+        return {};
       }
       count++;
       ctx.emitEntity(
@@ -219,25 +233,29 @@ export class GitHubConnector implements Connector {
       );
       ctx.emitRelationship(relationship(org.entityType, org.entityKey, 'HAS', GITHUB_TYPES.repository, String(repo.id)));
     }
+    return page.next ? { next: encodeCursor({ ...page.next, count }) } : {};
   }
 
-  async #collectMembers(ctx: StepContext): Promise<void> {
-    const org = this.#organization(ctx);
+  async #collectMembers(ctx: StepContext): Promise<StepPage> {
+    const org = await this.#organization(ctx);
     // Anonymous callers only see public members; a member's token sees everyone.
     const listing = this.authenticated ? 'members' : 'public_members';
-    for await (const user of this.#list<User>(ctx, `/orgs/${this.#login(org)}/${listing}`, UserPage)) {
+    const page = await this.#page<User>(ctx, this.#cursor(ctx), `/orgs/${this.#login(org)}/${listing}`, UserPage);
+    for (const user of page.items) {
       ctx.emitEntity(userEntity(user));
       ctx.emitRelationship(relationship(org.entityType, org.entityKey, 'HAS', GITHUB_TYPES.user, String(user.id)));
     }
+    return page.next ? { next: encodeCursor(page.next) } : {};
   }
 
-  async #collectTeams(ctx: StepContext): Promise<void> {
-    const org = this.#organization(ctx);
+  async #collectTeams(ctx: StepContext): Promise<StepPage> {
+    const org = await this.#organization(ctx);
     if (!this.authenticated) {
       ctx.warn('teams are visible only with a token (read:org); skipped', 'token');
-      return;
+      return {};
     }
-    for await (const team of this.#list<Team>(ctx, `/orgs/${this.#login(org)}/teams`, TeamPage)) {
+    const page = await this.#page<Team>(ctx, this.#cursor(ctx), `/orgs/${this.#login(org)}/teams`, TeamPage);
+    for (const team of page.items) {
       ctx.emitEntity(
         entity(GITHUB_TYPES.team, String(team.id))
           .class('Team')
@@ -255,60 +273,110 @@ export class GitHubConnector implements Connector {
       );
       ctx.emitRelationship(relationship(org.entityType, org.entityKey, 'HAS', GITHUB_TYPES.team, String(team.id)));
     }
+    return page.next ? { next: encodeCursor(page.next) } : {};
   }
 
-  async #collectTeamMembers(ctx: StepContext): Promise<void> {
-    const org = this.#organization(ctx);
-    const emitted = new Set<string>();
-    for (const team of ctx.prior.entitiesByType(GITHUB_TYPES.team)) {
-      const slug = encodeURIComponent(String(team.properties.slug));
-      for await (const user of this.#list<User>(ctx, `/orgs/${this.#login(org)}/teams/${slug}/members`, UserPage)) {
-        const key = String(user.id);
-        // Members the members listing did not show (or that failed) still need an entity.
-        if (!ctx.prior.get(GITHUB_TYPES.user, key) && !emitted.has(key)) {
-          emitted.add(key);
-          ctx.emitEntity(userEntity(user));
-        }
-        ctx.emitRelationship(relationship(team.entityType, team.entityKey, 'HAS', GITHUB_TYPES.user, key));
-      }
+  async #collectTeamMembers(ctx: StepContext): Promise<StepPage> {
+    const org = await this.#organization(ctx);
+    const at = this.#cursor(ctx);
+    const team = await this.#team(ctx, at);
+    if (!team) return {};
+    const slug = encodeURIComponent(String(team.properties.slug));
+    const page = await this.#page<User>(ctx, at, `/orgs/${this.#login(org)}/teams/${slug}/members`, UserPage);
+    for (const user of page.items) {
+      const key = String(user.id);
+      // Members the members listing did not show (or that failed) still need an entity, once.
+      if (!ctx.prior.has(GITHUB_TYPES.user, key) && !ctx.hasEmitted(GITHUB_TYPES.user, key)) ctx.emitEntity(userEntity(user));
+      ctx.emitRelationship(relationship(team.entityType, team.entityKey, 'HAS', GITHUB_TYPES.user, key));
     }
+    if (page.next) return { next: encodeCursor({ team: team.entityKey, ...page.next }) };
+    return this.#nextTeam(ctx, team);
   }
 
-  async #collectTeamRepositories(ctx: StepContext): Promise<void> {
-    const org = this.#organization(ctx);
-    for (const team of ctx.prior.entitiesByType(GITHUB_TYPES.team)) {
-      const slug = String(team.properties.slug);
-      const missing: string[] = [];
-      for await (const repo of this.#list<Repository>(ctx, `/orgs/${this.#login(org)}/teams/${encodeURIComponent(slug)}/repos`, RepositoryPage)) {
-        const key = String(repo.id);
-        // A repository left out by limits.maxRepos (or by a failed step) cannot be linked (INV-C04).
-        if (!ctx.prior.get(GITHUB_TYPES.repository, key)) {
-          missing.push(repo.full_name);
-          continue;
-        }
-        ctx.emitRelationship(
-          relationship(team.entityType, team.entityKey, 'MANAGES', GITHUB_TYPES.repository, key).property('permission', teamPermission(repo)),
-        );
+  async #collectTeamRepositories(ctx: StepContext): Promise<StepPage> {
+    const org = await this.#organization(ctx);
+    const at = this.#cursor(ctx);
+    const team = await this.#team(ctx, at);
+    if (!team) return {};
+    const slug = String(team.properties.slug);
+    let missing = at?.missing ?? 0;
+    const examples = [...(at?.examples ?? [])];
+    const page = await this.#page<Repository>(ctx, at, `/orgs/${this.#login(org)}/teams/${encodeURIComponent(slug)}/repos`, RepositoryPage);
+    for (const repo of page.items) {
+      const key = String(repo.id);
+      // A repository left out by limits.maxRepos (or by a failed step) cannot be linked (INV-C04).
+      if (!ctx.prior.has(GITHUB_TYPES.repository, key)) {
+        missing++;
+        if (examples.length < 3) examples.push(repo.full_name.slice(0, 300));
+        continue;
       }
-      if (missing.length > 0) {
-        ctx.warn(
-          `team "${slug}" has access to ${missing.length} ${missing.length === 1 ? 'repository' : 'repositories'} not in the graph (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}); their access is left out`,
-        );
-      }
+      ctx.emitRelationship(
+        relationship(team.entityType, team.entityKey, 'MANAGES', GITHUB_TYPES.repository, key).property('permission', teamPermission(repo)),
+      );
     }
+    if (page.next) return { next: encodeCursor({ team: team.entityKey, ...page.next, ...(missing > 0 ? { missing, examples } : {}) }) };
+    if (missing > 0) {
+      ctx.warn(
+        `team "${slug}" has access to ${missing} ${missing === 1 ? 'repository' : 'repositories'} not in the graph (${examples.join(', ')}${missing > 3 ? ', …' : ''}); their access is left out`,
+      );
+    }
+    return this.#nextTeam(ctx, team);
   }
 
   // ---- plumbing --------------------------------------------------------------
 
   /** The organization entity from the `organization` step, or a clear failure. */
-  #organization(ctx: StepContext): EntityData {
-    const org = ctx.prior.entitiesByType(GITHUB_TYPES.organization)[0];
+  async #organization(ctx: StepContext): Promise<EntityData> {
+    const org = await first(ctx, { type: GITHUB_TYPES.organization });
     if (!org) {
       throw new ConnectorError('Custom', `step "${ctx.stepId}" needs the organization, and the organization step failed`, {
         stepId: ctx.stepId,
       });
     }
     return org;
+  }
+
+  #cursor(ctx: StepContext): PageCursor | undefined {
+    return decodeCursor(ctx.cursor, ctx.stepId, this.#origin);
+  }
+
+  /** The team whose listing this page is: the cursor's, or on a step's first page the first team in id order. */
+  async #team(ctx: StepContext, at: PageCursor | undefined): Promise<EntityData | undefined> {
+    if (at === undefined) return first(ctx, { type: GITHUB_TYPES.team });
+    const team = at.team === undefined ? undefined : await ctx.prior.find(GITHUB_TYPES.team, at.team);
+    if (!team) throw ConnectorError.validation(`step "${ctx.stepId}" got a cursor that names no team of the teams step`, 'cursor', ctx.stepId);
+    return team;
+  }
+
+  /** The first page of the team after `team` in id order, or the end of the step. */
+  async #nextTeam(ctx: StepContext, team: EntityData): Promise<StepPage> {
+    let passed = false;
+    for await (const next of ctx.prior.iterateEntities({ type: GITHUB_TYPES.team })) {
+      if (passed) return { next: encodeCursor({ team: next.entityKey }) };
+      passed = next.entityKey === team.entityKey;
+    }
+    return {};
+  }
+
+  /** One page of a listing: its first (path and query) without a cursor URL, else the cursor's; `next` for the page after. */
+  async #page<T>(
+    ctx: StepContext,
+    at: PageCursor | undefined,
+    path: string,
+    schema: Validator<T[]>,
+    query: Record<string, string> = {},
+  ): Promise<{ items: readonly T[]; next?: { url: string; page: number } }> {
+    if (at?.url === undefined) this.#checkBudget(ctx.stepId);
+    const { perPage, maxPages } = this.config.limits;
+    const number = at?.page ?? 1;
+    const page = await fetchLinkPage<T, T[]>(this.#client, at?.url ?? path, {
+      page: number,
+      origin: this.#origin,
+      maxPages,
+      validate: schema,
+      init: { query: { ...query, per_page: perPage }, signal: ctx.signal },
+    });
+    return page.next === undefined ? { items: page.items } : { items: page.items, next: { url: page.next, page: number + 1 } };
   }
 
   #login(org: EntityData): string {
@@ -324,16 +392,6 @@ export class GitHubConnector implements Connector {
     } catch (cause) {
       throw ConnectorError.api(response.response.status, path, `GET ${path} returned JSON of an unexpected shape: ${String(cause)}`, cause);
     }
-  }
-
-  #list<T>(ctx: StepContext, path: string, page: Validator<T[]>, query: Record<string, string> = {}): AsyncGenerator<T, void, undefined> {
-    this.#checkBudget(ctx.stepId);
-    const { perPage, maxPages } = this.config.limits;
-    return paginateLink<T, T[]>(this.#client, path, {
-      maxPages,
-      validate: page,
-      init: { query: { ...query, per_page: perPage }, signal: ctx.signal },
-    });
   }
 
   #rateLimitOf(limited: boolean): GitHubRateLimit {
@@ -382,6 +440,12 @@ export class GitHubConnector implements Connector {
     if ((error.status === 403 || error.status === 429) && this.#lastLimit !== undefined) return this.#rateLimitError(stepId, error);
     return error;
   }
+}
+
+/** The first of the step's prior entities matching `filter`, in id order. */
+async function first(ctx: StepContext, filter: PriorFilter): Promise<EntityData | undefined> {
+  for await (const e of ctx.prior.iterateEntities(filter)) return e;
+  return undefined;
 }
 
 function organizationProperties(org: Organization): Record<string, PropertyValue> {

@@ -6,6 +6,14 @@
  * always emit the same records. It exists to exercise the sync protocol and
  * the stores at any scale: churn between runs, a failing step, big batches.
  *
+ * Every step is paged: a page covers `pageSize` consecutive slots of the
+ * step (slot = one account, host, user...) and hands back the next slot
+ * index as its cursor, so no step holds more than a page of records and a
+ * Workflow can run each page as its own `step.do`. Steps read their
+ * dependencies only through `ctx.prior.has` (`iteratesPrior()`), so a run
+ * into a store never keeps a step's records in memory. The records, and
+ * their order within a step, do not depend on the page size.
+ *
  * Written only against the public API, like any third-party connector.
  *
  * @example
@@ -25,6 +33,7 @@ import {
   type RelationshipBuilder,
   type StepContext,
   type StepDefinition,
+  type StepPage,
 } from 'parallax-edge';
 import { KINDS, World, syntheticCounts, type SyntheticCounts } from './world.js';
 
@@ -49,8 +58,13 @@ export interface SyntheticOptions {
   readonly generation?: number;
   /** Churn settings; giving them without a generation emits generation 1. */
   readonly churn?: SyntheticChurn;
-  /** A step that fails halfway (after emitting half of its records), to exercise +P1. */
+  /**
+   * A step that fails halfway, to exercise +P1: it emits the records of the
+   * first half of its slots (across as many pages as that takes), then throws.
+   */
   readonly failStep?: string;
+  /** Slots per page of every step; a slot gives one to four records. Default {@link DEFAULT_SYNTHETIC_PAGE_SIZE}. */
+  readonly pageSize?: number;
   /** Prefix of account aliases and bucket names: lowercase letters, digits and dashes. Default 'synthetic'. */
   readonly accountLabel?: string;
   /** Connector id (stored rows are scoped by it); default 'synthetic-aws'. */
@@ -79,6 +93,15 @@ export const SYNTHETIC_STEP_IDS: readonly SyntheticStepId[] = STEP_PLAN.map(([id
 
 type Emission = EntityBuilder | RelationshipBuilder;
 
+/** Slots per page unless `pageSize` says otherwise: about 2,000 to 3,000 records a page. */
+export const DEFAULT_SYNTHETIC_PAGE_SIZE = 1000;
+
+/** A step as the pager sees it: how many slots, and the records of slots `from` to `to` (excluded), in slot order. */
+interface SlotStep {
+  readonly slots: number;
+  records(ctx: StepContext, from: number, to: number): Iterable<Emission>;
+}
+
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
 
 function integer(value: unknown, field: string, fallback: number, min: number): number {
@@ -98,6 +121,7 @@ export class SyntheticConnector implements Connector {
   readonly churnSeed: number;
   readonly failStep: SyntheticStepId | undefined;
   readonly accountLabel: string;
+  readonly pageSize: number;
   readonly #world: World;
 
   constructor(options: SyntheticOptions = {}) {
@@ -125,6 +149,7 @@ export class SyntheticConnector implements Connector {
       );
     }
     this.name = options.name ?? 'synthetic-aws';
+    this.pageSize = integer(options.pageSize, 'pageSize', DEFAULT_SYNTHETIC_PAGE_SIZE, 1);
     this.#world = new World({
       seed: this.seed,
       n: this.n,
@@ -141,23 +166,33 @@ export class SyntheticConnector implements Connector {
   }
 
   steps(): StepDefinition[] {
-    return STEP_PLAN.map(([id, name, deps]) => step(id, name).dependsOn(deps).build());
+    return STEP_PLAN.map(([id, name, deps]) => step(id, name).dependsOn(deps).paged().iteratesPrior().build());
   }
 
-  async executeStep(stepId: string, ctx: StepContext): Promise<void> {
-    const records = this.#records(stepId, ctx);
-    if (stepId === this.failStep) {
-      // Like an API that dies mid-pagination: half the records, then an error.
-      const all = [...records];
-      const half = Math.floor(all.length / 2);
-      this.#emit(ctx, all.slice(0, half));
-      throw ConnectorError.api(
-        503,
-        `https://synthetic.invalid/${stepId}`,
-        `synthetic failure of step "${stepId}" after ${half} of ${all.length} records`,
-      );
+  async executeStep(stepId: string, ctx: StepContext): Promise<StepPage> {
+    const { slots, records } = this.#step(stepId);
+    const from = this.#pageStart(ctx, slots);
+    const to = Math.min(slots, from + this.pageSize);
+    // Like an API that dies mid-pagination: the first half of the slots, then an error.
+    const failAt = stepId === this.failStep ? Math.floor(slots / 2) : undefined;
+    if (failAt !== undefined && failAt <= to) {
+      this.#emit(ctx, records(ctx, from, failAt));
+      throw ConnectorError.api(503, `https://synthetic.invalid/${stepId}`, `synthetic failure of step "${stepId}" halfway, at slot ${failAt} of ${slots}`);
     }
-    this.#emit(ctx, records);
+    this.#emit(ctx, records(ctx, from, to));
+    return to < slots ? { next: String(to) } : {};
+  }
+
+  /** The first slot of this page: 0, or the cursor the previous page returned. */
+  #pageStart(ctx: StepContext, slots: number): number {
+    const cursor = ctx.cursor;
+    if (cursor === undefined) return 0;
+    const from = /^[1-9][0-9]{0,15}$/.test(cursor) ? Number(cursor) : Number.NaN;
+    if (!(from < slots)) {
+      const shown = JSON.stringify(String(cursor).slice(0, 40));
+      throw ConnectorError.validation(`step "${ctx.stepId}" got cursor ${shown}, not a slot index from 1 to ${slots - 1}`, 'cursor', ctx.stepId);
+    }
+    return from;
   }
 
   #emit(ctx: StepContext, records: Iterable<Emission>): void {
@@ -170,120 +205,125 @@ export class SyntheticConnector implements Connector {
     }
   }
 
-  #records(stepId: string, ctx: StepContext): Iterable<Emission> {
+  #step(stepId: string): SlotStep {
+    const c = this.#world.counts;
+    const of = (slots: number, records: SlotStep['records']): SlotStep => ({ slots, records });
     switch (stepId as SyntheticStepId) {
       case 'accounts':
-        return this.#accounts();
+        return of(c.accounts, (_ctx, from, to) => this.#accounts(from, to));
       case 'vpcs':
-        return this.#vpcs(ctx);
+        return of(c.vpcs, (ctx, from, to) => this.#vpcs(ctx, from, to));
       case 'subnets':
-        return this.#subnets(ctx);
+        return of(c.subnets, (ctx, from, to) => this.#subnets(ctx, from, to));
       case 'security-groups':
-        return this.#securityGroups(ctx);
+        // The groups, then their ingress rules: two slots per group.
+        return of(2 * c.securityGroups, (ctx, from, to) => this.#securityGroups(ctx, from, to));
       case 'hosts':
-        return this.#hosts(ctx);
+        return of(c.hosts, (ctx, from, to) => this.#hosts(ctx, from, to));
       case 'edr-agents':
-        return this.#agents(ctx);
+        return of(c.hosts, (ctx, from, to) => this.#agents(ctx, from, to));
       case 'iam-policies':
-        return this.#accountScoped(ctx, 'policy');
+        return of(c.policies, (ctx, from, to) => this.#accountScoped(ctx, 'policy', from, to));
       case 'iam-users':
-        return this.#accountScoped(ctx, 'user');
+        return of(c.users, (ctx, from, to) => this.#accountScoped(ctx, 'user', from, to));
       case 'iam-roles':
-        return this.#accountScoped(ctx, 'role');
+        return of(c.roles, (ctx, from, to) => this.#accountScoped(ctx, 'role', from, to));
       case 's3-buckets':
-        return this.#accountScoped(ctx, 'bucket');
+        return of(c.buckets, (ctx, from, to) => this.#accountScoped(ctx, 'bucket', from, to));
       case 'iam-attachments':
-        return this.#attachments(ctx);
+        // Users' attachments, then roles'.
+        return of(c.users + c.roles, (ctx, from, to) => this.#attachments(ctx, from, to));
       case 'bucket-access':
-        return this.#bucketAccess(ctx);
+        return of(c.policies, (ctx, from, to) => this.#bucketAccess(ctx, from, to));
       case 'instance-profiles':
-        return this.#instanceProfiles(ctx);
+        return of(c.hosts, (ctx, from, to) => this.#instanceProfiles(ctx, from, to));
       default:
         throw ConnectorError.unknownStep(stepId);
     }
   }
 
   /*
-   * Every step reads its parents from ctx.prior and emits only children of
+   * Every step checks its parents with ctx.prior.has and emits only children of
    * parents that are there, and relationships only to records that are
    * there or that it emits itself: when an upstream step failed, its
    * dependents emit less, never a dangling relationship.
    */
 
-  *#accounts(): Generator<Emission> {
+  *#accounts(from: number, to: number): Generator<Emission> {
     const w = this.#world;
-    for (let a = 0; a < w.counts.accounts; a++) yield w.account(a);
+    for (let a = from; a < to; a++) yield w.account(a);
   }
 
-  *#vpcs(ctx: StepContext): Generator<Emission> {
+  *#vpcs(ctx: StepContext, from: number, to: number): Generator<Emission> {
     const w = this.#world;
-    for (let j = 0; j < w.counts.vpcs; j++) {
+    for (let j = from; j < to; j++) {
       const account = w.accountId(w.accountOfVpc(j));
-      if (!ctx.prior.get(KINDS.account.type, account)) continue;
+      if (!ctx.prior.has(KINDS.account.type, account)) continue;
       const vpc = w.key('vpc', j);
       yield w.vpc(j);
       yield relationship(KINDS.account.type, account, 'HAS', KINDS.vpc.type, vpc);
     }
   }
 
-  *#subnets(ctx: StepContext): Generator<Emission> {
+  *#subnets(ctx: StepContext, from: number, to: number): Generator<Emission> {
     const w = this.#world;
-    for (let k = 0; k < w.counts.subnets; k++) {
+    for (let k = from; k < to; k++) {
       const vpc = w.key('vpc', w.vpcOfSubnet(k));
-      if (!ctx.prior.get(KINDS.vpc.type, vpc)) continue;
+      if (!ctx.prior.has(KINDS.vpc.type, vpc)) continue;
       yield w.subnet(k);
       yield relationship(KINDS.vpc.type, vpc, 'CONTAINS', KINDS.subnet.type, w.key('subnet', k));
     }
   }
 
-  *#securityGroups(ctx: StepContext): Generator<Emission> {
+  *#securityGroups(ctx: StepContext, from: number, to: number): Generator<Emission> {
     const w = this.#world;
-    const emitted = new Set<number>();
-    for (let m = 0; m < w.counts.securityGroups; m++) {
-      const vpc = w.key('vpc', w.vpcOfSecurityGroup(m));
-      if (!ctx.prior.get(KINDS.vpc.type, vpc)) continue;
+    const groups = w.counts.securityGroups;
+    // A group is emitted when its VPC is there.
+    const emitted = (m: number): boolean => ctx.prior.has(KINDS.vpc.type, w.key('vpc', w.vpcOfSecurityGroup(m)));
+    for (let m = from; m < Math.min(to, groups); m++) {
+      if (!emitted(m)) continue;
       const e = w.epoch('securityGroup', m);
-      emitted.add(m);
       yield w.securityGroup(m, e);
-      yield relationship(KINDS.vpc.type, vpc, 'HAS', KINDS.securityGroup.type, w.key('securityGroup', m, e));
+      yield relationship(KINDS.vpc.type, w.key('vpc', w.vpcOfSecurityGroup(m)), 'HAS', KINDS.securityGroup.type, w.key('securityGroup', m, e));
     }
-    for (const m of emitted) {
+    for (let m = Math.max(from, groups) - groups; m < to - groups; m++) {
+      if (!emitted(m)) continue;
       const e = w.epoch('securityGroup', m);
       const source = w.ingressSourceOf(m, e);
-      if (source === undefined || !emitted.has(source)) continue;
+      if (source === undefined || !emitted(source)) continue;
       yield w.ingressRule(m, e, w.key('securityGroup', m, e), w.key('securityGroup', source));
     }
   }
 
-  *#hosts(ctx: StepContext): Generator<Emission> {
+  *#hosts(ctx: StepContext, from: number, to: number): Generator<Emission> {
     const w = this.#world;
     const prior = ctx.prior;
-    for (let i = 0; i < w.counts.hosts; i++) {
+    for (let i = from; i < to; i++) {
       const e = w.epoch('host', i);
       const subnet = w.subnetOfHost(i, e);
       // DescribeInstances runs per account: instances of missing accounts are not seen.
-      if (!prior.get(KINDS.account.type, w.accountId(w.accountOfVpc(w.vpcOfSubnet(subnet))))) continue;
+      if (!prior.has(KINDS.account.type, w.accountId(w.accountOfVpc(w.vpcOfSubnet(subnet))))) continue;
       const host = w.key('host', i, e);
       yield w.host(i, e);
       const subnetKey = w.key('subnet', subnet);
-      if (prior.get(KINDS.subnet.type, subnetKey)) {
+      if (prior.has(KINDS.subnet.type, subnetKey)) {
         yield relationship(KINDS.subnet.type, subnetKey, 'HAS', KINDS.host.type, host);
       }
       for (const sg of w.securityGroupsOfHost(i, e)) {
         const sgKey = w.key('securityGroup', sg);
-        if (prior.get(KINDS.securityGroup.type, sgKey)) {
+        if (prior.has(KINDS.securityGroup.type, sgKey)) {
           yield relationship(KINDS.host.type, host, 'USES', KINDS.securityGroup.type, sgKey);
         }
       }
     }
   }
 
-  *#agents(ctx: StepContext): Generator<Emission> {
+  *#agents(ctx: StepContext, from: number, to: number): Generator<Emission> {
     const w = this.#world;
-    for (let i = 0; i < w.counts.hosts; i++) {
+    for (let i = from; i < to; i++) {
       const e = w.epoch('host', i);
       const host = w.key('host', i, e);
-      if (!w.hasAgent(i, e) || !ctx.prior.get(KINDS.host.type, host)) continue;
+      if (!w.hasAgent(i, e) || !ctx.prior.has(KINDS.host.type, host)) continue;
       yield w.agent(i, e, host);
       yield relationship(KINDS.agent.type, w.agentKey(i, e), 'PROTECTS', KINDS.host.type, host).property(
         'mode',
@@ -292,56 +332,54 @@ export class SyntheticConnector implements Connector {
     }
   }
 
-  *#accountScoped(ctx: StepContext, kind: 'user' | 'role' | 'policy' | 'bucket'): Generator<Emission> {
+  *#accountScoped(ctx: StepContext, kind: 'user' | 'role' | 'policy' | 'bucket', from: number, to: number): Generator<Emission> {
     const w = this.#world;
-    const total = { user: w.counts.users, role: w.counts.roles, policy: w.counts.policies, bucket: w.counts.buckets }[kind];
-    for (let i = 0; i < total; i++) {
+    for (let i = from; i < to; i++) {
       const account = w.accountId(w.accountOf(i));
-      if (!ctx.prior.get(KINDS.account.type, account)) continue;
+      if (!ctx.prior.has(KINDS.account.type, account)) continue;
       const e = w.epoch(kind, i);
       yield kind === 'user' ? w.user(i, e) : kind === 'role' ? w.role(i, e) : kind === 'policy' ? w.policy(i, e) : w.bucket(i, e);
       yield relationship(KINDS.account.type, account, 'HAS', KINDS[kind].type, w.key(kind, i, e));
     }
   }
 
-  *#attachments(ctx: StepContext): Generator<Emission> {
+  *#attachments(ctx: StepContext, from: number, to: number): Generator<Emission> {
     const w = this.#world;
-    for (const kind of ['user', 'role'] as const) {
-      const total = kind === 'user' ? w.counts.users : w.counts.roles;
-      for (let i = 0; i < total; i++) {
-        const e = w.epoch(kind, i);
-        const from = w.key(kind, i, e);
-        if (!ctx.prior.get(KINDS[kind].type, from)) continue;
-        for (const p of w.policiesOf(kind, i, e)) {
-          const to = w.key('policy', p);
-          if (ctx.prior.get(KINDS.policy.type, to)) yield w.attachment(kind, i, e, p, from, to);
-        }
+    const users = w.counts.users;
+    for (let slot = from; slot < to; slot++) {
+      const [kind, i] = slot < users ? (['user', slot] as const) : (['role', slot - users] as const);
+      const e = w.epoch(kind, i);
+      const owner = w.key(kind, i, e);
+      if (!ctx.prior.has(KINDS[kind].type, owner)) continue;
+      for (const p of w.policiesOf(kind, i, e)) {
+        const policy = w.key('policy', p);
+        if (ctx.prior.has(KINDS.policy.type, policy)) yield w.attachment(kind, i, e, p, owner, policy);
       }
     }
   }
 
-  *#bucketAccess(ctx: StepContext): Generator<Emission> {
+  *#bucketAccess(ctx: StepContext, from: number, to: number): Generator<Emission> {
     const w = this.#world;
-    for (let p = 0; p < w.counts.policies; p++) {
+    for (let p = from; p < to; p++) {
       const e = w.epoch('policy', p);
-      const from = w.key('policy', p, e);
-      if (!ctx.prior.get(KINDS.policy.type, from)) continue;
+      const policy = w.key('policy', p, e);
+      if (!ctx.prior.has(KINDS.policy.type, policy)) continue;
       for (const b of w.bucketsOfPolicy(p, e)) {
-        const to = w.key('bucket', b);
-        if (ctx.prior.get(KINDS.bucket.type, to)) yield w.grant(p, e, b, from, to);
+        const bucket = w.key('bucket', b);
+        if (ctx.prior.has(KINDS.bucket.type, bucket)) yield w.grant(p, e, b, policy, bucket);
       }
     }
   }
 
-  *#instanceProfiles(ctx: StepContext): Generator<Emission> {
+  *#instanceProfiles(ctx: StepContext, from: number, to: number): Generator<Emission> {
     const w = this.#world;
-    for (let i = 0; i < w.counts.hosts; i++) {
+    for (let i = from; i < to; i++) {
       const e = w.epoch('host', i);
       const role = w.roleOfHost(i, e);
       if (role === undefined) continue;
       const host = w.key('host', i, e);
       const roleKey = w.key('role', role);
-      if (ctx.prior.get(KINDS.host.type, host) && ctx.prior.get(KINDS.role.type, roleKey)) {
+      if (ctx.prior.has(KINDS.host.type, host) && ctx.prior.has(KINDS.role.type, roleKey)) {
         yield relationship(KINDS.host.type, host, 'USES', KINDS.role.type, roleKey);
       }
     }

@@ -2,7 +2,8 @@ import type { StepContext } from './context.js';
 import { idProblem } from '../model/validate.js';
 import { ConnectorError } from './errors.js';
 import { checkSteps, type StepGraph } from './dag.js';
-import type { StepDefinition } from './step.js';
+import { MAX_ORD_STEPS } from '../ingest/writer.js';
+import type { StepDefinition, StepPage } from './step.js';
 
 /**
  * A connector: a name, a DAG of steps, and the code that runs one step. The
@@ -24,7 +25,8 @@ export interface Connector {
   /** Stable id of the connector: stored rows are scoped by it. */
   readonly name: string;
   steps(): readonly StepDefinition[];
-  executeStep(stepId: string, ctx: StepContext): Promise<void>;
+  /** Runs one step (one page of a paged step: return `{ next }` while there is another). */
+  executeStep(stepId: string, ctx: StepContext): Promise<void | StepPage>;
 }
 
 /**
@@ -50,6 +52,9 @@ export function validateConnector(connector: Connector): StepGraph {
   const steps = connector.steps();
   if (!Array.isArray(steps) || steps.length === 0) {
     throw ConnectorError.validation(`connector "${connector.name}" must define at least one step`, 'steps');
+  }
+  if (steps.length > MAX_ORD_STEPS) {
+    throw ConnectorError.validation(`connector "${connector.name}" defines ${steps.length} steps; at most ${MAX_ORD_STEPS} are supported`, 'steps');
   }
   return checkSteps(steps);
 }

@@ -1,6 +1,15 @@
 import { EntityBuilder, type EntityData } from '../model/entity.js';
 import { RelationshipBuilder, type RelationshipData } from '../model/relationship.js';
-import { describeEntity, describeRelationship, entityProblems, relationshipProblems, type FieldProblem } from '../model/validate.js';
+import {
+  describeEntity,
+  describeRelationship,
+  entityLooksValid,
+  entityProblems,
+  relationshipLooksValid,
+  relationshipProblems,
+  type FieldProblem,
+} from '../model/validate.js';
+import { isKnownClass, isKnownVerb } from '../model/vocabulary.js';
 import { ConnectorError } from './errors.js';
 
 /**
@@ -23,9 +32,30 @@ export class EmitResult {
   }
 }
 
-/** Data of a step's dependencies, read-only. */
+/** Which entities {@link PriorData.iterateEntities} yields. */
+export interface PriorFilter {
+  readonly type?: string;
+  readonly class?: string;
+}
+
+/**
+ * Data of a step's dependencies (exactly what its transitive dependencies
+ * emitted, whatever finished first), read-only.
+ *
+ * `has`, `find` and `iterateEntities` work in every mode with bounded
+ * memory: in a run that streams into a store they read the sync's staging
+ * area. The guide's synchronous `entitiesByType`, `get`, `entities` and
+ * `relationships` hold the dependencies' records in memory for the step
+ * (unless the step declares `iteratesPrior()`, which turns them off).
+ */
 export interface PriorData {
-  /** Every entity of `type` emitted by the step's dependencies, in emit order. */
+  /** True when a dependency emitted the entity; synchronous, from the run's id set. */
+  has(type: string, key: string): boolean;
+  /** The entity as a dependency emitted it. */
+  find(type: string, key: string): Promise<EntityData | undefined>;
+  /** The dependencies' entities (of a type or class), in id order, a page at a time. */
+  iterateEntities(filter?: PriorFilter): AsyncIterable<EntityData>;
+  /** Every entity of `type` emitted by the step's dependencies, in emit order (held in memory). */
   entitiesByType(type: string): readonly EntityData[];
   get(type: string, key: string): EntityData | undefined;
   entities(): readonly EntityData[];
@@ -51,34 +81,52 @@ export interface StepContext {
   /** Everything emitted by this step's transitive dependencies, and only that. */
   readonly prior: PriorData;
   readonly metrics: StepMetrics;
+  /** A paged step's cursor for this page: undefined on the first page, then the `next` it returned. */
+  readonly cursor: string | undefined;
   emitEntity(entity: EntityBuilder | EntityData): EmitResult;
   emitRelationship(relationship: RelationshipBuilder | RelationshipData): EmitResult;
+  /**
+   * True when this step already emitted the entity in this run, on this page
+   * or an earlier one: how a paged step emits an entity once without keeping
+   * a set of its own across pages. Synchronous, from the run's id set.
+   *
+   * @example
+   * if (!ctx.prior.has('user', key) && !ctx.hasEmitted('user', key)) ctx.emitEntity(toUser(member));
+   */
+  hasEmitted(type: string, key: string): boolean;
   /** Reports a warning through the run's events, attributed to this step. */
   warn(message: string, field?: string): void;
+  /**
+   * Waits until what the step emitted so far is staged and gives the event
+   * loop a turn (an abort or a signal handler is seen). A step that emits a
+   * great deal without awaiting anything should call it every few thousand
+   * records, or be paged; throws when the run was aborted.
+   */
+  flush(): Promise<void>;
 }
 
 /** Hooks the runner gives a step context; kept narrow so the context stays testable. */
 export interface EmitSink {
   readonly strict: boolean;
-  /** Claims an id for this run; returns the step that claimed it first, if any. */
-  claim(kind: 'entity' | 'relationship', key: string, stepId: string): string | undefined;
+  /**
+   * Takes a validated record for this step: claims its id for the run and
+   * hands it on; returns the step that emitted it first when it is a repeat.
+   */
+  accept(stepId: string, kind: 'entity', data: EntityData): string | undefined;
+  accept(stepId: string, kind: 'relationship', data: RelationshipData): string | undefined;
+  /** Whether `stepId` emitted the entity (type, key) in this run. */
+  emitted(stepId: string, type: string, key: string): boolean;
   warn(stepId: string, message: string, field?: string): void;
   progress(stepId: string, entities: number, relationships: number): void;
+  flush(stepId: string): Promise<void>;
 }
-
-/** A record's run-wide identity; ids proper need the account and come at commit. */
-export const entityRunKey = (e: Pick<EntityData, 'entityType' | 'entityKey'>): string =>
-  `${e.entityType}\0${e.entityKey}`;
-export const relationshipRunKey = (r: Omit<RelationshipData, 'properties'>): string =>
-  `${r.fromType}\0${r.fromKey}\0${r.verb}\0${r.toType}\0${r.toKey}`;
 
 const PROGRESS_EVERY = 1000;
 
-/** The runner's StepContext: validates each emit and keeps what was accepted. */
+/** The runner's StepContext: validates each emit and passes what it accepts to the sink. */
 export class RunStepContext implements StepContext {
-  readonly entities: EntityData[] = [];
-  readonly relationships: RelationshipData[] = [];
   readonly metrics = { entitiesEmitted: 0, relationshipsEmitted: 0, rejected: 0, warnings: 0 };
+  cursor: string | undefined;
 
   constructor(
     readonly stepId: string,
@@ -92,14 +140,16 @@ export class RunStepContext implements StepContext {
 
   emitEntity(input: EntityBuilder | EntityData): EmitResult {
     const data = input instanceof EntityBuilder ? input.build() : input;
-    const what = data ? `entity ${describeEntity(data)}` : 'entity';
-    const refused = this.#check(what, data ? entityProblems(data) : [{ field: 'entity', message: 'is missing' }]);
-    if (refused) return refused;
-    const first = this.sink.claim('entity', entityRunKey(data), this.stepId);
-    if (first !== undefined) {
-      return this.#reject(`${what} was already emitted in this run by step "${first}"`, 'entityKey');
+    // The detailed problem list (and its messages) only when the fast check fails or the class is unknown.
+    if (!data || !entityLooksValid(data) || !isKnownClass(data.entityClass)) {
+      const what = data ? `entity ${describeEntity(data)}` : 'entity';
+      const refused = this.#check(what, data ? entityProblems(data) : [{ field: 'entity', message: 'is missing' }]);
+      if (refused) return refused;
     }
-    this.entities.push(data);
+    const first = this.sink.accept(this.stepId, 'entity', data);
+    if (first !== undefined) {
+      return this.#reject(`entity ${describeEntity(data)} was already emitted in this run by step "${first}"`, 'entityKey');
+    }
     this.metrics.entitiesEmitted++;
     this.#progress();
     return EmitResult.OK;
@@ -107,22 +157,29 @@ export class RunStepContext implements StepContext {
 
   emitRelationship(input: RelationshipBuilder | RelationshipData): EmitResult {
     const data = input instanceof RelationshipBuilder ? input.build() : input;
-    const what = data ? `relationship ${describeRelationship(data)}` : 'relationship';
-    const refused = this.#check(what, data ? relationshipProblems(data) : [{ field: 'relationship', message: 'is missing' }]);
-    if (refused) return refused;
-    const first = this.sink.claim('relationship', relationshipRunKey(data), this.stepId);
-    if (first !== undefined) {
-      return this.#reject(`${what} was already emitted in this run by step "${first}"`, 'relationship');
+    const what = (): string => (data ? `relationship ${describeRelationship(data)}` : 'relationship');
+    if (!data || !relationshipLooksValid(data) || !isKnownVerb(data.verb)) {
+      const refused = this.#check(what(), data ? relationshipProblems(data) : [{ field: 'relationship', message: 'is missing' }]);
+      if (refused) return refused;
     }
-    this.relationships.push(data);
+    const first = this.sink.accept(this.stepId, 'relationship', data);
+    if (first !== undefined) return this.#reject(`${what()} was already emitted in this run by step "${first}"`, 'relationship');
     this.metrics.relationshipsEmitted++;
     this.#progress();
     return EmitResult.OK;
   }
 
+  hasEmitted(type: string, key: string): boolean {
+    return this.sink.emitted(this.stepId, type, key);
+  }
+
   warn(message: string, field?: string): void {
     this.metrics.warnings++;
     this.sink.warn(this.stepId, message, field);
+  }
+
+  flush(): Promise<void> {
+    return this.sink.flush(this.stepId);
   }
 
   /** Vocabulary problems warn unless strict; every other problem refuses the record. */

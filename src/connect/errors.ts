@@ -10,6 +10,8 @@ export interface ConnectorErrorDetails {
   readonly status?: number;
   /** Endpoint (URL or path) of an `Api` error. */
   readonly endpoint?: string;
+  /** How long the API said to wait before asking again (`Retry-After`, a rate-limit reset), in ms. */
+  readonly retryAfterMs?: number;
   readonly cause?: unknown;
 }
 
@@ -28,6 +30,8 @@ export class ConnectorError extends Error {
   readonly field: string | undefined;
   readonly status: number | undefined;
   readonly endpoint: string | undefined;
+  /** See {@link ConnectorErrorDetails.retryAfterMs}: a durable engine waits this long before the step's next attempt. */
+  readonly retryAfterMs: number | undefined;
 
   constructor(kind: ConnectorErrorKind, message: string, details: ConnectorErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -36,6 +40,7 @@ export class ConnectorError extends Error {
     this.field = details.field;
     this.status = details.status;
     this.endpoint = details.endpoint;
+    this.retryAfterMs = details.retryAfterMs;
   }
 
   /** For unrecognized step ids: every `executeStep` switch should end with it. */
@@ -71,6 +76,7 @@ export class ConnectorError extends Error {
     if (this.field !== undefined) out.field = this.field;
     if (this.status !== undefined) out.status = this.status;
     if (this.endpoint !== undefined) out.endpoint = this.endpoint;
+    if (this.retryAfterMs !== undefined) out.retryAfterMs = this.retryAfterMs;
     return out;
   }
 }

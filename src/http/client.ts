@@ -583,7 +583,7 @@ export class HttpClient {
           if (!willRetry) {
             const excerpt = await bodyExcerpt(response);
             const message = this.#rateLimitMessage(label, status, limit, retry, attempt, willWait);
-            throw ConnectorError.api(status, endpoint, withExcerpt(message, excerpt));
+            throw new ConnectorError('Api', withExcerpt(message, excerpt), { status, endpoint, ...(limit.waitMs === undefined ? {} : { retryAfterMs: limit.waitMs }) });
           }
           discard(response);
           const delayMs = limit.waitMs !== undefined && limit.waitMs > 0 ? limit.waitMs : this.#backoff(attempt, retry);
@@ -605,7 +605,12 @@ export class HttpClient {
 
         const excerpt = await bodyExcerpt(response);
         const attempts = attempt > 1 ? ` after ${attempt} attempts` : '';
-        throw ConnectorError.api(status, endpoint, withExcerpt(`${label} failed with ${status}${statusText}${attempts}`, excerpt));
+        const retryAfterMs = isRetryableStatus(status) ? parseRetryAfter(response.headers.get('retry-after'), this.#now()) : undefined;
+        throw new ConnectorError('Api', withExcerpt(`${label} failed with ${status}${statusText}${attempts}`, excerpt), {
+          status,
+          endpoint,
+          ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+        });
       } catch (error) {
         if (caller?.aborted) throw caller.reason;
         throw error;

@@ -43,11 +43,14 @@ export {
 export { parseLinkHeader, findLink, parseRetryAfter, readRateLimit, type LinkValue, type RateLimitState } from './headers.js';
 export {
   paginateLink,
+  fetchLinkPage,
   paginateCursor,
   paginatePages,
   DEFAULT_MAX_PAGES,
   type PaginateOptions,
   type LinkPaginateOptions,
+  type LinkPageOptions,
+  type LinkPage,
   type CursorPaginateOptions,
   type PagePaginateOptions,
 } from './paginate.js';

@@ -85,12 +85,122 @@ export interface LinkPaginateOptions<T, B> extends PaginateOptions<T, B> {
 }
 
 /**
+ * Options of {@link fetchLinkPage}: those of {@link paginateLink}, and where
+ * the page sits in its listing.
+ *
+ * @example
+ * fetchLinkPage(client, cursor.url, { page: cursor.page, origin: 'https://api.github.com', maxPages: 20 });
+ */
+export interface LinkPageOptions<T, B> extends LinkPaginateOptions<T, B> {
+  /** Which page of the listing this is, from 1: `maxPages` counts it, and `init.query` applies to page 1 only. Default 1. */
+  readonly page?: number;
+  /** The origin of the listing's first page, which this page and its next link must keep unless `allowCrossOrigin`. Default this page's. */
+  readonly origin?: string;
+  /** URLs the listing already fetched: a next link to one of them is a pagination loop. Default this page's own. */
+  readonly fetched?: ReadonlySet<string>;
+}
+
+/** One page of a `Link`-paginated listing, from {@link fetchLinkPage}. */
+export interface LinkPage<T> {
+  readonly items: readonly T[];
+  /** Absolute URL of the next page (fetch it with `page + 1`); undefined on the last page. */
+  readonly next: string | undefined;
+}
+
+/**
+ * Fetches one page of a listing that links its pages with
+ * `Link: <…>; rel="next"` headers, and returns its items and the next
+ * page's URL: {@link paginateLink} a page at a time, for a paged connector
+ * step that hands the URL back as its cursor. The checks are paginateLink's:
+ * a next link to an already fetched page or (unless `allowCrossOrigin`) to
+ * another origin throws a `ConnectorError` of kind `Api`, and so does a
+ * next link on page `maxPages` (unless `onMaxPages: 'stop'`, which ends the
+ * listing there). A page URL off the listing's `origin` is refused before
+ * any request (kind `Validation`, field `url`): a cursor from storage cannot
+ * send the client's credentials elsewhere.
+ *
+ * @example
+ * import { fetchLinkPage } from 'parallax-edge/http';
+ * // In a paged step whose cursor is the next page's URL (a cursor off the API's origin is refused):
+ * const page = await fetchLinkPage<Repo>(client, ctx.cursor ?? '/orgs/acme/repos', {
+ *   origin: 'https://api.github.com',
+ *   init: { query: { per_page: 100 }, signal: ctx.signal },
+ * });
+ * for (const repo of page.items) ctx.emitEntity(toEntity(repo));
+ * return page.next === undefined ? {} : { next: page.next };
+ */
+export async function fetchLinkPage<T = unknown, B = unknown>(
+  client: HttpClient,
+  url: string | URL,
+  options: LinkPageOptions<T, B> = {},
+): Promise<LinkPage<T>> {
+  const fetched = await fetchPage(client, url, options);
+  return { items: fetched.items, next: nextPage(fetched, options) };
+}
+
+interface FetchedPage<T> {
+  readonly items: T[];
+  readonly url: URL;
+  readonly page: number;
+  readonly origin: string;
+  readonly endpoint: string;
+  readonly response: Response;
+}
+
+async function fetchPage<T, B>(client: HttpClient, url: string | URL, options: LinkPageOptions<T, B>): Promise<FetchedPage<T>> {
+  maxPagesOf(options);
+  const page = options.page ?? 1;
+  const { query, ...init } = options.init ?? {};
+  const target = client.url(url, page === 1 ? query : undefined);
+  const endpoint = displayUrl(target);
+  const origin = options.origin ?? target.origin;
+  if (target.origin !== origin && !options.allowCrossOrigin) {
+    throw ConnectorError.validation(`page ${page} (${endpoint}) is not on the listing's origin, ${origin}; pass allowCrossOrigin: true to fetch it`, 'url');
+  }
+  const { data, response } = await client.fetchJson<B>(target, { ...init, validate: options.validate });
+  const items = [...pageItems(data, options.items, endpoint, response.status)];
+  return { items, url: target, page, origin, endpoint, response };
+}
+
+/** The next page's URL, once it passed the loop, origin and cap checks; undefined at the end. */
+function nextPage(
+  fetched: FetchedPage<unknown>,
+  options: Pick<LinkPageOptions<unknown, unknown>, 'fetched' | 'allowCrossOrigin' | 'maxPages' | 'onMaxPages'>,
+): string | undefined {
+  const { url, page, origin, endpoint, response } = fetched;
+  const link = findLink(response.headers.get('link'), 'next', response.url || url.href);
+  if (link === undefined) return undefined;
+  const following = new URL(link);
+  if ((options.fetched ?? new Set([url.href])).has(following.href)) {
+    throw ConnectorError.api(
+      response.status,
+      endpoint,
+      `pagination loop: page ${page} (${endpoint}) links rel="next" to ${displayUrl(following)}, which was already fetched`,
+    );
+  }
+  if (following.origin !== origin && !options.allowCrossOrigin) {
+    throw ConnectorError.api(
+      response.status,
+      endpoint,
+      `page ${page} (${endpoint}) links rel="next" to another origin, ${following.origin}; pass allowCrossOrigin: true to follow it`,
+    );
+  }
+  const max = maxPagesOf(options);
+  if (page >= max) {
+    capReached(options, endpoint, response.status, max);
+    return undefined;
+  }
+  return following.href;
+}
+
+/**
  * Yields the items of every page of a listing that links its pages with
  * `Link: <…>; rel="next"` headers (GitHub, GitLab, many REST APIs). Relative
  * targets resolve against the page's URL. Stops when a page has no next link.
  * A next link that was already fetched (a pagination loop) throws a
  * `ConnectorError` of kind `Api` instead of looping; so does a next link to
- * another origin, unless `allowCrossOrigin`.
+ * another origin, unless `allowCrossOrigin`. {@link fetchLinkPage} is the
+ * same a page at a time.
  *
  * @example
  * import { createHttpClient, paginateLink } from 'parallax-edge/http';
@@ -103,36 +213,17 @@ export async function* paginateLink<T = unknown, B = unknown>(
   path: string | URL,
   options: LinkPaginateOptions<T, B> = {},
 ): AsyncGenerator<T, void, undefined> {
-  const max = maxPagesOf(options);
-  const { query, ...init } = options.init ?? {};
-  let next: URL | undefined = client.url(path, query);
-  const origin = next.origin;
-  const seen = new Set<string>();
+  maxPagesOf(options);
+  const first = client.url(path, options.init?.query);
+  const fetched = new Set<string>();
+  let next: string | undefined = first.href;
   for (let page = 1; next !== undefined; page++) {
-    seen.add(next.href);
-    const { data, response } = await client.fetchJson<B>(next, { ...init, validate: options.validate });
-    const endpoint = displayUrl(next);
-    yield* pageItems(data, options.items, endpoint, response.status);
-
-    const target = findLink(response.headers.get('link'), 'next', response.url || next.href);
-    if (target === undefined) return;
-    const following = new URL(target);
-    if (seen.has(following.href)) {
-      throw ConnectorError.api(
-        response.status,
-        endpoint,
-        `pagination loop: page ${page} (${endpoint}) links rel="next" to ${displayUrl(following)}, which was already fetched`,
-      );
-    }
-    if (following.origin !== origin && !options.allowCrossOrigin) {
-      throw ConnectorError.api(
-        response.status,
-        endpoint,
-        `page ${page} (${endpoint}) links rel="next" to another origin, ${following.origin}; pass allowCrossOrigin: true to follow it`,
-      );
-    }
-    if (page >= max) return capReached(options, endpoint, response.status, max);
-    next = following;
+    fetched.add(next);
+    const pageOptions = { ...options, page, origin: first.origin, fetched };
+    const result: FetchedPage<T> = await fetchPage<T, B>(client, next, pageOptions);
+    // The page's items come before any complaint about its next link.
+    yield* result.items;
+    next = nextPage(result, pageOptions);
   }
 }
 

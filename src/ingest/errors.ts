@@ -8,6 +8,8 @@ export type CommitErrorCode =
   | 'DanglingRelationship'
   /** The (account, sync id) was committed before. */
   | 'DuplicateSyncId'
+  /** Another sync changed rows of this scope while this one ran; run it again. */
+  | 'SyncConflict'
   /** The store could not be used: closed, upgraded elsewhere, full, or failed underneath. */
   | 'StoreFailure';
 

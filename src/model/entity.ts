@@ -1,4 +1,4 @@
-import type { Properties, PropertyValue } from './values.js';
+import { copyProperties, setProperty, type Properties, type PropertyValue } from './values.js';
 
 /** An entity as a connector emits it: what it is, not where it was stored. */
 export interface EntityData {
@@ -23,8 +23,18 @@ export interface EntityData {
 export class EntityBuilder {
   #class = '';
   #displayName: string | undefined;
-  // No prototype: a property named "__proto__" stays data.
-  readonly #properties: Record<string, unknown> = Object.create(null);
+  // A plain object (fast to read and serialize), shared with the last data
+  // built until the builder changes again; `__proto__` is set as data.
+  #properties: Record<string, unknown> = {};
+  #shared = false;
+
+  #own(): Record<string, unknown> {
+    if (this.#shared) {
+      this.#properties = copyProperties(this.#properties);
+      this.#shared = false;
+    }
+    return this.#properties;
+  }
 
   constructor(
     readonly entityType: string,
@@ -42,24 +52,26 @@ export class EntityBuilder {
   }
 
   property(name: string, value: PropertyValue): this {
-    this.#properties[name] = value;
+    setProperty(this.#own(), name, value);
     return this;
   }
 
   /** Adds several properties at once; later calls override earlier values. */
   properties(values: Readonly<Record<string, PropertyValue>>): this {
-    Object.assign(this.#properties, values);
+    const target = this.#own();
+    for (const name of Object.keys(values)) setProperty(target, name, values[name]);
     return this;
   }
 
-  /** A plain snapshot. The display name defaults to the key, as in Parallax. */
+  /** A snapshot (later changes to the builder do not reach it). The display name defaults to the key, as in Parallax. */
   build(): EntityData {
+    this.#shared = true;
     return {
       entityType: this.entityType,
       entityKey: this.entityKey,
       entityClass: this.#class,
       displayName: this.#displayName ?? this.entityKey,
-      properties: { ...this.#properties } as Properties,
+      properties: this.#properties as Properties,
     };
   }
 }

@@ -1,17 +1,18 @@
 import { blake3 } from '@noble/hashes/blake3.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
+import { BLAKE3_CHUNK_BYTES, blake3Words } from './blake3.js';
 
 /*
- * Hashing dominates batch preparation (two hashes per row), and id inputs are
- * a few dozen bytes, where noble's per-call set-up (a new hasher with its
- * typed arrays, a new encoded buffer, a new digest) costs as much as the
- * compression itself. So one fresh hasher per algorithm is kept as a template
- * and copied into a reused one for every hash (`_cloneInto`, noble's own way
- * to reuse a hasher, as its HMAC does), and text is encoded into a reused
- * buffer. Same bytes as `blake3()` / `sha256()`: test/model/ids.test.ts
- * checks reference vectors and agreement for inputs of every size class.
- * Synchronous and single-threaded, so the shared buffers are safe.
+ * Every emitted record gets an id on the emit path, so ids must be cheap:
+ * an id input (a few dozen bytes) is one BLAKE3 chunk, hashed by the core's
+ * own compression (blake3.ts) from a reused encode buffer. Longer inputs and
+ * content hashes go through noble, whose per-call set-up is avoided by
+ * copying a template hasher into a reused one (`_cloneInto`, noble's own way
+ * to reuse a hasher, as its HMAC does). Same bytes as `blake3()` /
+ * `sha256()`: test/model/ids.test.ts checks reference vectors and agreement
+ * for inputs of every size class. Synchronous and single-threaded, so the
+ * shared buffers are safe.
  */
 const encoder = new TextEncoder();
 let input = new Uint8Array(4096);
@@ -27,32 +28,54 @@ function utf8(text: string): Uint8Array {
   return input.subarray(0, encoder.encodeInto(text, input).written);
 }
 
+/** Sets hex digits `i` of `hexChars` for the byte `value`. */
+function hexByte(i: number, value: number): void {
+  const at = value << 1;
+  hexChars[i << 1] = HEX_CODES[at]!;
+  hexChars[(i << 1) + 1] = HEX_CODES[at + 1]!;
+}
+
+/** `hexChars` as one flat string: cheaper than 16 concatenations (a rope to flatten and collect) for ids that are kept and compared. */
+const hexString = (): string => String.fromCharCode.apply(null, hexChars as unknown as number[]);
+
 /** Lowercase hex of the first 16 bytes of `out`. */
 function hex16(): string {
-  for (let i = 0; i < 16; i++) {
-    const at = out[i]! << 1;
-    hexChars[i << 1] = HEX_CODES[at]!;
-    hexChars[(i << 1) + 1] = HEX_CODES[at + 1]!;
-  }
-  // One flat string at once: cheaper than 16 concatenations (which leave a
-  // rope to flatten and collect) for ids that are kept and compared.
-  return String.fromCharCode.apply(null, hexChars as unknown as number[]);
+  for (let i = 0; i < 16; i++) hexByte(i, out[i]!);
+  return hexString();
 }
 
 const BLAKE3_TEMPLATE = blake3.create();
 let blake3Hasher = blake3.create();
+/** Words of the last id, for inputs longer than one chunk. */
+const longWords = new Uint32Array(4);
 
-/** Lowercase hex of the first 16 bytes of BLAKE3 over the UTF-8 bytes of `text`. */
-function blake3Hex16(text: string): string {
-  return fastBlake3Hex16 ? fastBlake3Hex16(utf8(text)) : jsBlake3Hex16(text);
+/**
+ * BLAKE3 over the UTF-8 bytes of `text`: the reused words whose first 4
+ * hold the first 16 bytes, little-endian (valid until the next hash). Id
+ * inputs fit one BLAKE3 chunk, hashed by the core's own compression; a
+ * longer one goes through noble's general BLAKE3.
+ */
+function blake3Id(text: string): Uint32Array {
+  const bytes = utf8(text);
+  if (bytes.length <= BLAKE3_CHUNK_BYTES) return blake3Words(bytes);
+  blake3Hasher = BLAKE3_TEMPLATE._cloneInto(blake3Hasher);
+  blake3Hasher.update(bytes);
+  blake3Hasher.xofInto(out.subarray(0, 16));
+  for (let i = 0; i < 4; i++) longWords[i] = out[i * 4]! | (out[i * 4 + 1]! << 8) | (out[i * 4 + 2]! << 16) | (out[i * 4 + 3]! << 24);
+  return longWords;
 }
 
-function jsBlake3Hex16(text: string): string {
-  blake3Hasher = BLAKE3_TEMPLATE._cloneInto(blake3Hasher);
-  blake3Hasher.update(utf8(text));
-  // The first 16 bytes of the output stream are the first 16 of the 32-byte digest.
-  blake3Hasher.xofInto(out.subarray(0, 16));
-  return hex16();
+/** The 4 little-endian words of a 32-digit lowercase hex id (the inverse of {@link idHex}). */
+export function idWords(hex: string): Uint32Array {
+  const words = new Uint32Array(4);
+  for (let i = 0; i < 16; i++) words[i >> 2]! |= Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16) << ((i & 3) << 3);
+  return words;
+}
+
+/** Lowercase hex of the 16 bytes held little-endian in the first 4 `words`. */
+export function idHex(words: ArrayLike<number>): string {
+  for (let i = 0; i < 16; i++) hexByte(i, (words[i >> 2]! >>> ((i & 3) << 3)) & 0xff);
+  return hexString();
 }
 
 const SHA256_TEMPLATE = sha256.create();
@@ -75,7 +98,15 @@ function sha256Hex16(text: string): string {
  * entityId('acme', 'user', 'u-1'); // 32 lowercase hex characters, always the same
  */
 export function entityId(accountId: string, type: string, key: string): string {
-  return blake3Hex16(`${accountId}\0${type}\0${key}`);
+  return idHex(entityIdWords(accountId, type, key));
+}
+
+/**
+ * The id of {@link entityId} as 4 little-endian words, in a buffer reused by
+ * the next id (copy what you keep): the runner's duplicate set keys on them.
+ */
+export function entityIdWords(accountId: string, type: string, key: string): Uint32Array {
+  return blake3Id(`${accountId}\0${type}\0${key}`);
 }
 
 /** INV-C03: the id Parallax derives for a relationship (the six parts NUL-joined). */
@@ -87,7 +118,19 @@ export function relationshipId(
   toType: string,
   toKey: string,
 ): string {
-  return blake3Hex16(`${accountId}\0${fromType}\0${fromKey}\0${verb}\0${toType}\0${toKey}`);
+  return idHex(relationshipIdWords(accountId, fromType, fromKey, verb, toType, toKey));
+}
+
+/** The id of {@link relationshipId} as words, like {@link entityIdWords}. */
+export function relationshipIdWords(
+  accountId: string,
+  fromType: string,
+  fromKey: string,
+  verb: string,
+  toType: string,
+  toKey: string,
+): Uint32Array {
+  return blake3Id(`${accountId}\0${fromType}\0${fromKey}\0${verb}\0${toType}\0${toKey}`);
 }
 
 /**
@@ -115,28 +158,9 @@ export function sha256Hex(text: string): string {
 
 let nativeSha256: ((text: string) => string) | undefined;
 let nativeSha256Hex16: ((text: string) => string) | undefined;
-let fastBlake3Hex16: ((bytes: Uint8Array) => string) | undefined;
 
 /** Inputs of every size class (empty, one block, one chunk, several chunks) and non-ASCII text. */
 const PROBES = ['', 'abc', 'été ünïcödé 😀', '\ud800 lone', 'x'.repeat(63), 'x'.repeat(65), 'x'.repeat(1025), 'x'.repeat(5000)];
-
-/**
- * Lets a runtime with a faster BLAKE3 compute ids with it (the Node SQLite
- * adapter installs hash-wasm's, about three times faster than BLAKE3 in
- * JavaScript for id-sized inputs). `blake3Hex16` gets the UTF-8 bytes of the
- * id input (valid only during the call) and must return the lowercase hex of
- * the first 16 bytes of their BLAKE3 digest. It is checked against the
- * built-in BLAKE3 before use; a mismatch throws and leaves the built-in one
- * in place, so ids (INV-C03) never change with the runtime.
- */
-export function useFastBlake3(blake3Hex16: (bytes: Uint8Array) => string): void {
-  for (const probe of PROBES) {
-    if (blake3Hex16(utf8(probe)) !== jsBlake3Hex16(probe)) {
-      throw new Error('useFastBlake3: the given function is not the first 16 bytes of BLAKE3 in lowercase hex');
-    }
-  }
-  fastBlake3Hex16 = blake3Hex16;
-}
 
 /**
  * Lets a runtime that has a fast synchronous SHA-256 compute content hashes

@@ -1,4 +1,4 @@
-import type { Properties, PropertyValue } from './values.js';
+import { copyProperties, setProperty, type Properties, type PropertyValue } from './values.js';
 
 /** A relationship as a connector emits it, endpoints named by (type, key). */
 export interface RelationshipData {
@@ -21,8 +21,18 @@ export interface RelationshipData {
  * );
  */
 export class RelationshipBuilder {
-  // No prototype: a property named "__proto__" stays data.
-  readonly #properties: Record<string, unknown> = Object.create(null);
+  // A plain object (fast to read and serialize), shared with the last data
+  // built until the builder changes again; `__proto__` is set as data.
+  #properties: Record<string, unknown> = {};
+  #shared = false;
+
+  #own(): Record<string, unknown> {
+    if (this.#shared) {
+      this.#properties = copyProperties(this.#properties);
+      this.#shared = false;
+    }
+    return this.#properties;
+  }
 
   constructor(
     readonly fromType: string,
@@ -33,24 +43,26 @@ export class RelationshipBuilder {
   ) {}
 
   property(name: string, value: PropertyValue): this {
-    this.#properties[name] = value;
+    setProperty(this.#own(), name, value);
     return this;
   }
 
   /** Adds several properties at once; later calls override earlier values. */
   properties(values: Readonly<Record<string, PropertyValue>>): this {
-    Object.assign(this.#properties, values);
+    const target = this.#own();
+    for (const name of Object.keys(values)) setProperty(target, name, values[name]);
     return this;
   }
 
   build(): RelationshipData {
+    this.#shared = true;
     return {
       fromType: this.fromType,
       fromKey: this.fromKey,
       verb: this.verb,
       toType: this.toType,
       toKey: this.toKey,
-      properties: { ...this.#properties } as Properties,
+      properties: this.#properties as Properties,
     };
   }
 }

@@ -69,3 +69,19 @@ export function canonicalProperties(properties: Properties): string {
   for (const key of keys) sorted[key] = properties[key] as PropertyValue;
   return JSON.stringify(sorted);
 }
+
+/**
+ * Sets a property on a builder's plain object; a name `__proto__` is
+ * defined as data (a plain assignment would set the prototype instead).
+ */
+export function setProperty(target: Record<string, unknown>, name: string, value: unknown): void {
+  if (name === '__proto__') Object.defineProperty(target, name, { value, writable: true, enumerable: true, configurable: true });
+  else target[name] = value;
+}
+
+/** A plain copy of properties, `__proto__` kept as data. */
+export function copyProperties(source: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const copy: Record<string, unknown> = {};
+  for (const name of Object.keys(source)) setProperty(copy, name, source[name]);
+  return copy;
+}

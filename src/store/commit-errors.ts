@@ -18,3 +18,15 @@ export function duplicateSync(accountId: string, syncId: string): CommitError {
     field: 'syncId',
   });
 }
+
+/**
+ * A sync recognised rows as unchanged (a matched unit, a row staged without
+ * its content) that another commit changed before this one: nothing was
+ * committed, and running the sync again succeeds.
+ */
+export function syncConflict(accountId: string, connectorId: string): CommitError {
+  return new CommitError(
+    'SyncConflict',
+    `rows of connector "${connectorId}" in account "${accountId}" were changed by another commit while this sync ran; nothing was committed, run it again`,
+  );
+}

@@ -1,97 +1,128 @@
 /**
- * The D1 store's statement plan at 100k entities, checked in Node against a
- * recording stand-in for the D1 binding (the real D1 runs in the workerd
- * tests): D1's per-statement limits hold, the statement count stays far
- * below the 1,000 queries a Worker invocation may make, and every guard and
- * graph write is in one `db.batch()` (INV-C01).
+ * The D1 store's statement plan, in Node: `createD1Store` on a D1 binding
+ * that runs each statement on SQLite (D1 is SQLite; `db.batch()` is one
+ * transaction, as on D1) and refuses what D1 refuses (100 bound parameters,
+ * 100 KB of SQL, 2 MB per value), recorded with the D1 meter. Fast enough
+ * for a 100k-row streamed sync; the real D1 runs in d1.workerd.test.ts.
  */
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { commitSync, emptyStats, type SyncInput } from 'parallax-edge';
-import { createD1Store, type D1DatabaseLike, type D1PreparedStatementLike, type D1ResultLike } from 'parallax-edge/adapters/d1';
+import { commitSync, runConnector } from 'parallax-edge';
+import { createD1Store, migrateD1, type D1DatabaseLike, type D1PreparedStatementLike, type D1ResultLike } from 'parallax-edge/adapters/d1';
+import { D1_LIMITS, numberedParams, utf8Length, type SqlValue } from '../../adapters/sql/index.js';
+import { DEFAULT_CHUNK_ROWS } from '../../src/ingest/writer.js';
+import { MAX_UNIT_RECORDS } from '../../src/ingest/units.js';
+import { meterD1 } from '../workers/support/d1-meter.js';
+import { expectWithinD1Limits, stagesRows, summary, touchesGraph, writesGraph } from './support/d1-calls.js';
+import { estateConnector } from './support/estate.js';
 
-interface Recorded {
-  readonly sql: string;
-  readonly params: readonly unknown[];
+/** Why D1 would refuse a statement, or undefined. */
+function d1Refusal(sql: string, params: readonly unknown[]): string | undefined {
+  if (params.length > D1_LIMITS.maxParams) return 'too many SQL variables';
+  if (utf8Length(sql) > D1_LIMITS.maxSqlBytes) return 'SQLITE_TOOBIG: SQL statement too long';
+  if (params.some((p) => typeof p === 'string' && utf8Length(p) > D1_LIMITS.maxValueBytes)) return 'SQLITE_TOOBIG: string or blob too big';
+  return undefined;
 }
 
-/** Answers every statement with no rows and no changes, except the commit's result SELECT. */
-function recordingD1(input: SyncInput): { db: D1DatabaseLike; batches: Recorded[][] } {
-  const batches: Recorded[][] = [];
-  const statement = (sql: string, params: readonly unknown[] = []): D1PreparedStatementLike & Recorded => ({
-    sql,
-    params,
-    bind: (...values: unknown[]) => statement(sql, values),
-    first: async () => null,
-    all: async () => ({ results: [], meta: {} }),
-    run: async () => ({ results: [], meta: { changes: 0 } }),
-  });
-  const resultRow = {
-    account_id: input.accountId,
-    connector_id: input.connectorId,
-    sync_id: input.syncId,
-    started_at: 'x',
-    finished_at: 'x',
-    committed_at: 'x',
-    failed_steps: '[]',
-    kept_steps: '[]',
-    ...Object.fromEntries(Object.keys(emptyStats()).map((k) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), 0])),
+/** A D1 binding on an in-memory SQLite database: statements bind `?N` values, a batch is one transaction. */
+function d1OnSqlite(): D1DatabaseLike {
+  const sqlite = new Database(':memory:');
+  const exec = (sql: string, params: readonly unknown[]): D1ResultLike<Record<string, unknown>> => {
+    const refused = d1Refusal(sql, params);
+    if (refused) throw new Error(`D1_ERROR: ${refused}`);
+    const prepared = sqlite.prepare(sql);
+    const args = params.length > 0 ? [numberedParams(params as SqlValue[])] : [];
+    if (prepared.reader) return { results: prepared.all(...args) as Record<string, unknown>[], meta: { changes: 0 } };
+    return { results: [], meta: { changes: prepared.run(...args).changes } };
   };
-  const db: D1DatabaseLike = {
-    prepare: (sql) => statement(sql),
-    batch: async <T,>(statements: D1PreparedStatementLike[]) => {
-      const recorded = statements as unknown as Recorded[];
-      batches.push(recorded.map(({ sql, params }) => ({ sql, params })));
-      return recorded.map((s) => ({ results: s.sql.startsWith('SELECT r.* FROM sync_runs') ? [resultRow] : [], meta: { changes: 0 } })) as D1ResultLike<T>[];
-    },
-  };
-  return { db, batches };
-}
-
-const bytes = (value: unknown): number => (typeof value === 'string' ? new TextEncoder().encode(value).length : 8);
-
-describe('D1 statement plan', () => {
-  it('INV-C01: 100k entities + 50k relationships: ≤ 100 params, ≤ 100 KB SQL, ≤ 2 MB per value, far fewer than 1,000 statements, one promote batch', async () => {
-    const input: SyncInput = {
-      connectorId: 'big',
-      accountId: 'acme',
-      syncId: 'big-1',
-      entities: Array.from({ length: 100_000 }, (_, i) => ({
-        entityType: 'host',
-        entityKey: `h-${i}`,
-        entityClass: 'Host',
-        displayName: `host ${i}`,
-        properties: { ip: `10.0.${i >> 8}.${i & 255}`, tags: ['prod'] },
-      })),
-      relationships: Array.from({ length: 50_000 }, (_, i) => ({ fromType: 'host', fromKey: `h-${i}`, verb: 'CONNECTS', toType: 'host', toKey: `h-${i + 50_000}`, properties: {} })),
+  const source = new WeakMap<object, { sql: string; params: readonly unknown[] }>();
+  const statement = (sql: string, params: readonly unknown[] = []): D1PreparedStatementLike => {
+    const s: D1PreparedStatementLike = {
+      bind: (...values) => statement(sql, values),
+      first: async <T,>() => (exec(sql, params).results[0] ?? null) as T | null,
+      all: async <T,>() => exec(sql, params) as D1ResultLike<T>,
+      run: async <T,>() => exec(sql, params) as D1ResultLike<T>,
     };
-    const { db, batches } = recordingD1(input);
-    await commitSync(createD1Store(db), input);
-    const all = batches.flat();
-    expect(all.length).toBeLessThan(100);
-    for (const s of all) {
-      expect(s.params.length, s.sql.slice(0, 60)).toBeLessThanOrEqual(100);
-      expect(bytes(s.sql), s.sql.slice(0, 60)).toBeLessThanOrEqual(100_000);
-      for (const p of s.params) expect(bytes(p)).toBeLessThanOrEqual(2_000_000);
-    }
-    // First the unchanged-scope checks (batches of their own, nothing staged), which this recording D1 answers with no row:
-    // on the output's input digest before anything is prepared, then on the prepared batch's digest.
-    // The second also makes the input digest the scope's when its check holds.
-    for (const [index, column, remember] of [[0, 'input_digest', []], [1, 'digest', ['UPDATE scope_state SET']]] as const) {
-      expect(batches[index]!.map((s) => s.sql.split(' ').slice(0, 3).join(' '))).toEqual([
-        'INSERT INTO commit_guards',
-        'INSERT INTO sync_runs',
-        ...remember,
-        'SELECT * FROM',
-      ]);
-      expect(batches[index]![1]!.sql).toContain(`s.${column} = ?11`);
-    }
-    const promote = batches.filter((b) => b.some((s) => s.sql.startsWith('INSERT INTO entities')));
-    expect(promote).toHaveLength(1);
-    const writes = batches
-      .slice(2)
-      .flat()
-      .filter((s) => /^(INSERT INTO (entities|relationships|sync_runs|scope_state) |DELETE FROM (entities|relationships) )/.test(s.sql));
-    expect(writes).toHaveLength(7); // entities, relationships: upsert + delete each; sync_runs; scope_state twice (scope.ts)
-    expect(writes.every((w) => promote[0]!.includes(w))).toBe(true);
-  }, 60_000);
+    source.set(s, { sql, params });
+    return s;
+  };
+  return {
+    prepare: (sql) => statement(sql),
+    batch: async <T,>(statements: D1PreparedStatementLike[]) =>
+      sqlite.transaction(() => statements.map((s) => exec(source.get(s)!.sql, source.get(s)!.params)))() as D1ResultLike<T>[],
+  };
+}
+
+describe('D1 statement plan (D1 binding on SQLite, in Node)', () => {
+  it('D1 limits and INV-C01: a streamed first sync of 100k rows stays within D1\'s limits, stages about one batch per chunk of rows, and writes the graph in exactly one db.batch(); an unchanged re-sync is the fast path', async () => {
+    const hosts = 50_000;
+    const rows = 2 * hosts;
+    const binding = d1OnSqlite();
+    await migrateD1(binding);
+    const meter = meterD1(binding);
+    const store = createD1Store(meter.db);
+
+    const first = await commitSync(store, await runConnector(estateConnector(hosts), { accountId: 'acme', syncId: 'big-1', store }));
+    expect(first.stats).toMatchObject({ entitiesCreated: hosts, relationshipsCreated: hosts });
+    const firstCalls = [...meter.calls];
+    console.info(summary('first sync', rows, firstCalls));
+
+    expectWithinD1Limits(firstCalls);
+    // Staging: one batch per chunk of whole units (DEFAULT_CHUNK_ROWS rows, plus less than a unit), each a few statements.
+    const staging = firstCalls.filter(stagesRows);
+    const perStep = hosts / DEFAULT_CHUNK_ROWS;
+    expect(staging.length).toBeGreaterThanOrEqual(2 * Math.floor(hosts / (DEFAULT_CHUNK_ROWS + MAX_UNIT_RECORDS)));
+    expect(staging.length).toBeLessThanOrEqual(2 * (perStep + 1));
+    for (const call of staging) expect(call.statements.length).toBeLessThanOrEqual(3);
+    // Besides staging, a fixed number of statements: far from D1's 1,000 queries per invocation.
+    expect(firstCalls.length - staging.length).toBeLessThanOrEqual(12);
+    expect(firstCalls.reduce((n, c) => n + c.statements.length, 0)).toBeLessThan(3 * staging.length + 60);
+    // INV-C01: every graph write of the sync, with its guards and sync-run record, in one batch (D1's only atomic unit).
+    const graphBatches = firstCalls.filter((c) => c.statements.some((s) => writesGraph(s.sql)));
+    expect(graphBatches).toHaveLength(1);
+    const commit = graphBatches[0]!.statements.map((s) => s.sql);
+    expect(commit.filter(writesGraph)).toHaveLength(4);
+    expect(commit.some((sql) => sql.startsWith('INSERT INTO commit_guards'))).toBe(true);
+    expect(commit.some((sql) => sql.startsWith('INSERT INTO sync_runs'))).toBe(true);
+    expect(commit.at(-1)).toMatch(/^SELECT r\.\* FROM sync_runs/);
+    expect(graphBatches[0]!.kind).toBe('batch');
+    expect(firstCalls.every((c) => c.kind === 'batch')).toBe(true);
+
+    // +P2: the same run again: no row staged, no statement reads or writes a graph table, one small commit batch.
+    meter.reset();
+    const again = await commitSync(store, await runConnector(estateConnector(hosts), { accountId: 'acme', syncId: 'big-2', store }));
+    expect(again.rowsWritten).toBe(0);
+    expect(again.stats).toMatchObject({ entitiesUnchanged: hosts, relationshipsUnchanged: hosts });
+    const unchangedCalls = [...meter.calls];
+    console.info(summary('unchanged re-sync', rows, unchangedCalls));
+    expect(unchangedCalls.filter(stagesRows)).toEqual([]);
+    expect(unchangedCalls.flatMap((c) => c.statements).filter((s) => touchesGraph(s.sql)).map((s) => s.sql.slice(0, 80))).toEqual([]);
+    const records = unchangedCalls.filter((c) => c.statements.some((s) => s.sql.startsWith('INSERT INTO sync_runs')));
+    expect(records).toHaveLength(1);
+    expect(records[0]!.statements.length).toBeLessThanOrEqual(3);
+    expect(unchangedCalls.length).toBeLessThanOrEqual(10);
+
+    // 1% churn: only the changed units are staged, the commit is one batch again.
+    meter.reset();
+    const churn = await commitSync(store, await runConnector(estateConnector(hosts, (i) => i % 100 === 0), { accountId: 'acme', syncId: 'big-3', store }));
+    expect(churn.stats).toMatchObject({ entitiesUpdated: hosts / 100, entitiesUnchanged: hosts - hosts / 100, relationshipsUnchanged: hosts });
+    const churnCalls = [...meter.calls];
+    console.info(summary('1% churn re-sync', rows, churnCalls));
+    expect(churnCalls.filter((c) => c.statements.some((s) => writesGraph(s.sql)))).toHaveLength(1);
+    expect(churnCalls.filter(stagesRows).length).toBeLessThan(staging.length / 2);
+    expectWithinD1Limits([...unchangedCalls, ...churnCalls]);
+  }, 120_000);
+
+  it('the D1 binding on SQLite refuses what D1 refuses, so the limit checks above can fail', async () => {
+    const db = d1OnSqlite();
+    await expect(db.prepare(`SELECT ${Array.from({ length: 101 }, (_, i) => `?${i + 1}`).join(', ')}`).bind(...Array.from({ length: 101 }, () => 1)).all()).rejects.toThrow(
+      /too many SQL variables/,
+    );
+    await expect(db.prepare(`SELECT '${'x'.repeat(100_001)}'`).all()).rejects.toThrow(/SQLITE_TOOBIG/);
+    await expect(db.prepare('SELECT ?1 AS v').bind('x'.repeat(2_000_001)).first()).rejects.toThrow(/SQLITE_TOOBIG/);
+    // And a batch is one transaction: a failing statement undoes the ones before it.
+    await db.prepare('CREATE TABLE t (v INTEGER)').run();
+    await expect(db.batch([db.prepare('INSERT INTO t VALUES (1)'), db.prepare('INSERT INTO no_such_table VALUES (1)')])).rejects.toThrow();
+    expect(await db.prepare('SELECT COUNT(*) AS n FROM t').first()).toEqual({ n: 0 });
+  });
 });

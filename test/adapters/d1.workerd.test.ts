@@ -1,16 +1,19 @@
 /**
  * The D1 store inside workerd, on a real local D1: the GraphStore contract,
  * the model-based comparison with the memory reference (+P3), D1's
- * per-statement limits on a large sync, batch atomicity (INV-C01) and crash
- * leftovers (+P4).
+ * per-statement limits on a large streamed sync, batch atomicity (INV-C01),
+ * a Worker dying between staging and commit (+P4, `stagingLeaseMs`), and
+ * `migrateD1` against the migration files.
  */
 import { applyD1Migrations, reset } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { CommitError, commitSync, entityId, rowWrites, type SyncInput } from 'parallax-edge';
-import { createD1Store, isTransientD1Error, migrateD1, type D1DatabaseLike, type D1PreparedStatementLike } from 'parallax-edge/adapters/d1';
-import { describeGraphStoreContract, dumpStore, ent, expectCommitError, rel, sync } from './contract.js';
-import { describeModelBased } from './model.js';
+import { CommitError, commitSync, runConnector, type Connector, type StreamedSyncOutput, type SyncInput } from 'parallax-edge';
+import { rowWrites } from 'parallax-edge/adapter-kit';
+import { createD1Store, isTransientD1Error, migrateD1, type D1DatabaseLike, type D1PreparedStatementLike, type D1StoreOptions } from 'parallax-edge/adapters/d1';
+import { connectorOf, describeGraphStoreContract, dumpStore, ent, expectCommitError, rel, stats, streamSync, syncInput, describeModelBased } from 'parallax-edge/testing';
+import { expectWithinD1Limits, stagesRows, summary, touchesGraph, writesGraph } from './support/d1-calls.js';
+import { estateConnector } from './support/estate.js';
 import { meterD1 } from '../workers/support/d1-meter.js';
 
 /** D1 state survives between tests of a file: every store starts from an empty, migrated database. */
@@ -21,205 +24,213 @@ async function freshDb(): Promise<D1Database> {
 }
 
 describeGraphStoreContract('d1 (workerd)', async () => createD1Store(await freshDb()));
-// Tiny batches force the other commit path: staging in several calls, then one promote batch.
-describeGraphStoreContract('d1 (workerd, staged in separate batches)', async () =>
-  createD1Store(await freshDb(), { maxBatchBytes: 600, chunkBytes: 300 }),
-);
+describeGraphStoreContract('d1 (workerd)', async () => createD1Store(await freshDb()), { mode: 'streaming' });
+// Tiny chunks: every chunk of rows is several statements.
+describeGraphStoreContract('d1 (workerd, 300-byte chunks)', async () => createD1Store(await freshDb(), { chunkBytes: 300 }), { mode: 'streaming' });
 describeModelBased('d1 (workerd)', async () => createD1Store(await freshDb()), { numRuns: 40 });
+describeModelBased('d1 (workerd)', async () => createD1Store(await freshDb()), { numRuns: 40, mode: 'streaming' });
 
-/** A synthetic inventory: hosts with a user each, a USES edge per pair, properties of realistic size. */
-function inventory(size: number, syncId: string, version = 0): SyncInput {
-  const entities = [];
-  const relationships = [];
-  for (let i = 0; i < size / 2; i++) {
-    // `version` changes every 10th host and drops every 20th user.
-    const changed = version > 0 && i % 10 === 0;
-    entities.push(
-      ent('host', `h-${i}`, {
-        entityClass: 'Host',
-        properties: { ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, os: changed ? 'debian-13' : 'debian-12', tags: ['prod', `rack-${i % 40}`] },
-      }),
-    );
-    if (version > 0 && i % 20 === 5) continue;
-    entities.push(ent('user', `u-${i}`, { entityClass: 'User', properties: { email: `user${i}@example.com`, active: i % 3 !== 0 } }));
-    relationships.push(rel(`user:u-${i}`, 'USES', `host:h-${i}`, { properties: { since: '2026-01-01' } }));
-  }
-  return { connectorId: 'inventory', accountId: 'acme', syncId, entities, relationships, keptSteps: [], failedSteps: [] };
+
+// ---------------------------------------------------------------------------
+// What only D1 has to prove.
+
+const STAGING_TABLES = ['staged_syncs', 'staged_entities', 'staged_relationships', 'staged_units', 'staged_confirmed', 'staged_entity_deletes', 'staged_relationship_deletes'];
+
+/** Rows in each staging table of the database. */
+async function stagedRows(db: D1DatabaseLike): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const table of STAGING_TABLES) counts[table] = (await db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).first<{ n: number }>())!.n;
+  return counts;
+}
+const noStagedRows = Object.fromEntries(STAGING_TABLES.map((t) => [t, 0]));
+
+/** The scope's bookkeeping, which a rolled-back commit must leave as it was too. */
+async function scopeTables(db: D1DatabaseLike): Promise<unknown> {
+  return {
+    state: (await db.prepare(`SELECT * FROM scope_state ORDER BY account_id, connector_id`).all()).results,
+    units: (await db.prepare(`SELECT * FROM scope_units ORDER BY account_id, connector_id, kind, digest`).all()).results,
+  };
 }
 
-describe('D1 limits on a large sync', () => {
-  it('INV-C01: 30k entities + 15k relationships stay under 100 params and 100 KB per statement, in few statements, the promote in one batch', async () => {
+/**
+ * A D1 binding whose batches pass through `edit` (which may change the
+ * statement list, or throw as a Worker that died before the call reached D1).
+ */
+function intercepted(inner: D1DatabaseLike, edit: (sqls: string[], statements: D1PreparedStatementLike[]) => D1PreparedStatementLike[]): D1DatabaseLike {
+  const sqlOf = new WeakMap<object, string>();
+  const real = new WeakMap<object, D1PreparedStatementLike>();
+  const wrap = (statement: D1PreparedStatementLike, sql: string): D1PreparedStatementLike => {
+    const out: D1PreparedStatementLike = {
+      bind: (...values) => wrap(statement.bind(...values), sql),
+      first: () => statement.first(),
+      all: () => statement.all(),
+      run: () => statement.run(),
+    };
+    sqlOf.set(out, sql);
+    real.set(out, statement);
+    return out;
+  };
+  return {
+    prepare: (sql) => wrap(inner.prepare(sql), sql),
+    batch: async <T,>(statements: D1PreparedStatementLike[]) =>
+      inner.batch<T>(edit(statements.map((s) => sqlOf.get(s) ?? ''), statements.map((s) => real.get(s) ?? s))),
+  };
+}
+
+const run = (connector: Connector, store: ReturnType<typeof createD1Store>, syncId: string, chunkRows?: number): Promise<StreamedSyncOutput> =>
+  runConnector(connector, { accountId: 'acme', syncId, store, ...(chunkRows === undefined ? {} : { chunkRows }) });
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('D1: a large streamed sync within D1\'s limits', () => {
+  it('D1 limits and INV-C01: a streamed sync of 60k rows into the real D1 keeps every statement within D1\'s limits and writes the graph in one db.batch(); an unchanged re-sync touches no graph table; a 1% churn writes exactly the changes', async () => {
+    const hosts = 30_000;
     const meter = meterD1(await freshDb());
     const store = createD1Store(meter.db);
-    const first = await commitSync(store, inventory(30_000, 'big-1'));
-    expect(first.stats).toMatchObject({ entitiesCreated: 30_000, relationshipsCreated: 15_000 });
-    const firstTotals = meter.totals();
-
-    meter.reset();
-    const again = await commitSync(store, inventory(30_000, 'big-2'));
-    expect(again.rowsWritten).toBe(0); // +P2
-    expect(again.stats).toMatchObject({ entitiesUnchanged: 30_000, relationshipsUnchanged: 15_000 });
-    // The unchanged-scope check on the output's input digest recorded it in one small batch, before any batch was
-    // prepared: nothing staged, no graph statement.
-    expect(meter.calls).toHaveLength(1);
-    expect(meter.calls[0]!.statements.length).toBeLessThanOrEqual(3);
-    expect(meter.calls[0]!.statements[1]!.sql).toContain('s.input_digest = ?11');
-    expect(meter.calls[0]!.statements.some((s) => /staged_|INTO entities|INTO relationships/.test(s.sql))).toBe(false);
-
-    meter.reset();
-    const churn = await commitSync(store, inventory(30_000, 'big-3', 1));
-    expect(churn.stats).toMatchObject({ entitiesUpdated: 1500, entitiesDeleted: 750, relationshipsDeleted: 750, relationshipsCascaded: 0 });
-    expect(churn.rowsWritten).toBe(rowWrites(churn.stats));
-    const churnTotals = meter.totals();
-
-    for (const totals of [firstTotals, churnTotals]) {
-      expect(totals.maxParams).toBeLessThanOrEqual(100);
-      expect(totals.maxSqlBytes).toBeLessThanOrEqual(100_000);
-      expect(totals.maxValueBytes).toBeLessThanOrEqual(2_000_000);
-      // cleanup + header + a chunk per ~1.5 MB + the fixed promote list: far below D1's 1,000 per invocation.
-      expect(totals.statements).toBeLessThan(50);
-    }
-    // Check, diff and promote: exactly one batch per commit (staging goes along when it fits in maxBatchBytes).
+    const first = await commitSync(store, await run(estateConnector(hosts), store, 'big-1'));
+    expect(first.stats).toEqual(stats({ entitiesCreated: hosts, relationshipsCreated: hosts }));
+    console.info(summary('first sync (workerd)', 2 * hosts, meter.calls));
+    expectWithinD1Limits(meter.calls);
     expect(meter.calls.every((c) => c.kind === 'batch')).toBe(true);
-    expect(meter.calls.filter((c) => c.statements.some((s) => s.sql.startsWith('INSERT INTO entities')))).toHaveLength(1);
-    // The two unchanged-scope checks (input digest, batch digest), staging, promote.
-    expect(firstTotals.batches).toBeLessThanOrEqual(5);
-    for (const call of meter.calls) {
-      for (const s of call.statements) {
-        expect(s.params, s.sql.slice(0, 80)).toBeLessThanOrEqual(100);
-        expect(s.sqlBytes, s.sql.slice(0, 80)).toBeLessThanOrEqual(100_000);
-      }
-    }
-  });
+    expect(meter.calls.filter((c) => c.statements.some((s) => writesGraph(s.sql)))).toHaveLength(1);
+    expect(meter.calls.filter(stagesRows).length).toBeGreaterThanOrEqual(2 * Math.floor(hosts / 2256));
 
-  it('INV-C01: a sync bigger than maxBatchBytes stages in several calls and still promotes in exactly one batch', async () => {
-    const meter = meterD1(await freshDb());
-    const store = createD1Store(meter.db, { maxBatchBytes: 1_000_000 });
-    const result = await commitSync(store, inventory(20_000, 'split-1'));
-    expect(result.stats.entitiesCreated).toBe(20_000);
-    const batches = meter.calls.filter((c) => c.kind === 'batch');
-    expect(batches.length).toBeGreaterThan(2);
-    const promote = batches.filter((b) => b.statements.some((s) => s.sql.startsWith('INSERT INTO entities')));
-    expect(promote).toHaveLength(1);
-    // Every graph write and the sync-run record are in that one batch (after the two unchanged-scope checks, which wrote nothing).
-    expect(batches[0]!.statements.some((s) => s.sql.includes('s.input_digest = '))).toBe(true);
-    expect(batches[1]!.statements.some((s) => s.sql.includes('s.digest = '))).toBe(true);
-    const graphWrites = batches.slice(2).flatMap((b) => b.statements).filter((s) => /^(INSERT INTO (entities|relationships|sync_runs)|DELETE FROM (entities|relationships) )/.test(s.sql));
-    expect(graphWrites.length).toBeGreaterThan(0);
-    expect(graphWrites.every((s) => promote[0]!.statements.includes(s))).toBe(true);
-    expect(meter.totals().maxParams).toBeLessThanOrEqual(100);
-    expect(meter.totals().maxSqlBytes).toBeLessThanOrEqual(100_000);
+    meter.reset();
+    const again = await commitSync(store, await run(estateConnector(hosts), store, 'big-2'));
+    expect(again.rowsWritten).toBe(0);
+    expect(again.stats).toEqual(stats({ entitiesUnchanged: hosts, relationshipsUnchanged: hosts }));
+    expectWithinD1Limits(meter.calls);
+    expect(meter.calls.filter(stagesRows)).toEqual([]);
+    expect(meter.calls.flatMap((c) => c.statements).filter((s) => touchesGraph(s.sql))).toEqual([]);
+    expect(meter.calls.filter((c) => c.statements.some((s) => s.sql.startsWith('INSERT INTO sync_runs')))).toHaveLength(1);
+
+    meter.reset();
+    const churn = await commitSync(store, await run(estateConnector(hosts, (i) => i % 100 === 0), store, 'big-3'));
+    expect(churn.stats).toEqual(stats({ entitiesUpdated: hosts / 100, entitiesUnchanged: hosts - hosts / 100, relationshipsUnchanged: hosts }));
+    expect(churn.rowsWritten).toBe(rowWrites(churn.stats));
+    expectWithinD1Limits(meter.calls);
+    expect(meter.calls.filter((c) => c.statements.some((s) => writesGraph(s.sql)))).toHaveLength(1);
+    expect(await stagedRows(meter.db)).toEqual(noStagedRows);
   });
 });
 
-/** Makes the n-th statement of the next batch that contains `marker` fail, as a database fault would. */
-function failingInBatch(inner: D1DatabaseLike, marker: string, mode: 'statement' | 'call'): D1DatabaseLike {
-  let armed = true;
-  const sqlOf = new WeakMap<object, string>();
-  const prepared = (sql: string): D1PreparedStatementLike => {
-    const s = inner.prepare(sql);
-    const wrap = (st: D1PreparedStatementLike): D1PreparedStatementLike => {
-      const out = { bind: (...v: unknown[]) => wrap(st.bind(...v)), first: st.first.bind(st), all: st.all.bind(st), run: st.run.bind(st) };
-      sqlOf.set(out, sql);
-      real.set(out, st);
-      return out as D1PreparedStatementLike;
-    };
-    return wrap(s);
-  };
-  const real = new WeakMap<object, D1PreparedStatementLike>();
-  return {
-    prepare: prepared,
-    async batch<T>(statements: D1PreparedStatementLike[]) {
-      const sqls = statements.map((s) => sqlOf.get(s) ?? '');
-      const unwrapped = statements.map((s) => real.get(s)!);
-      if (armed && sqls.some((sql) => sql.includes(marker))) {
-        armed = false;
-        if (mode === 'call') throw new Error('simulated: the Worker died before this batch reached D1');
-        // Keep every statement before the last graph write, then a statement that fails at run time.
-        const lastGraph = sqls.findLastIndex((sql) => sql.startsWith('DELETE FROM relationships WHERE id IN'));
-        unwrapped.splice(lastGraph, 0, inner.prepare(`INSERT INTO no_such_table VALUES (1)`));
+describe('D1: atomicity and Workers that die', () => {
+  const base = (syncId: string, over: Partial<SyncInput> = {}): SyncInput => ({
+    ...syncInput({
+      syncId,
+      entities: [ent('host', 'h-1'), ent('host', 'h-2'), ent('user', 'u-1')],
+      relationships: [rel('user:u-1', 'USES', 'host:h-1'), rel('user:u-1', 'USES', 'host:h-2')],
+    }),
+    ...over,
+  });
+  const changed = (syncId: string): SyncInput =>
+    base(syncId, { entities: [ent('host', 'h-1', { displayName: 'changed' }), ent('user', 'u-1'), ent('host', 'h-9')], relationships: [rel('user:u-1', 'USES', 'host:h-1')] });
+
+  it('INV-C01: a statement failing late in the commit batch, after every graph write and the scope\'s units, rolls all of it back: graph, history and scope as they were; the sync then commits', async () => {
+    const db = await freshDb();
+    await streamSync(createD1Store(db), base('s1'));
+    await streamSync(createD1Store(db), base('s2'));
+    const before = { dump: await dumpStore(createD1Store(db)), scope: await scopeTables(db) };
+    let failed = 0;
+    const failing = intercepted(db, (sqls, statements) => {
+      const at = sqls.findIndex((sql) => sql.startsWith('INSERT INTO scope_units'));
+      if (at < 0 || failed++ > 0) return statements;
+      expect(sqls.slice(0, at).filter(writesGraph)).toHaveLength(4);
+      return [...statements.slice(0, at + 1), db.prepare(`INSERT INTO no_such_table VALUES (1)`), ...statements.slice(at + 1)];
+    });
+    await expectCommitError(streamSync(createD1Store(failing), changed('s3')), 'StoreFailure');
+    expect(failed).toBe(1);
+    expect({ dump: await dumpStore(createD1Store(db)), scope: await scopeTables(db) }).toEqual(before);
+    expect(await stagedRows(db)).toEqual(noStagedRows);
+    const fixed = await streamSync(createD1Store(db), changed('s3'));
+    expect(fixed.stats).toEqual(stats({ entitiesCreated: 1, entitiesUpdated: 1, entitiesUnchanged: 1, entitiesDeleted: 1, relationshipsUnchanged: 1, relationshipsDeleted: 1 }));
+  });
+
+  it('+P4: a Worker that dies between staging and commit leaves the graph as it was and its staging unseen; later syncs keep the leftovers while they may be a live sync, and remove them once older than stagingLeaseMs', async () => {
+    const db = await freshDb();
+    await streamSync(createD1Store(db), base('s1'));
+    const before = await dumpStore(createD1Store(db));
+    // It staged the whole run; then it died: no call reaches D1 any more, neither the commit nor its cleanup.
+    let dead = false;
+    const dying = intercepted(db, (sqls, statements) => {
+      if (dead || sqls.some((sql) => sql.startsWith('INSERT INTO sync_runs'))) {
+        dead = true;
+        throw new Error('simulated: the Worker died before this batch reached D1');
       }
-      return inner.batch<T>(unwrapped);
-    },
-  };
-}
-
-describe('D1 atomicity and crashes', () => {
-  const base = (syncId: string, extra: Partial<SyncInput> = {}): SyncInput => ({
-    connectorId: 'alpha',
-    accountId: 'acme',
-    syncId,
-    entities: [ent('host', 'h-1'), ent('host', 'h-2'), ent('user', 'u-1')],
-    relationships: [rel('user:u-1', 'USES', 'host:h-1'), rel('user:u-1', 'USES', 'host:h-2')],
-    ...extra,
-  });
-
-  it('INV-C01: a statement failing late in the commit batch rolls back the writes before it', async () => {
-    const db = await freshDb();
-    await commitSync(createD1Store(db), base('s1'));
-    const before = await dumpStore(createD1Store(db));
-    const store = createD1Store(failingInBatch(db, 'commit_guards', 'statement'));
-    // The failure comes after the entity upserts and deletes of this batch ran.
-    await expectCommitError(commitSync(store, base('s2', { entities: [ent('host', 'h-1', { displayName: 'changed' }), ent('user', 'u-1')], relationships: [rel('user:u-1', 'USES', 'host:h-1')] })), 'StoreFailure');
+      return statements;
+    });
+    const dyingStore = createD1Store(dying);
+    await expectCommitError(commitSync(dyingStore, await run(connectorOf(changed('s2')), dyingStore, 's2', 1)), 'StoreFailure');
+    const leftovers = await stagedRows(db);
+    expect(leftovers.staged_syncs).toBe(1);
+    expect(leftovers.staged_entities).toBe(3);
     expect(await dumpStore(createD1Store(db))).toEqual(before);
-    const { results } = await db.prepare(`SELECT COUNT(*) AS n FROM staged_entities`).all<{ n: number }>();
-    expect(results[0]!.n).toBe(0);
+    expect(await createD1Store(db).findEntity('acme', 'host', 'h-9')).toBeUndefined();
+
+    // Within the lease they may be another Worker's live sync: a sync of another connector leaves them.
+    const other = (syncId: string): SyncInput => syncInput({ syncId, connectorId: 'beta', entities: [ent('host', `b-${syncId}`)] });
+    expect((await streamSync(createD1Store(db), other('b1'))).stats.entitiesCreated).toBe(1);
+    expect(await stagedRows(db)).toEqual(leftovers);
+    // Once older than the lease, the next sync removes them, and reports as memory would.
+    await sleep(20);
+    expect((await streamSync(createD1Store(db, { stagingLeaseMs: 10 }), other('b2'))).stats).toEqual(stats({ entitiesCreated: 1, entitiesDeleted: 1 }));
+    expect(await stagedRows(db)).toEqual(noStagedRows);
+    // The dead run's sync id was never used.
+    expect((await streamSync(createD1Store(db), changed('s2'))).stats.entitiesCreated).toBe(1);
   });
 
-  it('+P4: a Worker that dies between staging and promote leaves the graph as it was; a later commit removes the leftovers', async () => {
+  it('+P4: a sync whose staging a later sync removed as stale (it ran longer than stagingLeaseMs) refuses to commit instead of deleting the rows it lost, and nothing changes', async () => {
     const db = await freshDb();
-    await commitSync(createD1Store(db), base('s1'));
+    await streamSync(createD1Store(db), base('s1'));
     const before = await dumpStore(createD1Store(db));
-    // Separate staging (tiny batches), and the promote batch never reaches D1.
-    const dying = createD1Store(failingInBatch(db, 'commit_guards', 'call'), { maxBatchBytes: 600, chunkBytes: 300 });
-    await expect(commitSync(dying, base('s2', { entities: [ent('host', 'h-9')], relationships: [] }))).rejects.toThrow();
-    expect(await dumpStore(createD1Store(db))).toEqual(before);
-    const leftovers = async () => (await db.prepare(`SELECT COUNT(*) AS n FROM staged_commits`).first<{ n: number }>())!.n;
-    // The dying store tried to discard its staged rows; simulate the case where it could not.
-    expect(await leftovers()).toBeLessThanOrEqual(1);
-    await db.prepare(`INSERT INTO staged_commits (token, account_id, connector_id, sync_id, started_at, finished_at, failed_steps, kept_steps, entity_count, relationship_count, staged_at)
-      VALUES ('dead', 'acme', 'alpha', 'sX', '2020-01-01T00:00:00.000Z', '2020-01-01T00:00:00.000Z', '[]', '[]', 1, 0, '2020-01-01T00:00:00.000Z')`).run();
-    await db.prepare(`INSERT INTO staged_entities (token, id, ord, entity_type, entity_key, entity_class, display_name, properties, hash, step_id)
-      VALUES ('dead', ?1, 0, 'host', 'h-dead', 'Host', 'x', '{}', 'x', 'main')`).bind(entityId('acme', 'host', 'h-dead')).run();
-    // Readers never see staged rows.
-    expect(await createD1Store(db).findEntity('acme', 'host', 'h-dead')).toBeUndefined();
-    const next = await sync(createD1Store(db), { syncId: 's3', connectorId: 'beta', entities: [ent('host', 'h-3')] });
-    expect(next.stats.entitiesCreated).toBe(1);
-    expect(await leftovers()).toBe(0);
-    expect((await db.prepare(`SELECT COUNT(*) AS n FROM staged_entities`).first<{ n: number }>())!.n).toBe(0);
+    const slow = createD1Store(db);
+    const output = await run(connectorOf(changed('s2')), slow, 's2', 1);
+    await sleep(20);
+    const lease: D1StoreOptions = { stagingLeaseMs: 10 };
+    await streamSync(createD1Store(db, lease), syncInput({ syncId: 'b1', connectorId: 'beta', entities: [ent('host', 'b-1')] }));
+    const beta = await dumpStore(createD1Store(db));
+    const error = await expectCommitError(commitSync(slow, output), 'StoreFailure');
+    expect(error.message).toMatch(/not all there/);
+    expect(await dumpStore(createD1Store(db))).toEqual(beta);
+    expect(beta.entities.filter((e) => e.connectorId === 'alpha')).toEqual(before.entities);
+    expect(await stagedRows(db)).toEqual(noStagedRows);
   });
+});
 
-  it('migrateD1 brings an empty database to the same schema as the migration files, and is idempotent', async () => {
+describe('D1: migrateD1', () => {
+  /** Graph-schema objects of the database (not D1's, nor the Worker's 0100 tables), SQL whitespace collapsed. */
+  async function graphSchema(db: D1DatabaseLike): Promise<unknown[]> {
+    const worker = new Set(
+      env.TEST_MIGRATIONS!.filter((m) => Number(m.name.slice(0, 4)) >= 100)
+        .flatMap((m) => m.queries)
+        .flatMap((q) => [...q.matchAll(/CREATE (?:TABLE|INDEX) IF NOT EXISTS (\w+)/g)].map((match) => match[1]!)),
+    );
+    expect(worker.size).toBeGreaterThan(0);
+    const { results } = await db
+      .prepare(`SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name <> 'd1_migrations' ORDER BY name`)
+      .all<{ type: string; name: string; tbl_name: string; sql: string | null }>();
+    return results.filter((r) => !worker.has(r.name) && !worker.has(r.tbl_name)).map((r) => ({ ...r, sql: r.sql?.replace(/\s+/g, ' ').trim() }));
+  }
+  const versions = async (db: D1DatabaseLike): Promise<number[]> =>
+    (await db.prepare(`SELECT version FROM schema_migrations ORDER BY version`).all<{ version: number }>()).results.map((r) => r.version);
+
+  it('migrateD1 brings an empty database to the schema the migration files build, SQL included; again, or after the files, it changes nothing; the store syncs on it', async () => {
+    const viaFiles = await freshDb();
+    const files = { schema: await graphSchema(viaFiles), versions: await versions(viaFiles) };
+    expect(files.versions).toEqual([1, 2, 3, 4, 5, 6]);
+    await migrateD1(viaFiles);
+    expect({ schema: await graphSchema(viaFiles), versions: await versions(viaFiles) }).toEqual(files);
+
     await reset();
     await migrateD1(env.DB);
+    const viaMigrateD1 = { schema: await graphSchema(env.DB), versions: await versions(env.DB) };
+    expect(viaMigrateD1).toEqual(files);
     await migrateD1(env.DB);
+    expect({ schema: await graphSchema(env.DB), versions: await versions(env.DB) }).toEqual(files);
+
     const store = createD1Store(env.DB);
-    const result = await sync(store, { syncId: 's1', entities: [ent('host', 'h-1')] });
-    expect(result.stats.entitiesCreated).toBe(1);
-    const version = await env.DB.prepare(`SELECT MAX(version) AS v FROM schema_migrations`).first<{ v: number }>();
-    expect(version?.v).toBeGreaterThanOrEqual(2);
-  });
-});
-
-describe('+P2 the unchanged-scope check on D1', () => {
-  it('+P2: an entity deleted and one edited by hand in D1 (outside commits, so the triggers count them) are restored by the next identical sync, which then stages again', async () => {
-    const db = await freshDb();
-    const meter = meterD1(db);
-    const store = createD1Store(meter.db);
-    const base = { connectorId: 'alpha', entities: [ent('host', 'h-1'), ent('host', 'h-2')], relationships: [rel('host:h-1', 'CONNECTS', 'host:h-2')] };
-    await sync(store, { syncId: 's1', ...base });
-    meter.reset();
-    expect((await sync(store, { syncId: 's2', ...base })).rowsWritten).toBe(0);
-    expect(meter.calls).toHaveLength(1); // the scope check alone
-
-    await db.prepare('DELETE FROM entities WHERE id = ?').bind(entityId('acme', 'host', 'h-2')).run();
-    await db.prepare(`UPDATE entities SET hash = 'edited' WHERE id = ?`).bind(entityId('acme', 'host', 'h-1')).run();
-    meter.reset();
-    const restored = await sync(store, { syncId: 's3', ...base });
-    expect(restored.stats).toMatchObject({ entitiesCreated: 1, entitiesUpdated: 1, relationshipsUnchanged: 1 });
-    expect(restored.rowsWritten).toBe(rowWrites(restored.stats));
-    expect(meter.calls.length).toBeGreaterThan(1); // checked, then staged and promoted
-    expect((await dumpStore(store)).entities.map((e) => e.syncId).sort()).toEqual(['s3', 's3']);
+    expect((await streamSync(store, syncInput({ syncId: 's1', entities: [ent('host', 'h-1')] }))).stats.entitiesCreated).toBe(1);
+    expect((await streamSync(store, syncInput({ syncId: 's2', entities: [ent('host', 'h-1')] }))).rowsWritten).toBe(0);
   });
 });
 

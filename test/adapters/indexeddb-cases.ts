@@ -2,15 +2,22 @@
  * IndexedDB-specific failure modes, shared by the Chromium run
  * (indexeddb.browser.test.ts) and the fake-indexeddb run (indexeddb.test.ts):
  * a closed store, a versionchange from another connection (idle and in the
- * middle of a commit), a QuotaExceededError during the commit's writes, and
- * readers during a commit. Runtime-neutral: vitest, parallax-edge and the
- * IndexedDB globals only.
+ * middle of a sync), a QuotaExceededError during the commit's writes,
+ * readers during a sync (staged rows are invisible), aborted and stale
+ * staging (+P4), SyncConflict, and the upgrade from schema version 1 with
+ * its rows kept. Runtime-neutral: vitest, parallax-edge and the IndexedDB
+ * globals only.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { CommitError, commitSync, entityId, type EntityQuery, type GraphCounts, type GraphStore, type RelationshipQuery } from 'parallax-edge';
+import { CommitError, commitSync, discardSync, entityId, relationshipId, runConnector, type EntityQuery, type GraphCounts, type GraphStore, type RelationshipQuery } from 'parallax-edge';
 import { createMemoryStore } from 'parallax-edge/adapters/memory';
-import { openIndexedDbStore, type IndexedDbStore } from 'parallax-edge/adapters/indexeddb';
-import { dumpStore, ent, expectCommitError, listAll, rel, stats, sync, syncInput, type SyncParams } from './contract.js';
+import { INDEXEDDB_SCHEMA_VERSION, openIndexedDbStore, type IndexedDbStore } from 'parallax-edge/adapters/indexeddb';
+import { connectorOf, dumpStore, ent, expectCommitError, listAll, rel, stats, sync, syncInput, type SyncParams } from 'parallax-edge/testing';
+
+/** The version "another tab" upgrades to: past this adapter's schema. */
+const NEXT_VERSION = INDEXEDDB_SCHEMA_VERSION + 1;
+/** The stores a commit writes rows and its record to (staging, units and scopes are not counted). */
+const GRAPH_STORES = new Set(['entities', 'relationships', 'history']);
 
 export interface IndexedDbCaseOptions {
   /** A factory for the store and for the test's own "other tab" connections. */
@@ -44,8 +51,8 @@ async function countRows(db: IDBDatabase): Promise<{ entities: number; relations
 }
 
 /**
- * Makes the `failAt`-th write (put or add) of the next readwrite transaction
- * abort it with a QuotaExceededError, the way a full disk does: the
+ * Makes the `failAt`-th write (put or add) into the graph or the history
+ * abort its transaction with a QuotaExceededError, the way a full disk does: the
  * transaction's `error` is the DOMException and every later request fails.
  */
 function injectQuotaFailure(failAt: number): { restore: () => void; readonly writes: number } {
@@ -56,7 +63,7 @@ function injectQuotaFailure(failAt: number): { restore: () => void; readonly wri
   const wrap = (original: PropertyDescriptor) =>
     function (this: IDBObjectStore, ...args: unknown[]): IDBRequest {
       const result = (original.value as (...a: unknown[]) => IDBRequest).apply(this, args);
-      if (!state.fired && ++state.writes === failAt) {
+      if (!state.fired && GRAPH_STORES.has(this.name) && ++state.writes === failAt) {
         state.fired = true;
         const tx = this.transaction;
         const quota = new DOMException('The quota has been exceeded.', 'QuotaExceededError');
@@ -76,6 +83,37 @@ function injectQuotaFailure(failAt: number): { restore: () => void; readonly wri
       return state.writes;
     },
   };
+}
+
+/** Rows of one object store (of a raw connection). */
+async function countOf(db: IDBDatabase, store: string): Promise<number> {
+  return request(db.transaction(store).objectStore(store).count());
+}
+
+/** Streams a sync into the store without committing it: its rows are staged, one chunk per row. */
+function stage(store: GraphStore, p: SyncParams) {
+  const input = syncInput(p);
+  return runConnector(connectorOf(input), { accountId: input.accountId, syncId: input.syncId, store, chunkRows: 1 });
+}
+
+/** The version 1 layout of the adapter (before the streaming protocol), as raw IndexedDB calls. */
+function createVersion1(db: IDBDatabase): void {
+  const scopeV1 = ['accountId', 'connectorId', 'id', 'hash', 'stepId'];
+  const entities = db.createObjectStore('entities', { keyPath: 'id' });
+  entities.createIndex('account_type', ['accountId', 'entityType']);
+  entities.createIndex('account_class', ['accountId', 'entityClass']);
+  entities.createIndex('scope', scopeV1);
+  entities.createIndex('account_type_key', ['accountId', 'entityType', 'entityKey']);
+  const relationships = db.createObjectStore('relationships', { keyPath: 'id' });
+  relationships.createIndex('fromId', 'fromId');
+  relationships.createIndex('toId', 'toId');
+  relationships.createIndex('scope', scopeV1);
+  relationships.createIndex('account_verb', ['accountId', 'verb']);
+  const history = db.createObjectStore('history', { keyPath: 'seq', autoIncrement: true });
+  history.createIndex('account_sync', ['accountId', 'syncId'], { unique: true });
+  history.createIndex('accountId', 'accountId');
+  history.createIndex('connectorId', 'connectorId');
+  history.createIndex('account_connector', ['accountId', 'connectorId']);
 }
 
 const many = (prefix: string, n: number, over: { displayName?: string } = {}) =>
@@ -116,12 +154,12 @@ export function describeIndexedDbFailures(label: string, options: IndexedDbCaseO
       const { store, factory, name } = await fresh();
       await sync(store, { syncId: 's1', entities: [ent('host', 'h-1')] });
       // Another tab upgrades the database: our connection must step aside, not block it.
-      const other = await openRaw(factory, name, 2);
+      const other = await openRaw(factory, name, NEXT_VERSION);
       cleanup.push(() => other.close());
       expect(store.closedReason).toMatch(/versionchange/);
       const error = await expectCommitError(sync(store, { syncId: 's2', entities: [ent('host', 'h-2')] }), 'StoreFailure');
       expect(error.message).toContain(`"${name}"`);
-      expect(error.message).toMatch(/upgrading it to version 2 \(versionchange\)/);
+      expect(error.message).toContain(`upgrading it to version ${NEXT_VERSION} (versionchange)`);
       await expectCommitError(store.listEntities(), 'StoreFailure');
       expect(await countRows(other)).toEqual({ entities: 1, relationships: 0, history: 1 });
       // This adapter cannot reopen a database upgraded past its schema.
@@ -130,15 +168,15 @@ export function describeIndexedDbFailures(label: string, options: IndexedDbCaseO
       expect(reopening.message).toMatch(/newer schema/);
     });
 
-    it('INV-C01: a versionchange in the middle of a commit rolls the whole commit back and reports StoreFailure', async () => {
+    it('INV-C01/+P4: a versionchange in the middle of a sync (staging or commit) leaves the graph as it was and reports StoreFailure', async () => {
       const { store, factory, name } = await fresh();
       await sync(store, { syncId: 's1', entities: many('h', big) });
-      // s2 updates every row: the commit walks the scope row by row before writing.
+      // s2 updates every row: it stages them in chunks, then commits them.
       const committing = sync(store, { syncId: 's2', entities: many('h', big, { displayName: 'renamed' }) }).then(
         (result) => ({ ok: true as const, result }),
         (error: unknown) => ({ ok: false as const, error }),
       );
-      const other = await openRaw(factory, name, 2);
+      const other = await openRaw(factory, name, NEXT_VERSION);
       cleanup.push(() => other.close());
       const outcome = await committing;
       const rows = await countRows(other);
@@ -148,7 +186,6 @@ export function describeIndexedDbFailures(label: string, options: IndexedDbCaseO
       expect(error).toBeInstanceOf(CommitError);
       expect(error?.code).toBe('StoreFailure');
       expect(error?.message).toMatch(/versionchange/);
-      expect(error?.message).toMatch(/rolled back and nothing was written/);
       // Nothing of s2 landed: one history record, every row still as s1 wrote it.
       expect(rows.history).toBe(1);
       const tx = other.transaction('entities');
@@ -168,7 +205,7 @@ export function describeIndexedDbFailures(label: string, options: IndexedDbCaseO
 
     for (const [where, failAt] of [
       ['in the middle of the writes', 3],
-      ['on the last write (the history record)', 6 + 4 + 1],
+      ['on the history record (the last graph write)', 6 + 4 + 1],
     ] as const) {
       it(`INV-C01/+P4: a QuotaExceededError ${where} aborts the commit: StoreFailure says so, nothing was written, the next commit is clean`, async () => {
         const { store } = await fresh();
@@ -334,6 +371,121 @@ export function describeIndexedDbFailures(label: string, options: IndexedDbCaseO
         await both({ syncId: 'a3', connectorId: 'alpha', entities: ours });
         expect(await dumpStore(store).then((d) => d.counts)).toEqual(await dumpStore(memory).then((d) => d.counts));
       }
+    });
+
+    it('schema upgrade: a database with the version 1 layout opens at the current version, keeps every row and index path, and syncs on', async () => {
+      const factory = options.factory();
+      const name = `upgrade-${Date.now()}-${++names}`;
+      const opening = factory.open(name, 1);
+      opening.onupgradeneeded = () => createVersion1(opening.result);
+      const v1 = await request(opening);
+      const source = { accountId: 'acme', connectorId: 'alpha', syncId: 's1', stepId: 'main' };
+      const h1 = entityId('acme', 'host', 'h-1');
+      const h2 = entityId('acme', 'host', 'h-2');
+      const link = relationshipId('acme', 'host', 'h-1', 'CONNECTS', 'host', 'h-2');
+      const entity = (id: string, key: string) => ({ id, entityType: 'host', entityKey: key, entityClass: 'Host', displayName: `host ${key}`, propertiesJson: '{"os":"linux"}', hash: `v1-${key}`, ...source });
+      const tx = v1.transaction(['entities', 'relationships', 'history'], 'readwrite');
+      tx.objectStore('entities').put(entity(h1, 'h-1'));
+      tx.objectStore('entities').put(entity(h2, 'h-2'));
+      tx.objectStore('relationships').put({ id: link, fromId: h1, toId: h2, fromType: 'host', fromKey: 'h-1', verb: 'CONNECTS', toType: 'host', toKey: 'h-2', propertiesJson: '{}', hash: 'v1-link', ...source });
+      const v1Record = { accountId: 'acme', connectorId: 'alpha', syncId: 's1', startedAt: 'a', finishedAt: 'b', committedAt: 'c', failedSteps: [], keptSteps: [], stats: stats({ entitiesCreated: 2, relationshipsCreated: 1 }) };
+      tx.objectStore('history').add(v1Record);
+      await new Promise((resolve, reject) => {
+        tx.oncomplete = resolve;
+        tx.onabort = () => reject(tx.error);
+      });
+      v1.close();
+
+      const store = await openIndexedDbStore(name, { indexedDB: factory });
+      cleanup.push(() => store.close());
+      expect(await store.getEntity(h1)).toMatchObject({ entityKey: 'h-1', properties: { os: 'linux' }, connectorId: 'alpha', syncId: 's1' });
+      expect((await store.findEntity('acme', 'host', 'h-2'))?.id).toBe(h2);
+      expect((await store.listEntities({ accountId: 'acme', connectorId: 'alpha' })).items.map((e) => e.id)).toEqual([h1, h2].sort());
+      expect((await store.listEntities({ accountId: 'acme', type: 'host' })).items).toHaveLength(2);
+      expect((await store.listRelationships({ entityId: h2, direction: 'in' })).items.map((r) => r.id)).toEqual([link]);
+      expect((await store.listRelationships({ accountId: 'acme', connectorId: 'alpha' })).items.map((r) => r.id)).toEqual([link]);
+      expect(await store.counts({ accountId: 'acme' })).toMatchObject({ entities: 2, relationships: 1, entitiesByClass: { Host: 2 }, relationshipsByVerb: { CONNECTS: 1 } });
+      expect(await store.syncHistory()).toEqual([v1Record]);
+      const raw = await openRaw(factory, name);
+      cleanup.push(() => raw.close());
+      expect(raw.version).toBe(INDEXEDDB_SCHEMA_VERSION);
+      const indexes = (s: string) => Array.from(raw.transaction(s).objectStore(s).indexNames).sort();
+      expect(indexes('entities')).toEqual(['account_class', 'account_type', 'scope']);
+      expect(indexes('relationships')).toEqual(['account_verb', 'fromId', 'scope', 'toId']);
+      raw.close();
+      // The next sync diffs against the migrated rows: h-1 re-emitted, h-2 and its relationship gone.
+      const result = await sync(store, { syncId: 's2', entities: [ent('host', 'h-1', { entityClass: 'Host', displayName: 'host h-1', properties: { os: 'linux' } })] });
+      expect(result.stats).toEqual(stats({ entitiesUpdated: 1, entitiesDeleted: 1, relationshipsDeleted: 1 }));
+      expect(await store.counts()).toMatchObject({ entities: 1, relationships: 0 });
+      expect(await sync(store, { syncId: 's3', entities: [ent('host', 'h-1', { entityClass: 'Host', displayName: 'host h-1', properties: { os: 'linux' } })] }).then((r) => r.stats)).toEqual(
+        stats({ entitiesUnchanged: 1 }),
+      );
+    });
+
+    it('+P4: staged rows are invisible to every read until the commit, and a discarded run leaves no staging behind', async () => {
+      const { store, factory, name } = await fresh();
+      await sync(store, { syncId: 's1', entities: many('a', 3) });
+      const before = await dumpStore(store);
+      const output = await stage(store, { syncId: 's2', entities: [...many('a', 2), ...many('b', 5)], relationships: [rel('host:a-0', 'CONNECTS', 'host:b-0')] });
+      const raw = await openRaw(factory, name);
+      cleanup.push(() => raw.close());
+      expect(await countOf(raw, 'staged_chunks')).toBeGreaterThan(0);
+      expect(await dumpStore(store)).toStrictEqual(before);
+      expect(await store.getEntity(entityId('acme', 'host', 'b-0'))).toBeUndefined();
+      expect(await store.findEntity('acme', 'host', 'b-0')).toBeUndefined();
+      await discardSync(output);
+      expect(await countOf(raw, 'staged_chunks')).toBe(0);
+      expect(await countOf(raw, 'staged_syncs')).toBe(0);
+      expect(await dumpStore(store)).toStrictEqual(before);
+      // The same run committed: now it shows, and promotion removed its staging.
+      const staged = await stage(store, { syncId: 's2', entities: [...many('a', 2), ...many('b', 5)] });
+      expect((await commitSync(store, staged)).stats).toEqual(stats({ entitiesCreated: 5, entitiesUnchanged: 2, entitiesDeleted: 1 }));
+      expect(await countOf(raw, 'staged_chunks')).toBe(0);
+      expect(await countOf(raw, 'staged_syncs')).toBe(0);
+    });
+
+    it('+P4: a closed or crashed page\'s staging is removed by the next sync (Web Locks where available, else by age); a live sync\'s staging is not', async () => {
+      const { store, factory, name } = await fresh();
+      const raw = await openRaw(factory, name);
+      cleanup.push(() => raw.close());
+      const header = { accountId: 'acme', connectorId: 'gone', syncId: 'g1', startedAt: '2026-01-01T00:00:00.000Z' };
+      const tx = raw.transaction(['staged_syncs', 'staged_chunks'], 'readwrite');
+      // 'dead': its lock is held by nobody (and it is old, for runtimes without Web Locks).
+      tx.objectStore('staged_syncs').put({ token: 'dead', header, openedAt: 0, lock: `parallax-edge:indexeddb:${name}:dead` });
+      tx.objectStore('staged_chunks').put({ stepId: 'main', entities: [], relationships: [], units: [], matched: [] }, ['dead', 'main', 0, 1]);
+      // 'young': opened without a lock a moment ago: within the lease, so kept everywhere.
+      tx.objectStore('staged_syncs').put({ token: 'young', header, openedAt: Date.now() });
+      tx.objectStore('staged_chunks').put({ stepId: 'main', entities: [], relationships: [], units: [], matched: [] }, ['young', 'main', 0, 1]);
+      await new Promise((resolve, reject) => {
+        tx.oncomplete = resolve;
+        tx.onabort = () => reject(tx.error);
+      });
+      // A live streamed run of another connector, not committed yet.
+      const live = await stage(store, { syncId: 'b1', connectorId: 'beta', entities: many('b', 3) });
+      await sync(store, { syncId: 's1', entities: many('a', 2) });
+      const tokens = (await request(raw.transaction('staged_syncs').objectStore('staged_syncs').getAllKeys())) as string[];
+      expect(tokens).not.toContain('dead');
+      expect(tokens).toContain('young');
+      expect(tokens).toHaveLength(2);
+      expect(await request(raw.transaction('staged_chunks').objectStore('staged_chunks').count(IDBKeyRange.bound(['dead'], ['dead', []])))).toBe(0);
+      // The live run was left alone and commits.
+      expect((await commitSync(store, live)).stats).toEqual(stats({ entitiesCreated: 3 }));
+    });
+
+    it('SyncConflict: a re-sync that matched stored units is refused when another commit changed the scope while it staged, and nothing changes', async () => {
+      const { store } = await fresh();
+      const first = { syncId: 's1', entities: many('a', 20), relationships: [rel('host:a-0', 'CONNECTS', 'host:a-1')] };
+      await sync(store, first);
+      // The same output again, streamed: every unit matches, nothing is staged.
+      const again = await stage(store, { ...first, syncId: 's2' });
+      await sync(store, { syncId: 's3', entities: many('a', 19) });
+      const before = await dumpStore(store);
+      await expectCommitError(commitSync(store, again), 'SyncConflict');
+      expect(await dumpStore(store)).toStrictEqual(before);
+      // Run again, it commits.
+      expect((await commitSync(store, await stage(store, { ...first, syncId: 's2' }))).stats).toEqual(
+        stats({ entitiesCreated: 1, entitiesUnchanged: 19, relationshipsCreated: 1 }),
+      );
     });
 
     it('the store reports kind "indexeddb" and its database name', async () => {

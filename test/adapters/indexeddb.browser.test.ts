@@ -1,14 +1,15 @@
 /**
  * The IndexedDB adapter in real headless Chromium (Vitest browser mode, the
- * `browser` project): the GraphStore contract, the model-based comparison
- * with the memory reference (+P3), and the failure modes (closed store,
- * versionchange from another connection, QuotaExceededError, readers during
- * a commit). Every store gets its own database, deleted after it closes.
+ * `browser` project): the GraphStore contract and the model-based comparison
+ * with the memory reference (+P3), each with inputs in memory and streamed,
+ * and the failure modes (closed store, versionchange from another
+ * connection, QuotaExceededError, staged rows invisible, stale staging by Web
+ * Locks, SyncConflict, the upgrade from schema version 1). Every store gets
+ * its own database, deleted after it closes.
  */
 import { deleteIndexedDbStore, openIndexedDbStore, type IndexedDbStore } from 'parallax-edge/adapters/indexeddb';
-import { describeGraphStoreContract } from './contract.js';
+import { describeGraphStoreContract, describeModelBased } from 'parallax-edge/testing';
 import { describeIndexedDbFailures } from './indexeddb-cases.js';
-import { describeModelBased } from './model.js';
 
 let databases = 0;
 
@@ -26,5 +27,7 @@ async function open(): Promise<IndexedDbStore> {
 }
 
 describeGraphStoreContract('indexeddb (Chromium)', open);
-describeModelBased('indexeddb (Chromium)', open, { numRuns: 40 });
+describeGraphStoreContract('indexeddb (Chromium)', open, { mode: 'streaming' });
+describeModelBased('indexeddb (Chromium)', open, { numRuns: 30 });
+describeModelBased('indexeddb (Chromium)', open, { numRuns: 30, mode: 'streaming' });
 describeIndexedDbFailures('Chromium', { factory: () => indexedDB, bigBatch: 3000 });

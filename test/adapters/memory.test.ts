@@ -1,6 +1,7 @@
 import { createMemoryStore } from 'parallax-edge/adapters/memory';
-import { describeGraphStoreContract } from './contract.js';
-import { describeModelBased } from './model.js';
+import { describeGraphStoreContract, describeModelBased } from 'parallax-edge/testing';
 
 describeGraphStoreContract('memory', () => createMemoryStore());
+describeGraphStoreContract('memory', () => createMemoryStore(), { mode: 'streaming' });
 describeModelBased('memory', () => createMemoryStore());
+describeModelBased('memory', () => createMemoryStore(), { mode: 'streaming' });

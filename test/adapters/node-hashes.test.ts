@@ -1,19 +1,20 @@
 /**
- * adapters/node-hashes.ts (loaded by the SQLite adapter) swaps in hash-wasm's
- * BLAKE3 for ids and Node's SHA-256 for content hashes: the values must stay
- * those of the core's JavaScript hashes (INV-C03), only faster.
+ * adapters/node-hashes.ts (loaded by the SQLite adapter) swaps in Node's
+ * SHA-256 for content hashes: the values must stay those of the core's
+ * JavaScript SHA-256, and ids (the core's own BLAKE3) Parallax's (INV-C03).
  */
 import { describe, expect, it } from 'vitest';
 import { blake3 } from '@noble/hashes/blake3.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { contentHash, entityId, relationshipId, useFastBlake3 } from 'parallax-edge';
+import { entityId, relationshipId } from 'parallax-edge';
+import { contentHash } from 'parallax-edge/adapter-kit';
 import '../../adapters/node-hashes.js';
 
 const b3 = (text: string): string => bytesToHex(blake3(new TextEncoder().encode(text)).subarray(0, 16));
 const sha = (text: string): string => bytesToHex(sha256(new TextEncoder().encode(text)).subarray(0, 16));
 
-describe('Node hashes (hash-wasm BLAKE3, native SHA-256)', () => {
+describe('Node hashes (native SHA-256)', () => {
   it('INV-C03: ids are still the b3sum vectors', () => {
     expect(entityId('acme', 'user', 'u-1')).toBe('b2a7aeaa2bd88fe43a7eb7e18b2afb5f');
     expect(entityId('acme', 'repo', 'été')).toBe('8431629ff090955ea1a7df469af72dc6');
@@ -28,11 +29,5 @@ describe('Node hashes (hash-wasm BLAKE3, native SHA-256)', () => {
         expect(contentHash(text)).toBe(sha(text));
       }
     }
-  });
-
-  it('useFastBlake3 refuses a function that is not BLAKE3 and keeps the one installed', () => {
-    const before = entityId('acme', 'user', 'u-1');
-    expect(() => useFastBlake3(() => '0'.repeat(32))).toThrow(/not the first 16 bytes of BLAKE3/);
-    expect(entityId('acme', 'user', 'u-1')).toBe(before);
   });
 });

@@ -1,3 +1,12 @@
+/**
+ * What only the SQLite store has to prove, on real files (the shared suites
+ * run in sqlite-suites.test.ts): schema migrations, opening and read-only
+ * access, commits from several connections and threads, crashes of a real
+ * process (+P4), zero writes measured by SQLite itself (+P2), and the narrow
+ * points of the streamed sync: staging only changed units, SyncConflict,
+ * the scope's units after kept steps or undigested units, verify mode, the
+ * JSON-chunk staging path, and D1's statement limits.
+ */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,49 +18,53 @@ import {
   CommitError,
   MAX_ID_BYTES,
   MAX_ROW_BYTES,
-  canonicalProperties,
   commitSync,
-  contentHash,
   entityId,
-  inputDigest,
-  prepareBatch,
-  rowWrites,
-  type CommitBatch,
+  relationshipId,
+  runConnector,
+  type CommitResult,
   type GraphStore,
   type SyncInput,
   type SyncRecord,
 } from 'parallax-edge';
+import { canonicalProperties, rowWrites, type StagedChunk, type SyncClose, type SyncHeader } from 'parallax-edge/adapter-kit';
 import { createMemoryStore } from 'parallax-edge/adapters/memory';
-import { createSqliteStore, SqliteSchemaError } from 'parallax-edge/adapters/sqlite';
+import { createSqliteStore, SqliteSchemaError, type SqliteStoreOptions } from 'parallax-edge/adapters/sqlite';
 import {
-  ALL_LEFTOVERS,
   D1_LIMITS,
+  DEFAULT_CHUNK_BYTES,
   MIGRATIONS,
   SCHEMA_VERSION,
+  STAGING_TABLE_NAMES,
   cleanupStatements,
   commitStatements,
   countsStatements,
   danglingReportStatement,
   discardStatements,
+  discardStepStatements,
+  expandStatements,
   findEntityStatement,
   getEntityStatement,
   getRelationshipStatement,
-  guardFailure,
   historyStatement,
   listEntitiesStatement,
   listRelationshipsStatement,
   migrationSql,
   migrationStatements,
-  numberedParams,
-  promoteStatements,
-  readDanglingReport,
-  stageStatements,
+  openStatement,
+  priorEntitiesStatement,
+  priorEntityStatement,
+  stageRowStatements,
+  stageUnitStatements,
   statementLimitProblem,
+  storedUnitsStatements,
+  unchangedStatements,
   utf8Length,
   type SqlStatement,
 } from '../../adapters/sql/index.js';
-import { describeGraphStoreContract, dumpStore, ent, expectCommitError, rel, syncInput, type StoreDump } from './contract.js';
-import { describeModelBased } from './model.js';
+import { entityIdWords } from '../../src/model/ids.js';
+import { MAX_UNIT_RECORDS, UNIT_END_MASK } from '../../src/ingest/units.js';
+import { connectorOf, dumpStore, ent, expectCommitError, rel, stats, streamSync, syncInput, type StoreDump } from 'parallax-edge/testing';
 import type { CommitOutcome, Task } from './fixtures/sqlite-worker.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'parallax-sqlite-'));
@@ -59,27 +72,18 @@ let files = 0;
 const freshPath = (): string => join(dir, `store-${++files}.db`);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-// The shared suites, on a real file each time.
-describeGraphStoreContract('sqlite (file)', () => createSqliteStore(freshPath()));
-describeModelBased('sqlite (file)', () => createSqliteStore(freshPath()), { numRuns: 60 });
-
 // ---------------------------------------------------------------------------
 // Helpers
-
-const STAGING_TABLES = ['staged_commits', 'staged_entities', 'staged_relationships', 'staged_entity_deletes', 'staged_relationship_deletes'];
 
 function raw(path: string, options: Database.Options = {}): Database.Database {
   return new Database(path, { timeout: 30_000, ...options });
 }
 
-function runRaw(db: Database.Database, s: SqlStatement): Database.RunResult {
-  return db.prepare(s.sql).run(...(s.params.length > 0 ? [numberedParams(s.params)] : []));
-}
-
-function stagedRowCount(path: string): number {
+/** Rows in the staging tables of the database file (SQLite stages in TEMP tables, so always 0 when it works). */
+function stagedRowsInFile(path: string): number {
   const db = raw(path, { readonly: true });
   try {
-    return STAGING_TABLES.reduce((n, t) => n + (db.prepare(`SELECT COUNT(*) AS n FROM ${t}`).get() as { n: number }).n, 0);
+    return STAGING_TABLE_NAMES.reduce((n, t) => n + (db.prepare(`SELECT COUNT(*) AS n FROM main.${t}`).get() as { n: number }).n, 0);
   } finally {
     db.close();
   }
@@ -88,6 +92,14 @@ function stagedRowCount(path: string): number {
 /** A dump without `committedAt`, which differs between two stores by nature. */
 function comparable(dump: StoreDump): unknown {
   return { ...dump, history: dump.history.map(({ committedAt: _ignored, ...rest }: SyncRecord) => rest) };
+}
+
+/** The rows of a dump without their `syncId` (which a restoring sync changes). */
+function rowsOf(dump: StoreDump): unknown {
+  return {
+    entities: dump.entities.map(({ syncId: _s, ...e }) => e),
+    relationships: dump.relationships.map(({ syncId: _s, ...r }) => r),
+  };
 }
 
 async function replayOnMemory(inputs: readonly SyncInput[]): Promise<{ store: GraphStore; results: unknown[] }> {
@@ -104,19 +116,24 @@ async function replayOnMemory(inputs: readonly SyncInput[]): Promise<{ store: Gr
   return { store, results };
 }
 
-/** A first sync with some of everything: entities of two steps, relationships, a kept step later. */
+/** Streams `input` into `store` (`runConnector` with `store`, then `commitSync`), 500 rows a chunk unless given. */
+const streamed = (store: GraphStore, input: SyncInput, options: { verify?: boolean; chunkRows?: number } = {}): Promise<CommitResult> =>
+  streamSync(store, input, options.chunkRows ?? 500, options);
+
+/** A first sync with some of everything: entities of two steps, relationships between them. */
 function seedInput(syncId: string, connectorId = 'alpha', n = 5): SyncInput {
   const entities = Array.from({ length: n }, (_, i) => ent('host', `${connectorId}-${i}`, { stepId: i % 2 ? 'odd' : 'even', properties: { i } }));
   const relationships = Array.from({ length: n - 1 }, (_, i) => rel(`host:${connectorId}-${i}`, 'CONNECTS', `host:${connectorId}-${i + 1}`));
   return syncInput({ syncId, connectorId, entities, relationships });
 }
 
-function bigInput(n: number, syncId = 'big-1'): SyncInput {
+/** n hosts over four steps and n relationships in step `main`, with properties of realistic size. */
+function bigInput(n: number, syncId = 'big-1', change: (i: number) => boolean = () => false): SyncInput {
   const entities = Array.from({ length: n }, (_, i) =>
     ent('host', `h-${i}`, {
       entityClass: 'Host',
       displayName: `Host number ${i} — ünïcødé`,
-      properties: { ip: `10.0.${i % 256}.${i >> 8}`, tags: ['prod', `rack-${i % 40}`], cpu: i % 64, up: i % 3 === 0, note: null },
+      properties: { ip: `10.0.${i % 256}.${i >> 8}`, tags: ['prod', `rack-${i % 40}`], cpu: i % 64, up: i % 3 === 0, note: change(i) ? 'changed' : null },
       stepId: `step-${i % 4}`,
     }),
   );
@@ -125,6 +142,68 @@ function bigInput(n: number, syncId = 'big-1'): SyncInput {
   );
   return syncInput({ syncId, entities, relationships });
 }
+
+/** The same input without one step's records, that step failed and kept (+P1). */
+function withFailedStep(input: SyncInput, stepId: string): SyncInput {
+  return { ...input, entities: input.entities.filter((e) => e.stepId !== stepId), keptSteps: [stepId], failedSteps: [stepId] };
+}
+
+/**
+ * A SQLite store on `path` whose SQL is traced (better-sqlite3's `verbose`
+ * passes each statement as run, with its values inlined): staged rows are
+ * counted from the per-row staging INSERTs.
+ */
+function tracedStore(path: string, options: Omit<SqliteStoreOptions, 'path' | 'trace'> = {}) {
+  const sql: string[] = [];
+  const store = createSqliteStore({ ...options, path, trace: (text) => sql.push(text) });
+  const stagedIds = (table: 'staged_entities' | 'staged_relationships'): string[] => {
+    const pattern = new RegExp(`^INSERT INTO ${table} \\([^)]*\\) VALUES \\('[^']*', '([0-9a-f]{32})'`);
+    return sql.flatMap((s) => pattern.exec(s)?.[1] ?? []);
+  };
+  return {
+    store,
+    sql,
+    stagedIds,
+    /** Entity and relationship rows staged since the last reset. */
+    staged: () => stagedIds('staged_entities').length + stagedIds('staged_relationships').length,
+    reset: () => void sql.splice(0),
+  };
+}
+
+/**
+ * Counts every write to the file's tables, by table and operation, with
+ * triggers added to the test database only: the graph, the history, the
+ * scope's state and units, and the file's staging tables.
+ */
+function fileWrites(path: string): { counts(): Record<string, number>; close(): void } {
+  const db = raw(path);
+  db.exec(`CREATE TABLE test_writes (tbl TEXT NOT NULL, op TEXT NOT NULL)`);
+  for (const table of ['entities', 'relationships', 'sync_runs', 'scope_state', 'scope_units', ...STAGING_TABLE_NAMES]) {
+    for (const op of ['INSERT', 'UPDATE', 'DELETE']) {
+      db.exec(`CREATE TRIGGER test_count_${table}_${op} AFTER ${op} ON ${table} BEGIN INSERT INTO test_writes VALUES ('${table}', '${op}'); END`);
+    }
+  }
+  return {
+    counts() {
+      const rows = db.prepare(`SELECT tbl || ' ' || op AS what, COUNT(*) AS n FROM test_writes GROUP BY what ORDER BY what`).all() as { what: string; n: number }[];
+      return Object.fromEntries(rows.map((r) => [r.what, r.n]));
+    },
+    close: () => db.close(),
+  };
+}
+
+const scopeUnits = (path: string, connectorId = 'alpha'): { units: number; unitsWrites: number | null; writes: number | null } => {
+  const db = raw(path, { readonly: true });
+  try {
+    const units = (db.prepare(`SELECT COUNT(*) AS n FROM scope_units WHERE connector_id = ?`).get(connectorId) as { n: number }).n;
+    const state = db.prepare(`SELECT writes, units_writes FROM scope_state WHERE connector_id = ?`).get(connectorId) as
+      | { writes: number; units_writes: number | null }
+      | undefined;
+    return { units, unitsWrites: state?.units_writes ?? null, writes: state?.writes ?? null };
+  } finally {
+    db.close();
+  }
+};
 
 function runWorker(task: Task): Promise<CommitOutcome[]> {
   return new Promise((resolve, reject) => {
@@ -135,18 +214,24 @@ function runWorker(task: Task): Promise<CommitOutcome[]> {
   });
 }
 
-/** Starts a child process that stops in the middle of a commit, prints `ready` and waits to be SIGKILLed. */
-async function startCrashingChild(task: Task): Promise<{ kill(): Promise<void> }> {
+/** Starts a child process running `task`; resolves once it prints `ready <n>`, with n and a way to SIGKILL it. */
+async function startChild(task: Task): Promise<{ reported: number; kill(): Promise<void> }> {
   const child = spawn(process.execPath, [new URL('./fixtures/sqlite-worker.mjs', import.meta.url).pathname, JSON.stringify(task)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
+  let stdout = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
+  const reported = await new Promise<number>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const ready = /ready (\d+)\n/.exec(stdout);
+      if (ready) resolve(Number(ready[1]));
+    });
     child.once('exit', (code) => reject(new Error(`child exited early (${code}): ${stderr}`)));
   });
   return {
+    reported,
     kill: () =>
       new Promise<void>((resolve) => {
         child.removeAllListeners('exit');
@@ -167,15 +252,30 @@ describe('sqlite: schema migrations', () => {
       db.close();
     }
   };
+  /** Tables, indexes and triggers of a file, with their SQL (whitespace collapsed). */
+  const schemaOf = (path: string): unknown => {
+    const db = raw(path, { readonly: true });
+    try {
+      return (db.prepare(`SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name`).all() as { sql: string | null }[]).map(
+        (row) => ({ ...row, sql: row.sql?.replace(/\s+/g, ' ').trim() }),
+      );
+    } finally {
+      db.close();
+    }
+  };
+  const graphFiles = readdirSync(new URL('../../workers/migrations/', import.meta.url))
+    .filter((f) => /^00\d\d_/.test(f) && Number(f.slice(0, 4)) < 100)
+    .sort();
 
   it('migrations: a new file gets every migration once, in order; reopening applies nothing and keeps the data', async () => {
     const path = freshPath();
     const store = createSqliteStore(path);
-    await commitSync(store, seedInput('s1'));
+    await streamed(store, seedInput('s1'));
     const before = await dumpStore(store);
     await store.close();
     expect(versions(path)).toEqual(MIGRATIONS.map((m) => m.version));
     expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
+    expect(SCHEMA_VERSION).toBe(6);
 
     for (let i = 0; i < 3; i++) {
       const again = createSqliteStore(path);
@@ -186,48 +286,72 @@ describe('sqlite: schema migrations', () => {
     expect(migrationStatements(SCHEMA_VERSION, 'now')).toEqual([]);
   });
 
-  it('migrations: a database at an older version is upgraded on open and keeps its rows', async () => {
-    const path = freshPath();
-    const store = createSqliteStore(path);
-    await commitSync(store, seedInput('s1'));
-    const before = await dumpStore(store);
-    await store.close();
-    // Take the file back to version 1: drop what later migrations created.
-    const db = raw(path);
-    db.exec(
-      ['entities', 'relationships'].flatMap((t) => ['insert', 'update', 'delete'].map((op) => `DROP TRIGGER ${t}_scope_${op};`)).join('') +
-        'DROP TABLE scope_state; DROP TABLE commits_in_progress;' +
-        STAGING_TABLES.map((t) => `DROP TABLE ${t};`).join('') +
-        'DROP TABLE commit_guards; DELETE FROM schema_migrations WHERE version > 1;',
-    );
-    db.close();
-    expect(versions(path)).toEqual([1]);
+  it.each([1, 2, 3, 4, 5])(
+    'migrations: a file at schema version %i is upgraded to 6 on open, keeps its graph rows and history, and its first sync is unchanged (units unknown: staged in full), the next one the fast path',
+    async (version) => {
+      // The graph as a current store wrote it, copied into a file built by the migrations up to `version`.
+      const source = freshPath();
+      const writer = createSqliteStore(source);
+      await streamed(writer, seedInput('s1'));
+      await streamed(writer, seedInput('b1', 'beta'));
+      const before = await dumpStore(writer);
+      await writer.close();
+      const path = freshPath();
+      const db = raw(path);
+      for (const m of MIGRATIONS.filter((m) => m.version <= version)) db.exec(migrationSql(m));
+      db.exec(`ATTACH DATABASE '${source}' AS src`);
+      for (const table of ['entities', 'relationships', 'sync_runs']) db.exec(`INSERT INTO main.${table} SELECT * FROM src.${table}`);
+      db.exec('DETACH DATABASE src');
+      if (version >= 2 && version < 5) {
+        // A commit of the old design that crashed while staging: migration 5 drops its tables.
+        db.prepare(
+          `INSERT INTO staged_entities (token, id, ord, entity_type, entity_key, entity_class, display_name, properties, hash, step_id)
+           VALUES ('crashed', ?, 0, 'host', 'ghost', 'Host', 'ghost', '{}', 'x', 'even')`,
+        ).run(entityId('acme', 'host', 'ghost'));
+      }
+      db.close();
+      expect(versions(path)).toEqual(MIGRATIONS.filter((m) => m.version <= version).map((m) => m.version));
 
-    const upgraded = createSqliteStore(path);
-    expect(versions(path)).toEqual(MIGRATIONS.map((m) => m.version));
-    expect(await dumpStore(upgraded)).toEqual(before);
-    const { stats } = await commitSync(upgraded, seedInput('s2'));
-    expect(stats.entitiesUnchanged).toBe(5);
-    await upgraded.close();
-  });
+      const traced = tracedStore(path);
+      expect(versions(path)).toEqual(MIGRATIONS.map((m) => m.version));
+      expect(await dumpStore(traced.store)).toEqual(before);
+      expect(schemaOf(path)).toEqual(schemaOf(source));
+      // What migration 5 removes is gone: the scope triggers (hand edits are no longer counted) and the old staging.
+      const db5 = raw(path, { readonly: true });
+      expect(db5.prepare(`SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name <> 'commit_guards'`).all()).toEqual([]);
+      expect(db5.prepare(`SELECT name FROM sqlite_master WHERE name IN ('commits_in_progress', 'staged_commits')`).all()).toEqual([]);
+      db5.close();
+      expect(stagedRowsInFile(path)).toBe(0);
 
-  it('migrations: a database newer than this code is refused with StoreFailure and left untouched', () => {
+      traced.reset();
+      const first = await streamed(traced.store, seedInput('s2'));
+      expect(first.stats).toEqual(stats({ entitiesUnchanged: 5, relationshipsUnchanged: 4 }));
+      expect(first.rowsWritten).toBe(0);
+      expect(traced.staged()).toBe(9);
+      traced.reset();
+      expect((await streamed(traced.store, seedInput('s3'))).stats).toEqual(stats({ entitiesUnchanged: 5, relationshipsUnchanged: 4 }));
+      expect(traced.staged()).toBe(0);
+      await traced.store.close();
+    },
+  );
+
+  it('migrations: a database newer than this code is refused with StoreFailure and left byte for byte', () => {
     const path = freshPath();
     void createSqliteStore(path).close();
     const db = raw(path);
     db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(SCHEMA_VERSION + 1, 'future', 'x');
     db.close();
-    const error = (() => {
-      try {
-        createSqliteStore(path);
-      } catch (e) {
-        return e;
-      }
-      return undefined;
-    })();
+    const bytes = readFileSync(path);
+    let error: unknown;
+    try {
+      createSqliteStore(path);
+    } catch (e) {
+      error = e;
+    }
     expect(error).toBeInstanceOf(CommitError);
     expect((error as CommitError).code).toBe('StoreFailure');
     expect((error as CommitError).message).toMatch(/newer than this parallax-edge/);
+    expect(readFileSync(path).equals(bytes)).toBe(true);
     expect(versions(path)).toEqual([...MIGRATIONS.map((m) => m.version), SCHEMA_VERSION + 1]);
   });
 
@@ -239,25 +363,18 @@ describe('sqlite: schema migrations', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
-  it('migrations: the D1 migration files (migrationSql) build the same schema as the adapter, and the adapter accepts it', async () => {
+  it('migrations: the D1 migration files (workers/migrations, 0001-0006) build the same schema as the adapter, SQL included, and the adapter syncs on it', async () => {
+    expect(graphFiles).toHaveLength(MIGRATIONS.length);
     const viaAdapter = freshPath();
     void createSqliteStore(viaAdapter).close();
     const viaFiles = freshPath();
     const db = raw(viaFiles);
-    for (const m of MIGRATIONS) db.exec(migrationSql(m));
+    for (const file of graphFiles) db.exec(readFileSync(new URL(`../../workers/migrations/${file}`, import.meta.url), 'utf8'));
     db.close();
-    const schema = (path: string): unknown => {
-      const d = raw(path, { readonly: true });
-      try {
-        return d.prepare(`SELECT type, name, tbl_name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name`).all();
-      } finally {
-        d.close();
-      }
-    };
-    expect(schema(viaFiles)).toEqual(schema(viaAdapter));
+    expect(schemaOf(viaFiles)).toEqual(schemaOf(viaAdapter));
     expect(versions(viaFiles)).toEqual(MIGRATIONS.map((m) => m.version));
     const store = createSqliteStore(viaFiles);
-    expect((await commitSync(store, seedInput('s1'))).stats.entitiesCreated).toBe(5);
+    expect((await streamed(store, seedInput('s1'))).stats.entitiesCreated).toBe(5);
     await store.close();
   });
 });
@@ -272,11 +389,12 @@ describe('sqlite: opening, closing, read-only', () => {
     await store.close();
   });
 
-  it('a closed store refuses commits and reads with StoreFailure; closing twice is fine', async () => {
+  it('a closed store refuses runs, commits and reads with StoreFailure; closing twice is fine', async () => {
     const store = createSqliteStore(freshPath());
     await store.close();
     await store.close();
     await expectCommitError(commitSync(store, seedInput('s1')), 'StoreFailure');
+    await expectCommitError(runConnector(connectorOf(seedInput('s1')), { accountId: 'acme', store }), 'StoreFailure');
     for (const read of [
       () => store.getEntity('0'.repeat(32)),
       () => store.findEntity('acme', 'host', 'h'),
@@ -290,26 +408,55 @@ describe('sqlite: opening, closing, read-only', () => {
     }
   });
 
-  it('a path in a missing directory is a StoreFailure naming the path', () => {
-    const path = join(dir, 'no-such-dir', 'graph.db');
-    expect(() => createSqliteStore(path)).toThrowError(CommitError);
-    try {
-      createSqliteStore(path);
-    } catch (error) {
-      expect((error as CommitError).code).toBe('StoreFailure');
-      expect((error as CommitError).message).toContain(path);
-    }
+  it('+P4: a store closed while a streamed run stages fails the run with StoreFailure, and the file is as it was', async () => {
+    const path = freshPath();
+    const seed = createSqliteStore(path);
+    await streamed(seed, seedInput('s1'));
+    const before = await dumpStore(seed);
+    const store = createSqliteStore(path);
+    const input = bigInput(300, 's2');
+    const connector = connectorOf(input);
+    const closing = {
+      ...connector,
+      async executeStep(stepId: string, ctx: Parameters<typeof connector.executeStep>[1]) {
+        await connector.executeStep(stepId, ctx);
+        await ctx.flush();
+        await store.close();
+        ctx.emitEntity(ent('host', `after-close-${stepId}`, { stepId }));
+        await ctx.flush();
+      },
+    };
+    await expectCommitError(runConnector(closing, { accountId: 'acme', syncId: 's2', store, chunkRows: 10 }), 'StoreFailure');
+    expect(await dumpStore(seed)).toEqual(before);
+    expect(stagedRowsInFile(path)).toBe(0);
+    await seed.close();
   });
 
-  it('read-only: reads work and see commits of another handle; commit is a StoreFailure; a missing file is refused', async () => {
+  it('a path in a missing directory is a StoreFailure naming the path', () => {
+    const path = join(dir, 'no-such-dir', 'graph.db');
+    let error: unknown;
+    try {
+      createSqliteStore(path);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(CommitError);
+    expect((error as CommitError).code).toBe('StoreFailure');
+    expect((error as CommitError).message).toContain(path);
+  });
+
+  it('read-only: reads work and see commits of another handle; a streamed run and a commit are StoreFailure; a missing file is refused', async () => {
     const path = freshPath();
     const writer = createSqliteStore(path);
-    await commitSync(writer, seedInput('s1'));
+    await streamed(writer, seedInput('s1'));
     const reader = createSqliteStore({ path, readonly: true });
     expect(await dumpStore(reader)).toEqual(await dumpStore(writer));
-    await commitSync(writer, seedInput('s2', 'beta'));
+    await streamed(writer, seedInput('s2', 'beta'));
     expect((await reader.counts()).entities).toBe(10);
+    const before = await dumpStore(writer);
     await expectCommitError(commitSync(reader, seedInput('s3')), 'StoreFailure');
+    await expectCommitError(runConnector(connectorOf(seedInput('s3')), { accountId: 'acme', store: reader }), 'StoreFailure');
+    expect(await dumpStore(writer)).toEqual(before);
     await Promise.all([reader.close(), writer.close()]);
     expect(() => createSqliteStore({ path: join(dir, 'missing.db'), readonly: true })).toThrowError(/cannot open/);
   });
@@ -355,24 +502,29 @@ describe('sqlite: opening, closing, read-only', () => {
     expect(readdirSync(caseDir).sort()).toEqual(cases.map(([name]) => `${name}.db`).sort());
   });
 
-  it("':memory:' is a private in-memory store", async () => {
+  it("':memory:' is a private in-memory store, streamed runs included", async () => {
     const store = createSqliteStore(':memory:');
-    const { stats } = await commitSync(store, seedInput('s1'));
-    expect(stats.entitiesCreated).toBe(5);
+    expect((await streamed(store, seedInput('s1'))).stats.entitiesCreated).toBe(5);
+    expect((await streamed(store, seedInput('s2'))).stats).toEqual(stats({ entitiesUnchanged: 5, relationshipsUnchanged: 4 }));
     expect(store.path).toBe(':memory:');
     await store.close();
   });
 });
 
 describe('sqlite: concurrent commits on one file', () => {
-  /** Syncs of several connectors over shared entities, so the commit order matters (takeovers, cascades). */
+  /**
+   * Syncs of several connectors over shared entities, so the commit order
+   * matters (takeovers, cascades), with a stable step whose units match from
+   * one sync to the next (so a takeover under a run is a SyncConflict).
+   */
   function contendedInputs(connectorId: string, count: number): SyncInput[] {
+    const stable = Array.from({ length: 60 }, (_, i) => ent('host', `${connectorId}-stable-${i}`, { stepId: 'stable' }));
     return Array.from({ length: count }, (_, n) => {
       const own = Array.from({ length: 20 }, (_, i) => ent('host', `${connectorId}-${(i + n) % 25}`, { properties: { n } }));
       const shared = Array.from({ length: 5 }, (_, i) => ent('host', `shared-${(i + n) % 8}`, { properties: { by: connectorId } }));
       const relationships = own.slice(1).map((e, i) => rel(`host:${own[i]!.entityKey}`, 'CONNECTS', `host:${e.entityKey}`));
       relationships.push(...shared.map((e) => rel(`host:${own[0]!.entityKey}`, 'USES', `host:${e.entityKey}`)));
-      return syncInput({ syncId: `${connectorId}-${n}`, connectorId, entities: [...own, ...shared], relationships });
+      return syncInput({ syncId: `${connectorId}-${n}`, connectorId, entities: [...stable, ...own, ...shared], relationships });
     });
   }
 
@@ -382,8 +534,7 @@ describe('sqlite: concurrent commits on one file', () => {
     const history = [...(await store.syncHistory({ limit: 1000 }))].reverse();
     expect(history.map((r) => r.syncId).sort()).toEqual(inputs.map((i) => i.syncId).sort());
     const bySyncId = new Map(inputs.map((i) => [i.syncId, i]));
-    const ordered = history.map((r) => bySyncId.get(r.syncId)!);
-    const memory = await replayOnMemory(ordered);
+    const memory = await replayOnMemory(history.map((r) => bySyncId.get(r.syncId)!));
     const outcomeBySyncId = new Map(outcomes.map((o) => [o.syncId, o]));
     history.forEach((record, i) => {
       const outcome = outcomeBySyncId.get(record.syncId)!;
@@ -392,39 +543,47 @@ describe('sqlite: concurrent commits on one file', () => {
       expect(record.stats).toEqual(outcome.stats);
     });
     expect(comparable(await dumpStore(store))).toEqual(comparable(await dumpStore(memory.store)));
+    expect(stagedRowsInFile(path)).toBe(0);
     await store.close();
   }
 
-  it('INV-C01: two handles on one file committing through Promise.all both land, with exact stats and no lost rows', async () => {
+  /** Syncs the inputs in order; a SyncConflict (the scope was written to under the run) is run again. */
+  async function syncAll(store: GraphStore, inputs: readonly SyncInput[], mode: 'memory' | 'streaming', outcomes: CommitOutcome[]): Promise<void> {
+    for (const input of inputs) {
+      let conflicts = 0;
+      for (;;) {
+        try {
+          const result = mode === 'memory' ? await commitSync(store, input) : await streamed(store, input, { chunkRows: 5 });
+          outcomes.push({ syncId: input.syncId, ok: true, stats: result.stats, rowsWritten: result.rowsWritten, conflicts });
+          break;
+        } catch (error) {
+          if (!(error instanceof CommitError && error.code === 'SyncConflict') || ++conflicts > 20) throw error;
+        }
+      }
+    }
+  }
+
+  it('INV-C01: two handles on one file, streaming and in memory, interleaving through Promise.all: every sync lands once, with exact stats and no lost rows', async () => {
     const path = freshPath();
     const a = createSqliteStore(path);
     const b = createSqliteStore(path);
-    const inputsA = contendedInputs('alpha', 4);
-    const inputsB = contendedInputs('beta', 4);
+    const inputsA = contendedInputs('alpha', 6);
+    const inputsB = contendedInputs('beta', 6);
     const outcomes: CommitOutcome[] = [];
-    await Promise.all(
-      [
-        [a, inputsA],
-        [b, inputsB],
-      ].map(async ([store, inputs]) => {
-        for (const input of inputs as SyncInput[]) {
-          const result = await commitSync(store as GraphStore, input);
-          outcomes.push({ syncId: input.syncId, ok: true, stats: result.stats, rowsWritten: result.rowsWritten });
-        }
-      }),
-    );
+    await Promise.all([syncAll(a, inputsA, 'streaming', outcomes), syncAll(b, inputsB, 'memory', outcomes)]);
     await Promise.all([a.close(), b.close()]);
     await expectSerializable(path, outcomes, [...inputsA, ...inputsB]);
   });
 
-  it('INV-C01: worker threads committing at the same time on one file serialize: every commit lands once, stats equal a memory replay in commit order', async () => {
+  it('INV-C01: worker threads syncing at the same time on one file (runConnector with store, and commitSync) serialize: every sync lands once, stats equal a memory replay in commit order', async () => {
     const path = freshPath();
     void createSqliteStore(path).close();
-    const connectors = ['alpha', 'beta', 'gamma'];
+    const connectors = ['alpha', 'beta', 'gamma'] as const;
+    const modes = { alpha: 'streaming', beta: 'streaming', gamma: 'memory' } as const;
     const inputs = connectors.map((c) => contendedInputs(c, 12));
     const barrier = new SharedArrayBuffer(4);
     const perWorker = await Promise.all(
-      inputs.map((list) => runWorker({ kind: 'commit', path, inputs: list, barrier, workers: connectors.length })),
+      connectors.map((c, i) => runWorker({ kind: 'commit', path, inputs: inputs[i]!, mode: modes[c], barrier, workers: connectors.length })),
     );
     const outcomes = perWorker.flat();
     expect(outcomes.filter((o) => !o.ok)).toEqual([]);
@@ -433,112 +592,89 @@ describe('sqlite: concurrent commits on one file', () => {
     const firstEnd = Math.min(...perWorker.map((list) => list.at(-1)!.ended!));
     expect(lastStart).toBeLessThanOrEqual(firstEnd);
     await expectSerializable(path, outcomes, inputs.flat());
+  }, 90_000);
+});
+
+describe('+P4 crashes of a real process', () => {
+  it('+P4: a process SIGKILLed while a streamed run is staging leaves nothing in the file (rows were in TEMP), the graph unchanged and unseen by readers, and the next sync fine', async () => {
+    const path = freshPath();
+    const store = createSqliteStore(path);
+    await streamed(store, seedInput('s1'));
+    const before = await dumpStore(store);
+    const writes = fileWrites(path);
+
+    const big = bigInput(200, 's2');
+    const crashed = { ...big, entities: big.entities.map((e) => ({ ...e, stepId: 'main' })) };
+    const child = await startChild({ kind: 'crash-staging', path, input: crashed });
+    // The child has staged rows and is still running: none of them is in the file or visible.
+    expect(child.reported).toBeGreaterThan(0);
+    expect(stagedRowsInFile(path)).toBe(0);
+    expect(await dumpStore(store)).toEqual(before);
+    expect(await store.findEntity('acme', 'host', 'h-1')).toBeUndefined();
+    await child.kill();
+
+    expect(writes.counts()).toEqual({});
+    expect(stagedRowsInFile(path)).toBe(0);
+    const reopened = createSqliteStore(path);
+    expect(await dumpStore(reopened)).toEqual(before);
+    // The crashed sync id was never used up; the next sync reports exactly what memory does.
+    const next = await streamed(reopened, crashed);
+    const memory = await replayOnMemory([seedInput('s1'), crashed]);
+    expect({ stats: next.stats, rowsWritten: next.rowsWritten }).toEqual(memory.results[1]);
+    expect(comparable(await dumpStore(reopened))).toEqual(comparable(await dumpStore(memory.store)));
+    writes.close();
+    await Promise.all([store.close(), reopened.close()]);
+  }, 60_000);
+
+  it('+P4: a process SIGKILLed inside the commit transaction, after its graph writes ran, leaves the graph unchanged; readers meanwhile see the old graph; staging goes on without the lock; the lock is released', async () => {
+    const path = freshPath();
+    const store = createSqliteStore({ path, busyTimeoutMs: 200 });
+    await streamed(store, seedInput('s1'));
+    const before = await dumpStore(store);
+
+    // Deletes every seed row and creates another: the commit's graph writes ran, COMMIT never comes.
+    const crashed = syncInput({ syncId: 's2', entities: [ent('host', 'other')] });
+    const child = await startChild({ kind: 'crash-commit', path, input: crashed });
+    expect(child.reported).toBe(4);
+    expect(await dumpStore(store)).toEqual(before);
+    // While the dead-to-be writer holds the lock, a run still stages (TEMP tables need no lock), its commit waits, then fails whole.
+    const waiting = await runConnector(connectorOf(seedInput('b1', 'beta')), { accountId: 'acme', syncId: 'b1', store });
+    await expectCommitError(commitSync(store, waiting), 'StoreFailure');
+    await child.kill();
+
+    expect(await dumpStore(store)).toEqual(before);
+    const reopened = createSqliteStore(path);
+    expect(await dumpStore(reopened)).toEqual(before);
+    expect(stagedRowsInFile(path)).toBe(0);
+    const result = await streamed(reopened, crashed);
+    expect(result.stats).toEqual(stats({ entitiesCreated: 1, entitiesDeleted: 5, relationshipsDeleted: 4 }));
+    expect((await streamed(store, seedInput('b1', 'beta'))).stats.entitiesCreated).toBe(5);
+    await Promise.all([store.close(), reopened.close()]);
   }, 60_000);
 });
 
-describe('+P4 crashes before promote', () => {
-  it('+P4: a process killed after staging (the promote never ran) leaves the graph unchanged, readers never see the staged rows, and the next commit removes the leftovers', async () => {
-    const path = freshPath();
-    const store = createSqliteStore(path);
-    await commitSync(store, seedInput('s1'));
-    const before = await dumpStore(store);
-
-    const crashed = syncInput({ syncId: 's2', entities: [ent('host', 'new-1'), ent('host', 'new-2')], relationships: [rel('host:new-1', 'HAS', 'host:new-2')] });
-    const child = await startCrashingChild({ kind: 'crash', path, input: crashed, at: 'staged' });
-    await child.kill();
-    expect(stagedRowCount(path)).toBeGreaterThan(0);
-    expect(await dumpStore(store)).toEqual(before);
-
-    const reopened = createSqliteStore(path);
-    expect(await dumpStore(reopened)).toEqual(before);
-    expect(await reopened.findEntity('acme', 'host', 'new-1')).toBeUndefined();
-    // The next commit (even an unchanged one, even of another connector) cleans up and reports exactly.
-    const next = await commitSync(reopened, seedInput('s3', 'beta'));
-    expect(stagedRowCount(path)).toBe(0);
-    const memory = await replayOnMemory([seedInput('s1'), seedInput('s3', 'beta')]);
-    expect({ stats: next.stats, rowsWritten: next.rowsWritten }).toEqual(memory.results[1]);
-    expect(comparable(await dumpStore(reopened))).toEqual(comparable(await dumpStore(memory.store)));
-    // The crashed sync id was never used up.
-    expect((await commitSync(reopened, crashed)).stats.entitiesCreated).toBe(2);
-    await Promise.all([store.close(), reopened.close()]);
-  }, 30_000);
-
-  it('+P4: a process killed inside the commit transaction leaves the graph unchanged; readers meanwhile see the old graph; the lock is released', async () => {
-    const path = freshPath();
-    const store = createSqliteStore({ path, busyTimeoutMs: 200 });
-    await commitSync(store, seedInput('s1'));
-    const before = await dumpStore(store);
-
-    // Deletes every seed row and creates others: promote ran in full, COMMIT never came.
-    const crashed = syncInput({ syncId: 's2', entities: [ent('host', 'other')] });
-    const child = await startCrashingChild({ kind: 'crash', path, input: crashed, at: 'uncommitted' });
-    expect(await dumpStore(store)).toEqual(before);
-    // While the dead-to-be writer holds the lock, a commit waits, then fails whole.
-    await expectCommitError(commitSync(store, seedInput('s3', 'beta')), 'StoreFailure');
-    await child.kill();
-
-    expect(await dumpStore(store)).toEqual(before);
-    const reopened = createSqliteStore(path);
-    expect(await dumpStore(reopened)).toEqual(before);
-    expect(stagedRowCount(path)).toBe(0);
-    const result = await commitSync(reopened, crashed);
-    expect(result.stats).toMatchObject({ entitiesCreated: 1, entitiesDeleted: 5, relationshipsDeleted: 4 });
-    await Promise.all([store.close(), reopened.close()]);
-  }, 30_000);
-
-  it('+P4: cleanup with a lease keeps another commit\'s fresh staged rows; a promote whose staged rows went missing refuses to run', () => {
-    const path = freshPath();
-    void createSqliteStore(path).close();
-    const db = raw(path);
-    const batch = prepareBatch(seedInput('s1'));
-    const stage = (token: string, at: string): void => void db.transaction(() => stageStatements(batch, token, at).forEach((s) => runRaw(db, s)))();
-    stage('old', '2026-01-01T00:00:00.000Z');
-    stage('fresh', '2026-01-01T00:10:00.000Z');
-    const tokens = (): string[] => (db.prepare('SELECT DISTINCT token FROM staged_entities ORDER BY token').all() as { token: string }[]).map((r) => r.token);
-    expect(tokens()).toEqual(['fresh', 'old']);
-    // A store staging in a separate call passes now - lease: only the stale token goes.
-    db.transaction(() => cleanupStatements('mine', '2026-01-01T00:05:00.000Z').forEach((s) => runRaw(db, s)))();
-    expect(tokens()).toEqual(['fresh']);
-    // If a cleanup took rows from under a staged commit, its promote aborts instead of deleting the rest.
-    db.prepare(`DELETE FROM staged_entities WHERE token = 'fresh' AND rowid IN (SELECT rowid FROM staged_entities LIMIT 1)`).run();
-    let thrown: unknown;
-    try {
-      db.transaction(() => promoteStatements('fresh', 'now').forEach((s) => runRaw(db, s)))();
-    } catch (error) {
-      thrown = error;
-    }
-    expect(guardFailure(thrown)).toBe('StagingIncomplete');
-    expect((db.prepare('SELECT COUNT(*) AS n FROM entities').get() as { n: number }).n).toBe(0);
-    db.transaction(() => cleanupStatements('mine', ALL_LEFTOVERS).forEach((s) => runRaw(db, s)))();
-    db.close();
-    expect(stagedRowCount(path)).toBe(0);
-  });
-});
-
 describe('+P2 zero writes, measured by SQLite', () => {
-  it('+P2: an unchanged re-sync writes no entity or relationship row (counted by triggers on the graph tables), and rowsWritten equals what SQLite saw', async () => {
+  it('+P2: an unchanged streamed re-sync stages no row and writes exactly one row, its sync-run record (counted by triggers on every table of the file); rowsWritten is what SQLite saw', async () => {
     const path = freshPath();
-    const store = createSqliteStore(path);
-    const db = raw(path);
-    db.exec(`CREATE TABLE graph_writes (tbl TEXT NOT NULL, op TEXT NOT NULL)`);
-    for (const table of ['entities', 'relationships']) {
-      for (const op of ['INSERT', 'UPDATE', 'DELETE']) {
-        db.exec(`CREATE TRIGGER count_${table}_${op} AFTER ${op} ON ${table} BEGIN INSERT INTO graph_writes VALUES ('${table}', '${op}'); END`);
-      }
-    }
-    const writes = (): number => (db.prepare('SELECT COUNT(*) AS n FROM graph_writes').get() as { n: number }).n;
-
-    const first = await commitSync(store, bigInput(500, 's1'));
-    expect(writes()).toBe(1000);
+    const traced = tracedStore(path);
+    const writes = fileWrites(path);
+    const first = await streamed(traced.store, bigInput(500, 's1'));
     expect(first.rowsWritten).toBe(1000);
-
-    const before = writes();
+    expect(writes.counts()).toMatchObject({ 'entities INSERT': 500, 'relationships INSERT': 500, 'sync_runs INSERT': 1 });
+    const db = raw(path, { readonly: true });
     const dataVersion = db.pragma('data_version', { simple: true });
-    const again = await commitSync(store, bigInput(500, 's2'));
+
+    const before = writes.counts();
+    traced.reset();
+    const again = await streamed(traced.store, bigInput(500, 's2'));
     expect(again.rowsWritten).toBe(0);
-    expect(again.stats).toMatchObject({ entitiesUnchanged: 500, relationshipsUnchanged: 500 });
-    expect(writes() - before).toBe(0);
-    // The commit did land (its history row), so SQLite saw a transaction, just no graph row writes.
+    expect(again.stats).toEqual(stats({ entitiesUnchanged: 500, relationshipsUnchanged: 500 }));
+    const after = writes.counts();
+    expect(Object.fromEntries(Object.entries(after).filter(([k, n]) => n !== before[k]))).toEqual({ 'sync_runs INSERT': before['sync_runs INSERT']! + 1 });
+    // The fast path: nothing staged, matched units never expanded row by row, no graph statement.
+    expect(traced.staged()).toBe(0);
+    expect(traced.sql.filter((s) => /^INSERT INTO staged_confirmed|^INSERT INTO (entities|relationships) |^DELETE FROM (entities|relationships) /.test(s))).toEqual([]);
+    // The commit did land (its history row): SQLite saw a transaction, just no graph row written.
     expect(db.pragma('data_version', { simple: true })).not.toBe(dataVersion);
 
     // A mixed commit: the rows SQLite saw written are exactly rowsWritten, and rowWrites(stats).
@@ -548,238 +684,297 @@ describe('+P2 zero writes, measured by SQLite', () => {
       entities: input.entities.slice(0, 400).map((e, i) => (i % 10 === 0 ? { ...e, displayName: 'changed' } : e)),
       relationships: input.relationships.filter((r) => Number(r.fromKey.slice(2)) < 400 && Number(r.toKey.slice(2)) < 400),
     };
-    const beforeMixed = writes();
-    const result = await commitSync(store, mixed);
-    expect(writes() - beforeMixed).toBe(result.rowsWritten);
+    const graphWrites = (counts: Record<string, number>): number =>
+      Object.entries(counts).reduce((n, [k, v]) => n + (/^(entities|relationships) /.test(k) ? v : 0), 0);
+    const beforeMixed = graphWrites(writes.counts());
+    const result = await streamed(traced.store, mixed);
+    expect(graphWrites(writes.counts()) - beforeMixed).toBe(result.rowsWritten);
     expect(result.rowsWritten).toBe(rowWrites(result.stats));
     expect(result.stats.entitiesDeleted).toBe(100);
+    expect(result.stats.entitiesUpdated).toBe(40);
+    // None of the four syncs wrote a row to the file's staging tables: SQLite stages in TEMP tables.
+    expect(Object.keys(writes.counts()).filter((k) => k.startsWith('staged_'))).toEqual([]);
     db.close();
-    await store.close();
+    writes.close();
+    await traced.store.close();
+  });
+
+  it('+P2: a 1% churn re-sync stages exactly the units that hold a changed record (their digests differ), and writes only the changed rows', async () => {
+    const n = 4000;
+    const changed = (i: number): boolean => i % 100 === 37;
+    const path = freshPath();
+    const traced = tracedStore(path);
+    await streamed(traced.store, bigInput(n, 's1'), { chunkRows: 2000 });
+    traced.reset();
+    const churn = bigInput(n, 's2', changed);
+    const result = await streamed(traced.store, churn, { chunkRows: 2000 });
+    expect(result.stats).toEqual(stats({ entitiesUpdated: n / 100, entitiesUnchanged: n - n / 100, relationshipsUnchanged: n }));
+    expect(result.rowsWritten).toBe(n / 100);
+
+    // The units the core cuts (src/ingest/units.ts), recomputed: per step, in emit order, ending after an id whose low bits are zero.
+    const expected = new Set<string>();
+    for (const stepId of ['step-0', 'step-1', 'step-2', 'step-3']) {
+      let unit: { id: string; changed: boolean }[] = [];
+      const close = (): void => {
+        if (unit.some((r) => r.changed)) for (const r of unit) expected.add(r.id);
+        unit = [];
+      };
+      churn.entities.forEach((e, i) => {
+        if (e.stepId !== stepId) return;
+        unit.push({ id: entityId('acme', e.entityType, e.entityKey), changed: changed(i) });
+        if ((entityIdWords('acme', e.entityType, e.entityKey)[0]! & UNIT_END_MASK) === 0 || unit.length === MAX_UNIT_RECORDS) close();
+      });
+      close();
+    }
+    const staged = traced.stagedIds('staged_entities');
+    expect(new Set(staged)).toEqual(expected);
+    expect(staged).toHaveLength(expected.size);
+    expect(traced.stagedIds('staged_relationships')).toEqual([]);
+    // About 32 records a unit: far fewer than every row.
+    expect(staged.length).toBeLessThan(n / 3);
+    await traced.store.close();
   });
 });
 
-/** The store, with the batches `commitSync` hands to its `commit` kept in `batches`. */
-function spyOnCommit(store: GraphStore): { store: GraphStore; batches: CommitBatch[] } {
-  const batches: CommitBatch[] = [];
-  return { store: { ...store, commit: (batch) => (batches.push(batch), store.commit(batch)) }, batches };
-}
-
-describe('+P2 the unchanged-scope check (adapters/sql/scope.ts)', () => {
-  const ownStatements = (statements: string[]) => statements.filter((sql) => !/^(BEGIN|COMMIT)/.test(sql));
-  const staged = (statements: string[]): boolean => statements.some((sql) => sql.startsWith('INSERT INTO temp.staged_entities'));
-
-  it('+P2: an unchanged batch is recorded from the scope\'s batch digest: no row staged, no graph statement run, one row written (the sync run)', async () => {
-    const statements: string[] = [];
-    const store = createSqliteStore({ path: freshPath(), trace: (sql) => statements.push(sql) });
-    await store.commit(prepareBatch(bigInput(300, 's1')));
-    expect(staged(statements)).toBe(true);
-
-    statements.length = 0;
-    const again = await store.commit(prepareBatch(bigInput(300, 's2')));
-    expect(again.stats).toMatchObject({ entitiesUnchanged: 300, relationshipsUnchanged: 300 });
-    expect(again.rowsWritten).toBe(0);
-    const run = ownStatements(statements);
-    expect(run.some((sql) => /staged_|INTO entities|INTO relationships|FROM entities|FROM relationships/.test(sql))).toBe(false);
-    expect(run).toHaveLength(3);
-    expect(run[1]).toMatch(/^INSERT INTO sync_runs .* FROM scope_state s WHERE .* s\.digest = '[0-9a-f]+'/s);
-    await store.close();
-  });
-
-  it('+P2: an output equal to the one the scope was last committed from is recorded before any batch is prepared: commitIfUnchanged answers, the store\'s commit is never called, three statements run', async () => {
-    const statements: string[] = [];
-    const spy = spyOnCommit(createSqliteStore({ path: freshPath(), trace: (sql) => statements.push(sql) }));
-    await commitSync(spy.store, bigInput(300, 's1'));
-    expect(spy.batches).toHaveLength(1);
-    expect(spy.batches[0]!.inputDigest).toBe(inputDigest(bigInput(300, 's1')));
-
-    statements.length = 0;
-    const again = await commitSync(spy.store, bigInput(300, 's2'));
-    expect(spy.batches).toHaveLength(1);
-    expect(again.stats).toMatchObject({ entitiesUnchanged: 300, relationshipsUnchanged: 300 });
-    expect(again.rowsWritten).toBe(0);
-    expect(again.record).toMatchObject({ syncId: 's2', connectorId: 'alpha', keptSteps: [], failedSteps: [] });
-    const run = ownStatements(statements);
-    expect(run).toHaveLength(3);
-    expect(run[1]).toMatch(/FROM scope_state s WHERE .* s\.input_digest = '[0-9a-f]+'/s);
-    await spy.store.close();
-  });
-
-  it('+P2: commitIfUnchanged with a digest the scope does not hold answers undefined and writes nothing; a reused sync id is DuplicateSyncId either way', async () => {
+describe('the scope\'s units, and conflicts with other writers', () => {
+  it('SyncConflict: a streamed run that matched its units, whose scope another connector (another handle) takes a row from before the commit, is refused whole; running it again takes the row back', async () => {
     const path = freshPath();
     const store = createSqliteStore(path);
-    const input = seedInput('s1');
-    await commitSync(store, input);
+    await streamed(store, bigInput(200, 'a1'));
+    const output = await runConnector(connectorOf(bigInput(200, 'a2')), { accountId: 'acme', syncId: 'a2', store });
+    const other = createSqliteStore(path);
+    await streamed(other, syncInput({ syncId: 'b1', connectorId: 'beta', entities: [ent('host', 'h-7', { entityClass: 'Host', properties: { owner: 'beta' } })] }));
+    const before = await dumpStore(other);
+    const error = await expectCommitError(commitSync(store, output), 'SyncConflict');
+    expect(error.message).toMatch(/alpha/);
+    expect(await dumpStore(other)).toEqual(before);
+    expect(stagedRowsInFile(path)).toBe(0);
+
+    const again = await streamed(store, bigInput(200, 'a2'));
+    expect(again.stats).toEqual(stats({ entitiesUpdated: 1, entitiesUnchanged: 199, relationshipsUnchanged: 200 }));
+    expect(await store.findEntity('acme', 'host', 'h-7')).toMatchObject({ connectorId: 'alpha', syncId: 'a2' });
+    expect((await streamed(store, bigInput(200, 'a3'))).rowsWritten).toBe(0);
+    await Promise.all([store.close(), other.close()]);
+  });
+
+  it('SyncConflict: another connector\'s INV-03 cascade of a relationship of the scope, before the commit of a run that matched it, is refused whole; running again then fails INV-C04 naming it', async () => {
+    const path = freshPath();
+    const store = createSqliteStore(path);
+    const alpha = (syncId: string): SyncInput =>
+      syncInput({ syncId, entities: [ent('host', 'h-1', { stepId: 'hosts' })], relationships: [rel('host:h-1', 'USES', 'user:u-1', { stepId: 'links' })] });
+    await streamed(store, syncInput({ syncId: 'b1', connectorId: 'beta', entities: [ent('user', 'u-1')] }));
+    await streamed(store, alpha('a1'));
+    const output = await runConnector(connectorOf(alpha('a2')), { accountId: 'acme', syncId: 'a2', store });
+    const cascade = await streamed(store, syncInput({ syncId: 'b2', connectorId: 'beta' }));
+    expect(cascade.stats).toEqual(stats({ entitiesDeleted: 1, relationshipsDeleted: 1, relationshipsCascaded: 1 }));
     const before = await dumpStore(store);
-    const run = { ...input, syncId: 's2', failedSteps: [], startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:00.000Z', entities: 5, relationships: 4 };
-    expect(await store.commitIfUnchanged!({ ...run, inputDigest: 'f'.repeat(64) })).toBeUndefined();
-    expect(await store.commitIfUnchanged!({ ...run, connectorId: 'beta', inputDigest: inputDigest(input)! })).toBeUndefined();
-    expect(await dumpStore(store)).toStrictEqual(before);
-    for (const digest of ['f'.repeat(64), inputDigest(input)!]) {
-      await expect(store.commitIfUnchanged!({ ...run, syncId: 's1', inputDigest: digest })).rejects.toMatchObject({ code: 'DuplicateSyncId' });
-    }
-    expect(await dumpStore(store)).toStrictEqual(before);
-    const unchanged = await store.commitIfUnchanged!({ ...run, inputDigest: inputDigest(input)! });
-    expect(unchanged).toMatchObject({ rowsWritten: 0, record: { syncId: 's2', startedAt: run.startedAt }, stats: { entitiesUnchanged: 5, relationshipsUnchanged: 4 } });
+    await expectCommitError(commitSync(store, output), 'SyncConflict');
+    expect(await dumpStore(store)).toEqual(before);
+    await expectCommitError(streamed(store, alpha('a2')), 'DanglingRelationship', 'host:h-1 USES user:u-1');
     await store.close();
-    const readonly = createSqliteStore({ path, readonly: true });
-    await expect(readonly.commitIfUnchanged!({ ...run, syncId: 's3', inputDigest: inputDigest(input)! })).rejects.toMatchObject({ code: 'StoreFailure' });
-    await readonly.close();
   });
 
-  it('+P2: the same rows in another order are prepared and found unchanged by the batch digest without staging, and that order becomes the scope\'s: the next identical output is not prepared', async () => {
-    const statements: string[] = [];
-    const spy = spyOnCommit(createSqliteStore({ path: freshPath(), trace: (sql) => statements.push(sql) }));
-    const reversed = (syncId: string): SyncInput => {
-      const input = bigInput(300, syncId);
-      return { ...input, entities: [...input.entities].reverse(), relationships: [...input.relationships].reverse() };
-    };
-    await commitSync(spy.store, bigInput(300, 's1'));
-    statements.length = 0;
-    const again = await commitSync(spy.store, reversed('s2'));
-    expect(again.stats).toMatchObject({ entitiesUnchanged: 300, relationshipsUnchanged: 300 });
-    expect(again.rowsWritten).toBe(0);
-    expect(spy.batches).toHaveLength(2);
-    expect(staged(statements)).toBe(false);
-    expect(statements.some((sql) => sql.startsWith('UPDATE scope_state SET input_digest'))).toBe(true);
-
-    statements.length = 0;
-    expect((await commitSync(spy.store, reversed('s3'))).rowsWritten).toBe(0);
-    expect(spy.batches).toHaveLength(2);
-    expect(ownStatements(statements)).toHaveLength(3);
-    // And the first order is now a batch-digest match again, not a full commit.
-    statements.length = 0;
-    expect((await commitSync(spy.store, bigInput(300, 's4'))).rowsWritten).toBe(0);
-    expect(spy.batches).toHaveLength(3);
-    expect(staged(statements)).toBe(false);
-    await spy.store.close();
-  });
-
-  it('+P2/+P1: after a run that kept rows, the same complete output as before is prepared and committed in full, and deletes what no step emits', async () => {
-    const spy = spyOnCommit(createSqliteStore(freshPath()));
-    const complete = (syncId: string): SyncInput => seedInput(syncId);
-    await commitSync(spy.store, complete('s1'));
-    const partial = seedInput('s2');
-    await commitSync(spy.store, { ...partial, entities: [...partial.entities, ent('host', 'extra', { stepId: 'odd' })], keptSteps: ['odd'], failedSteps: ['odd'] });
-    expect(spy.batches).toHaveLength(2);
-    const result = await commitSync(spy.store, complete('s3'));
-    expect(spy.batches).toHaveLength(3);
-    expect(result.stats).toMatchObject({ entitiesDeleted: 1, entitiesUnchanged: 5 });
-    await spy.store.close();
-  });
-
-  it('+P2: rows deleted, inserted or edited by hand count as writes to the scope (triggers), so the next identical sync restores the stored rows, as memory would', async () => {
+  it('+P1/+P2: a commit with kept steps clears the scope\'s units, so the next identical run stages every row; that full commit records them again and the run after stages none', async () => {
     const path = freshPath();
-    const store = createSqliteStore(path);
-    const input = (syncId: string): SyncInput => ({ ...seedInput('x'), syncId });
-    await commitSync(store, input('s1'));
-    const stored = await dumpStore(store);
+    const traced = tracedStore(path);
+    await streamed(traced.store, bigInput(200, 's1'));
+    expect(scopeUnits(path).units).toBeGreaterThan(0);
+    const partial = await streamed(traced.store, withFailedStep(bigInput(200, 's2'), 'step-1'));
+    expect(partial.stats).toMatchObject({ entitiesKept: 50, entitiesUnchanged: 150 });
+    expect(scopeUnits(path)).toMatchObject({ units: 0, unitsWrites: null });
+
+    traced.reset();
+    const full = await streamed(traced.store, bigInput(200, 's3'));
+    expect(full.stats).toEqual(stats({ entitiesUnchanged: 200, relationshipsUnchanged: 200 }));
+    expect(traced.staged()).toBe(400);
+    expect(scopeUnits(path).units).toBeGreaterThan(0);
+    traced.reset();
+    expect((await streamed(traced.store, bigInput(200, 's4'))).rowsWritten).toBe(0);
+    expect(traced.staged()).toBe(0);
+    await traced.store.close();
+  });
+
+  it('+P2: properties that are not a plain object are digested as they are stored (their own keys, canonical): the units are recorded, and an identical run stages nothing, as class instances or as plain objects', async () => {
+    class Zone {
+      constructor(readonly zone: string) {}
+      toJSON() {
+        return { zone: 'not what is stored' };
+      }
+    }
+    const path = freshPath();
+    const traced = tracedStore(path);
+    const withZone = (syncId: string, properties: object): SyncInput => {
+      const input = bigInput(100, syncId);
+      return { ...input, entities: [...input.entities, ent('host', 'zoned', { stepId: 'step-0', properties: properties as never })] };
+    };
+    const first = await streamed(traced.store, withZone('s1', new Zone('eu')));
+    expect(first.stats.entitiesCreated).toBe(101);
+    expect(scopeUnits(path).units).toBeGreaterThan(0);
+    expect((await traced.store.findEntity('acme', 'host', 'zoned'))?.properties).toEqual({ zone: 'eu' });
+    traced.reset();
+    expect((await streamed(traced.store, withZone('s2', new Zone('eu')))).rowsWritten).toBe(0);
+    expect(traced.staged()).toBe(0);
+    // The same content as a plain object is the same unit.
+    traced.reset();
+    expect((await streamed(traced.store, withZone('s3', { zone: 'eu' }))).rowsWritten).toBe(0);
+    expect(traced.staged()).toBe(0);
+    // Other content is a change, found without a toJSON's help.
+    traced.reset();
+    expect((await streamed(traced.store, withZone('s4', new Zone('us')))).stats).toMatchObject({ entitiesUpdated: 1 });
+    await traced.store.close();
+  });
+
+  it('defect 12: a normal sync trusts the stored hash, so hand edits to the graph tables survive it (documented); verify mode compares the columns and restores every hand-edited, -deleted and -inserted row', async () => {
+    const path = freshPath();
+    const traced = tracedStore(path);
+    const input = (syncId: string): SyncInput => {
+      const seed = seedInput(syncId);
+      return { ...seed, entities: [...seed.entities, ent('host', 'lonely', { stepId: 'odd' })] };
+    };
+    await streamed(traced.store, input('s1'));
+    const original = await dumpStore(traced.store);
     const db = raw(path);
     const hostId = entityId('acme', 'host', 'alpha-0');
-
-    db.prepare('DELETE FROM entities WHERE id = ?').run(hostId);
-    const restored = await commitSync(store, input('s2'));
-    expect(restored.stats).toMatchObject({ entitiesCreated: 1, entitiesUnchanged: 4, relationshipsUnchanged: 4 });
-
-    db.prepare(`UPDATE entities SET properties = '{"i":99}', hash = 'edited' WHERE id = ?`).run(hostId);
-    expect((await commitSync(store, input('s3'))).stats).toMatchObject({ entitiesUpdated: 1, entitiesUnchanged: 4 });
-
+    const linkId = relationshipId('acme', 'host', 'alpha-0', 'CONNECTS', 'host', 'alpha-1');
+    db.prepare(`UPDATE entities SET display_name = 'edited by hand', properties = '{"i":99}' WHERE id = ?`).run(hostId);
+    db.prepare(`UPDATE relationships SET properties = '{"by":"hand"}' WHERE id = ?`).run(linkId);
+    db.prepare(`DELETE FROM entities WHERE id = ?`).run(entityId('acme', 'host', 'lonely'));
     db.prepare(
       `INSERT INTO entities (id, account_id, connector_id, sync_id, step_id, entity_type, entity_key, entity_class, display_name, properties, hash)
-       VALUES ('by-hand', 'acme', 'alpha', 'manual', 'even', 'host', 'by-hand', 'Host', 'by hand', '{}', 'h')`,
-    ).run();
-    expect((await commitSync(store, input('s4'))).stats).toMatchObject({ entitiesDeleted: 1, entitiesUnchanged: 5 });
-
-    const rows = (d: Awaited<ReturnType<typeof dumpStore>>) => ({
-      entities: d.entities.map(({ syncId: _s, ...e }) => e),
-      relationships: d.relationships.map(({ syncId: _s, ...r }) => r),
-    });
-    expect(rows(await dumpStore(store))).toEqual(rows(stored));
-    expect((await commitSync(store, input('s5'))).rowsWritten).toBe(0);
+       VALUES (?, 'acme', 'alpha', 'manual', 'even', 'host', 'by-hand', 'Generic', 'by hand', '{}', 'h')`,
+    ).run(entityId('acme', 'host', 'by-hand'));
     db.close();
-    await store.close();
-  });
+    const edited = await dumpStore(traced.store);
 
-  it('+P2: a store migrated from schema version 2 has no digest yet: its first commit takes the full path, the next identical one the scope check', async () => {
+    const normal = await streamed(traced.store, input('s2'));
+    expect(normal.stats).toEqual(stats({ entitiesUnchanged: 6, relationshipsUnchanged: 4 }));
+    expect(normal.rowsWritten).toBe(0);
+    expect(rowsOf(await dumpStore(traced.store))).toEqual(rowsOf(edited));
+    expect(await traced.store.getEntity(hostId)).toMatchObject({ displayName: 'edited by hand', properties: { i: 99 } });
+
+    traced.reset();
+    const verified = await streamed(traced.store, input('s3'), { verify: true });
+    expect(verified.stats).toEqual(stats({ entitiesCreated: 1, entitiesUpdated: 1, entitiesUnchanged: 4, entitiesDeleted: 1, relationshipsUpdated: 1, relationshipsUnchanged: 3 }));
+    expect(verified.rowsWritten).toBe(4);
+    expect(traced.staged()).toBe(10);
+    expect(rowsOf(await dumpStore(traced.store))).toEqual(rowsOf(original));
+    // The verify commit recorded the scope's units: the next normal run is the fast path again.
+    traced.reset();
+    expect((await streamed(traced.store, input('s4'))).rowsWritten).toBe(0);
+    expect(traced.staged()).toBe(0);
+    await traced.store.close();
+  });
+});
+
+describe('the JSON-chunk staging path (stagingChunkBytes: the way D1 stages)', () => {
+  it('the JSON-chunk staging path gives the memory store\'s results and graph, streamed and in memory, whatever the chunk size', async () => {
+    const inputs = [bigInput(300, 's1'), withFailedStep(bigInput(250, 's2'), 'step-1'), bigInput(260, 's3', (i) => i % 7 === 0), bigInput(10, 's4')];
+    const memory = await replayOnMemory(inputs);
+    for (const [chunkBytes, mode] of [[1024, 'streaming'], [300, 'streaming'], [DEFAULT_CHUNK_BYTES, 'memory']] as const) {
+      const traced = tracedStore(freshPath(), { stagingChunkBytes: chunkBytes });
+      for (const [i, input] of inputs.entries()) {
+        const { stats: s, rowsWritten } = mode === 'streaming' ? await streamed(traced.store, input) : await commitSync(traced.store, input);
+        expect({ stats: s, rowsWritten }, `${chunkBytes} ${input.syncId}`).toEqual(memory.results[i]);
+      }
+      expect(comparable(await dumpStore(traced.store))).toEqual(comparable(await dumpStore(memory.store)));
+      // Really the JSON path: rows went in through json_each, never one INSERT per row.
+      expect(traced.sql.some((s) => /^INSERT INTO staged_entities .* FROM json_each\(/.test(s))).toBe(true);
+      expect(traced.staged()).toBe(0);
+      await traced.store.close();
+    }
+  });
+});
+
+describe('bulk load (bulkLoadRows): secondary indexes rebuilt inside the commit', () => {
+  const indexes = (path: string): unknown => {
+    const db = raw(path, { readonly: true });
+    try {
+      return db.prepare(`SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name`).all();
+    } finally {
+      db.close();
+    }
+  };
+
+  it('INV-C01: a commit creating ≥ bulkLoadRows rows drops and rebuilds the graph tables\' secondary indexes in its own transaction: same results and graph as memory, the migrations\' indexes afterwards, and a refused commit of that size changes nothing', async () => {
+    const inputs = [bigInput(400, 's1'), bigInput(420, 's2', (i) => i % 5 === 0), withFailedStep(bigInput(380, 's3'), 'step-1')];
+    const memory = await replayOnMemory(inputs);
+    const plain = freshPath();
+    createSqliteStore(plain).close();
+    const traced = tracedStore(freshPath(), { bulkLoadRows: 100 });
+    const path = traced.store.path;
+    // A dangling relationship in a bulk-sized first commit: refused whole (its guard runs before the graph writes), indexes and graph as they were.
+    const dangling: SyncInput = { ...bigInput(400, 's0'), relationships: [...bigInput(400, 's0').relationships, rel('host:h-0', 'CONNECTS', 'host:nowhere')] };
+    await expect(streamed(traced.store, dangling)).rejects.toMatchObject({ code: 'DanglingRelationship' });
+    expect(indexes(path)).toEqual(indexes(plain));
+    expect((await traced.store.counts()).entities).toBe(0);
+    for (const [i, input] of inputs.entries()) {
+      const { stats, rowsWritten } = await streamed(traced.store, input);
+      expect({ stats, rowsWritten }, input.syncId).toEqual(memory.results[i]);
+      expect(indexes(path), input.syncId).toEqual(indexes(plain));
+    }
+    expect(comparable(await dumpStore(traced.store))).toEqual(comparable(await dumpStore(memory.store)));
+    // The first commit took the bulk path (a drop, then the same CREATE INDEX as the migration); the later ones, into a store as large, did not.
+    const drops = traced.sql.filter((sql) => /^DROP INDEX main\."entities_scope"/.test(sql));
+    expect(drops).toHaveLength(1);
+    await traced.store.close();
+  });
+});
+
+describe('INV-C04 inside one transaction', () => {
+  it('INV-C04: a commit whose staged and matched (unchanged) relationships lose an endpoint fails whole in its one transaction, naming the first in emit order and the count, word for word as memory', async () => {
+    const hosts = (count: number) => Array.from({ length: count }, (_, i) => ent('host', `h-${i}`, { stepId: 'hosts' }));
+    const links = Array.from({ length: 99 }, (_, i) => rel(`host:h-${i}`, 'CONNECTS', `host:h-${i + 1}`, { stepId: 'links' }));
+    const first = syncInput({ syncId: 's1', entities: hosts(100), relationships: links });
+    // Half the hosts are no longer emitted: most links are unchanged (matched units) but dangle; one new link points nowhere.
+    const broken = syncInput({ syncId: 's2', entities: hosts(50), relationships: [...links, rel('host:h-0', 'USES', 'host:nowhere', { stepId: 'links' })] });
+    const memory = createMemoryStore();
+    await commitSync(memory, first);
+    const expected = await expectCommitError(commitSync(memory, broken), 'DanglingRelationship');
+
     const path = freshPath();
-    const store = createSqliteStore(path);
-    await commitSync(store, seedInput('s1'));
-    await store.close();
-    const db = raw(path);
-    db.exec(
-      ['entities', 'relationships'].flatMap((t) => ['insert', 'update', 'delete'].map((op) => `DROP TRIGGER ${t}_scope_${op};`)).join('') +
-        'DROP TABLE scope_state; DROP TABLE commits_in_progress; DELETE FROM schema_migrations WHERE version > 2;',
+    const traced = tracedStore(path);
+    await streamed(traced.store, first);
+    const before = await dumpStore(traced.store);
+    traced.reset();
+    const error = await expectCommitError(streamed(traced.store, broken), 'DanglingRelationship');
+    expect(error.message).toBe(expected.message);
+    expect(error.relationship).toBe(expected.relationship);
+    expect(error.message).toContain('(and 50 more)');
+    // Most links were matched, not staged: the guard saw them through their units.
+    expect(traced.stagedIds('staged_relationships').length).toBeLessThan(60);
+    expect(await dumpStore(traced.store)).toEqual(before);
+    // The commit ran as one transaction that the guard rolled back, and its staging was dropped.
+    expect(traced.sql.filter((s) => s === 'BEGIN IMMEDIATE').length).toBeGreaterThanOrEqual(1);
+    expect(traced.sql.at(-1)).toMatch(/^(DELETE FROM staged_|COMMIT)/);
+    expect(stagedRowsInFile(path)).toBe(0);
+    // And the fixed sync commits under the same id.
+    expect((await streamed(traced.store, { ...broken, entities: hosts(100), relationships: links })).stats).toEqual(
+      stats({ entitiesUnchanged: 100, relationshipsUnchanged: 99 }),
     );
-    db.close();
-    const statements: string[] = [];
-    const upgraded = createSqliteStore({ path, trace: (sql) => statements.push(sql) });
-    const staged = (): boolean => statements.some((sql) => sql.startsWith('INSERT INTO temp.staged_entities'));
-    statements.length = 0;
-    expect((await commitSync(upgraded, seedInput('s2'))).stats).toMatchObject({ entitiesUnchanged: 5, relationshipsUnchanged: 4 });
-    expect(staged()).toBe(true);
-    statements.length = 0;
-    expect((await commitSync(upgraded, seedInput('s3'))).stats).toMatchObject({ entitiesUnchanged: 5, relationshipsUnchanged: 4 });
-    expect(staged()).toBe(false);
-    await upgraded.close();
-  });
-
-  it('+P2: a store migrated from schema version 3 has no input digest yet: its next identical output is prepared (batch digest, no staging) and remembered, the one after is not prepared', async () => {
-    const path = freshPath();
-    const store = createSqliteStore(path);
-    await commitSync(store, seedInput('s1'));
-    await store.close();
-    const db = raw(path);
-    db.exec('ALTER TABLE scope_state DROP COLUMN input_digest; DELETE FROM schema_migrations WHERE version > 3;');
-    db.close();
-    const statements: string[] = [];
-    const spy = spyOnCommit(createSqliteStore({ path, trace: (sql) => statements.push(sql) }));
-    statements.length = 0;
-    expect((await commitSync(spy.store, seedInput('s2'))).stats).toMatchObject({ entitiesUnchanged: 5, relationshipsUnchanged: 4 });
-    expect(spy.batches).toHaveLength(1);
-    expect(staged(statements)).toBe(false);
-    expect((await commitSync(spy.store, seedInput('s3'))).rowsWritten).toBe(0);
-    expect(spy.batches).toHaveLength(1);
-    const version = raw(path);
-    expect((version.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number }).v).toBe(SCHEMA_VERSION);
-    version.close();
-    await spy.store.close();
+    await traced.store.close();
   });
 });
 
-describe('content hashes with Node\'s SHA-256', () => {
-  it('+P3: with the SQLite adapter loaded, content hashes are the same values as the core\'s JavaScript SHA-256 (so stores agree whichever computed them)', async () => {
-    const { sha256 } = await import('@noble/hashes/sha2.js');
-    const { bytesToHex } = await import('@noble/hashes/utils.js');
-    const reference = (text: string): string => bytesToHex(sha256(new TextEncoder().encode(text)).subarray(0, 16));
-    for (const text of ['', 'abc', 'été 😀', '\ud800 lone \udc00', 'x'.repeat(5000), '{"a":["b"],"n":1}']) {
-      expect(contentHash(text)).toBe(reference(text));
-    }
-  });
-});
+describe('D1 limits and the statement lists', () => {
+  /** The store, with what the core hands each session recorded: its header, chunks and close. */
+  function recordSessions(store: GraphStore) {
+    const sessions: { header: SyncHeader; chunks: StagedChunk[]; closes: SyncClose[] }[] = [];
+    const recorded: GraphStore = {
+      ...store,
+      async openSync(header) {
+        const session = await store.openSync(header);
+        const record = { header, chunks: [] as StagedChunk[], closes: [] as SyncClose[] };
+        sessions.push(record);
+        return {
+          ...session,
+          stage: (chunk) => (record.chunks.push(chunk), session.stage(chunk)),
+          commit: (close) => (record.closes.push(close), session.commit(close)),
+        };
+      },
+    };
+    return { store: recorded, sessions };
+  }
 
-describe('staging in TEMP tables', () => {
-  it('+P4: the store stages in connection-local TEMP tables: no staged row ever reaches the file (counted by triggers on its staging tables)', async () => {
-    const path = freshPath();
-    const store = createSqliteStore(path);
-    const db = raw(path);
-    db.exec(`CREATE TABLE staging_writes (tbl TEXT NOT NULL)`);
-    for (const table of STAGING_TABLES) {
-      db.exec(`CREATE TRIGGER count_${table} AFTER INSERT ON ${table} BEGIN INSERT INTO staging_writes VALUES ('${table}'); END`);
-    }
-    const memory = await replayOnMemory([bigInput(200, 's1'), bigInput(200, 's2'), seedInput('s3', 'beta')]);
-    const results = [];
-    for (const input of [bigInput(200, 's1'), bigInput(200, 's2'), seedInput('s3', 'beta')]) {
-      const { stats, rowsWritten } = await commitSync(store, input);
-      results.push({ stats, rowsWritten });
-    }
-    expect(results).toEqual(memory.results);
-    expect((db.prepare('SELECT COUNT(*) AS n FROM staging_writes').get() as { n: number }).n).toBe(0);
-    expect(stagedRowCount(path)).toBe(0);
-    db.close();
-    await store.close();
-  });
-});
-
-describe('D1 limits and the statement list', () => {
   it('MAX_ROW_BYTES and MAX_ID_BYTES keep every bound value and every stored row under D1\'s 2 MB, escapes at their worst (rows of exactly the limit, ids of exactly their limit)', async () => {
     const id = '\u0001'.repeat(MAX_ID_BYTES); // 6 bytes each as JSON
     const measure = (parts: string[], properties: Record<string, string>): number => utf8Length(JSON.stringify([...parts, canonicalProperties(properties)]));
@@ -799,34 +994,58 @@ describe('D1 limits and the statement list', () => {
       { fromType: 'doc', fromKey: 'plain', verb: 'HAS', toType: 'doc', toKey: 'quotes', properties: { b: '\\'.repeat(240_000) } as Record<string, string>, stepId: id },
       ['doc', 'plain', 'HAS', 'doc', 'quotes'],
     );
-    const batch = prepareBatch({ accountId: id, connectorId: id, syncId: id, entities, relationships: [relationship], failedSteps: [id] });
-    for (const e of batch.entities) {
+    const { store, sessions } = recordSessions(createSqliteStore(freshPath()));
+    const result = await commitSync(store, { accountId: id, connectorId: id, syncId: id, entities, relationships: [relationship], failedSteps: [id], keptSteps: [id] });
+    expect(result.stats).toMatchObject({ entitiesCreated: 4, relationshipsCreated: 1 });
+    const chunks = sessions.flatMap((session) => session.chunks);
+    for (const e of chunks.flatMap((c) => c.entities)) {
       expect(measure([e.entityType, e.entityKey, e.entityClass, e.displayName], JSON.parse(e.propertiesJson))).toBe(MAX_ROW_BYTES);
       // The stored row: every column, the source ids and the hash included.
       const stored = [e.id, e.entityType, e.entityKey, e.entityClass, e.displayName, e.propertiesJson, e.hash, e.stepId, id, id, id].reduce((n, t) => n + utf8Length(t), 0);
       expect(stored).toBeLessThan(D1_LIMITS.maxValueBytes);
     }
-    const statements = commitStatements(batch, { token: crypto.randomUUID(), stagedAt: 'a', committedAt: 'b', staleBefore: ALL_LEFTOVERS });
-    const largest = Math.max(...statements.flatMap((s) => s.params.map((p) => (typeof p === 'string' ? utf8Length(p) : 0))));
+    // Staged as D1 stages them: each such row alone in its JSON chunk, under 2 MB.
+    const statements = chunks.flatMap((chunk) => [...stageRowStatements('t', chunk, DEFAULT_CHUNK_BYTES), ...stageUnitStatements('t', chunk, DEFAULT_CHUNK_BYTES)]);
+    const largest = Math.max(...statements.flatMap((st) => st.params.map((p) => (typeof p === 'string' ? utf8Length(p) : 0))));
     expect(largest).toBeGreaterThan(MAX_ROW_BYTES);
     expect(largest).toBeLessThan(D1_LIMITS.maxValueBytes - 900_000);
-    for (const s of statements) expect(statementLimitProblem(s), s.sql.slice(0, 80)).toBeUndefined();
-    // And the rows commit and read back.
-    const store = createSqliteStore(freshPath());
-    expect((await store.commit(batch)).stats).toMatchObject({ entitiesCreated: 4, relationshipsCreated: 1 });
+    for (const st of statements) expect(statementLimitProblem(st), st.sql.slice(0, 80)).toBeUndefined();
     expect((await store.findEntity(id, 'doc', 'control'))?.displayName).toBe(entities[0]!.displayName);
     await store.close();
   });
 
-  it('D1 limits: every statement for a 20k-entity, 20k-relationship batch binds ≤100 params and ≤100 KB of SQL, and the commit is a short fixed list', async () => {
-    const batch = prepareBatch(bigInput(20_000));
+  it('D1 limits: every statement of a 100k-row streamed sync, staged as D1 stages it (JSON chunks) and committed, binds ≤ 100 parameters, ≤ 100 KB of SQL and values ≤ 2 MB, each ?N exactly once', async () => {
+    const sqlite = createSqliteStore(freshPath());
+    const { store, sessions } = recordSessions(sqlite);
+    const first = await streamed(store, bigInput(50_000, 'big-1'), { chunkRows: 2000 });
+    expect(first.stats).toMatchObject({ entitiesCreated: 50_000, relationshipsCreated: 50_000 });
+    // A row near MAX_ROW_BYTES: it gets a JSON chunk of its own.
+    const huge = syncInput({ syncId: 'huge', connectorId: 'huge', entities: [ent('blob', 'b', { properties: { text: 'x'.repeat(990_000) } }), ent('blob', 'c')] });
+    await streamed(store, huge);
+    const again = await streamed(store, bigInput(50_000, 'big-2'), { chunkRows: 2000 });
+    expect(again.rowsWritten).toBe(0);
+
     const token = crypto.randomUUID();
-    const statements = commitStatements(batch, { token, stagedAt: 'a', committedAt: 'b', staleBefore: ALL_LEFTOVERS });
-    const all: SqlStatement[] = [
-      ...statements,
-      danglingReportStatement(token),
-      ...discardStatements(token),
-      ...migrationStatements(0, 'now'),
+    const committedAt = new Date().toISOString();
+    const all: SqlStatement[] = [...migrationStatements(0, 'now'), ...cleanupStatements(committedAt)];
+    let chunks = 0;
+    for (const { header, chunks: staged, closes } of sessions) {
+      all.push(openStatement(token, header, committedAt), ...discardStatements(token));
+      for (const chunk of staged) {
+        chunks++;
+        all.push(...stageRowStatements(token, chunk, DEFAULT_CHUNK_BYTES), ...stageUnitStatements(token, chunk, DEFAULT_CHUNK_BYTES));
+        all.push(...storedUnitsStatements(token, chunk.stepId, 'entity'), ...storedUnitsStatements(token, chunk.stepId, 'relationship'));
+        all.push(...discardStepStatements(token, chunk.stepId));
+      }
+      const steps = [...new Set(staged.map((c) => c.stepId))];
+      all.push(...expandStatements(token), ...expandStatements(token, steps));
+      all.push(priorEntitiesStatement(token, { steps, type: 'host', class: 'Host', after: 'f'.repeat(32), limit: 500 }), priorEntityStatement(token, steps, '0'.repeat(32)));
+      for (const close of closes) {
+        all.push(...unchangedStatements(token, close, committedAt), ...commitStatements(token, close, committedAt, false), ...commitStatements(token, close, committedAt, true));
+        all.push(danglingReportStatement(token, close, committedAt));
+      }
+    }
+    all.push(
       getEntityStatement('0'.repeat(32)),
       findEntityStatement('acme', 'host', 'h-1'),
       getRelationshipStatement('0'.repeat(32)),
@@ -834,109 +1053,30 @@ describe('D1 limits and the statement list', () => {
       listRelationshipsStatement({ accountId: 'a', entityId: '0'.repeat(32), verb: 'HAS', connectorId: 'c', direction: 'both' }).statement,
       ...countsStatements({ accountId: 'a' }),
       historyStatement({ accountId: 'a', connectorId: 'c', limit: 10 }),
-    ];
+    );
+    // The first sync's 100k rows went in chunks of about chunkRows (whole units); the huge row alone in its statement.
+    expect(chunks).toBeGreaterThanOrEqual(50);
+    const stagedValues = all.filter((s) => s.kind === 'stage' && /FROM json_each\(\?2\)/.test(s.sql)).map((s) => utf8Length(String(s.params[1])));
+    expect(Math.max(...stagedValues)).toBeGreaterThan(990_000);
     for (const s of all) {
       expect(statementLimitProblem(s), s.sql.slice(0, 120)).toBeUndefined();
-      expect(s.params.length).toBeLessThanOrEqual(D1_LIMITS.maxParams);
-      expect(utf8Length(s.sql)).toBeLessThanOrEqual(D1_LIMITS.maxSqlBytes);
       // Every ?N the SQL uses is bound, and nothing more.
       const used = new Set([...s.sql.matchAll(/\?(\d+)/g)].map((m) => Number(m[1])));
-      expect(Math.max(0, ...used)).toBe(s.params.length);
+      expect([...used].sort((a, b) => a - b), s.sql.slice(0, 120)).toEqual(s.params.map((_, i) => i + 1));
     }
-    const staging = statements.filter((s) => s.kind === 'stage');
-    expect(staging.length).toBeLessThanOrEqual(12);
-    for (const s of staging.slice(1)) expect(utf8Length(s.params[1] as string)).toBeLessThanOrEqual(1_500_000);
-    // Apart from staging, the list has the same length whatever the batch size.
-    const small = commitStatements(prepareBatch(seedInput('x')), { token, stagedAt: 'a', committedAt: 'b', staleBefore: ALL_LEFTOVERS });
-    expect(statements.length - staging.length).toBe(small.length - small.filter((s) => s.kind === 'stage').length);
-    expect(statements.length).toBeLessThan(40);
-
-    // And SQLite commits it, then re-syncs it writing nothing (+P2).
-    const store = createSqliteStore(freshPath());
-    const first = await store.commit(batch);
-    expect(first.stats).toMatchObject({ entitiesCreated: 20_000, relationshipsCreated: 20_000 });
-    const again = await commitSync(store, bigInput(20_000, 'big-2'));
-    expect(again.rowsWritten).toBe(0);
-    await store.close();
-  }, 60_000);
-
-  it('the staging chunk size does not change the result: 1 KB chunks give the memory results', async () => {
-    const inputs = [bigInput(300, 's1'), { ...bigInput(250, 's2'), keptSteps: ['step-1'] }, bigInput(10, 's3')];
-    const memory = await replayOnMemory(inputs);
-    const store = createSqliteStore({ path: freshPath(), stagingChunkBytes: 1024 });
-    for (const [i, input] of inputs.entries()) {
-      const { stats, rowsWritten } = await commitSync(store, input);
-      expect({ stats, rowsWritten }).toEqual(memory.results[i]);
-    }
-    expect(comparable(await dumpStore(store))).toEqual(comparable(await dumpStore(memory.store)));
-    await store.close();
-  });
+    // And the check can fail: a statement over the limits is named.
+    expect(statementLimitProblem({ sql: 'SELECT 1', params: Array.from({ length: 101 }, () => 1), kind: 'read' })).toMatch(/101 parameters/);
+    expect(statementLimitProblem({ sql: 'SELECT ?1', params: ['x'.repeat(2_000_001)], kind: 'read' })).toMatch(/2000001 bytes/);
+    await sqlite.close();
+  }, 120_000);
 });
 
-describe('INV-C04 inside one atomic unit (the recipe the D1 adapter follows)', () => {
-  it('INV-C04: the guard aborts the whole statement list run as one unit; a restage-and-report batch then names the first dangling relationship and the count, as memory does', async () => {
-    const path = freshPath();
-    const store = createSqliteStore(path);
-    await commitSync(store, seedInput('s1'));
-    await store.close();
-    const input = syncInput({
-      syncId: 's2',
-      entities: [ent('host', 'alpha-0'), ent('host', 'alpha-1')],
-      relationships: [
-        rel('host:alpha-0', 'HAS', 'host:alpha-1'),
-        rel('host:alpha-1', 'HAS', 'host:alpha-3'), // deleted by this very commit
-        rel('host:alpha-0', 'USES', 'host:nowhere'),
-      ],
-    });
-    const memory = createMemoryStore();
-    await commitSync(memory, seedInput('s1'));
-    const expected = await expectCommitError(commitSync(memory, input), 'DanglingRelationship');
-
-    const batch: CommitBatch = prepareBatch(input);
-    const db = raw(path);
-    const before = db.prepare('SELECT id, hash FROM entities ORDER BY id').all();
-    // Batch 1: the commit, as D1 would send it. The guard aborts it; nothing stays.
-    const token = 't1';
-    let thrown: unknown;
-    try {
-      db.transaction(() => {
-        for (const s of commitStatements(batch, { token, stagedAt: 'a', committedAt: 'b', staleBefore: ALL_LEFTOVERS })) runRaw(db, s);
-      })();
-    } catch (error) {
-      thrown = error;
-    }
-    expect(guardFailure(thrown)).toBe('DanglingRelationship');
-    expect(guardFailure(new Error(`D1_ERROR: ${(thrown as Error).message}: SQLITE_CONSTRAINT`))).toBe('DanglingRelationship');
-    expect(db.prepare('SELECT id, hash FROM entities ORDER BY id').all()).toEqual(before);
-    expect(stagedRowCount(path)).toBe(0);
-    // Batch 2: stage again, report, discard.
-    const reportToken = 't2';
-    const report = db.transaction(() => {
-      stageStatements(batch, reportToken, 'a').forEach((s) => runRaw(db, s));
-      const s = danglingReportStatement(reportToken);
-      const row = db.prepare(s.sql).get(numberedParams(s.params)) as Record<string, unknown>;
-      discardStatements(reportToken).forEach((d) => runRaw(db, d));
-      return readDanglingReport(row, batch);
-    })();
-    expect(report?.count).toBe(2);
-    expect(report?.relationship.id).toBe(batch.relationships[1]!.id);
-    db.close();
-    expect(stagedRowCount(path)).toBe(0);
-
-    // The adapter itself gives the memory store's error, word for word.
-    const again = createSqliteStore(path);
-    const error = await expectCommitError(commitSync(again, input), 'DanglingRelationship');
-    expect(error.message).toBe(expected.message);
-    expect(error.relationship).toBe(expected.relationship);
-    expect(error.message).toContain('(and 1 more)');
-    await again.close();
-  });
-});
-
-it('the SQL module imports nothing platform-specific (the D1 adapter shares it)', () => {
-  for (const file of ['statement', 'guard', 'schema', 'commit', 'read', 'index']) {
-    const code = readFileSync(new URL(`../../adapters/sql/${file}.ts`, import.meta.url), 'utf8');
+it('the SQL module imports nothing platform-specific (the D1 store shares it)', () => {
+  const files = readdirSync(new URL('../../adapters/sql/', import.meta.url)).filter((f) => f.endsWith('.ts'));
+  expect(files.sort()).toEqual(['guard.ts', 'index.ts', 'query.ts', 'read.ts', 'schema.ts', 'statement.ts', 'store.ts', 'sync.ts']);
+  for (const file of files) {
+    const code = readFileSync(new URL(`../../adapters/sql/${file}`, import.meta.url), 'utf8');
     const specifiers = [...code.matchAll(/from\s+['"]([^'"]+)['"]/g)].map((m) => m[1]!);
-    for (const spec of specifiers) expect(spec.startsWith('.'), `${file}.ts imports ${spec}`).toBe(true);
+    for (const spec of specifiers) expect(spec.startsWith('.'), `${file} imports ${spec}`).toBe(true);
   }
 });

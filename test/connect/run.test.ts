@@ -9,18 +9,20 @@ import {
   type Connector,
   type StepContext,
   type StepDefinition,
+  type StepPage,
   type SyncEvent,
 } from 'parallax-edge';
+import { createMemoryStore } from 'parallax-edge/adapters/memory';
 
 /** A connector whose steps are plain functions, for driving the scheduler. */
-function connector(steps: StepDefinition[], run: Record<string, (ctx: StepContext) => Promise<void> | void>): Connector {
+function connector(steps: StepDefinition[], run: Record<string, (ctx: StepContext) => Promise<void | StepPage> | void | StepPage>): Connector {
   return {
     name: 'test',
     steps: () => steps,
     async executeStep(stepId, ctx) {
       const fn = run[stepId];
       if (!fn) throw ConnectorError.unknownStep(stepId);
-      await fn(ctx);
+      return await fn(ctx);
     },
   };
 }
@@ -437,4 +439,139 @@ describe('SyncEvents and abort', () => {
     ).rejects.toThrow('too late');
     expect(ran).toEqual([]);
   });
+});
+
+describe('paged steps (issue 12)', () => {
+  /** Both ways to run: in memory, and streamed into a memory store. */
+  const modes = [['in memory', () => ({})], ['streamed into a store', () => ({ store: createMemoryStore() })]] as const;
+
+  it.each(modes)('a paged step gets ctx.cursor undefined on its first page, then each next it returned (%s)', async (_mode, extra) => {
+    const seen: (string | undefined)[] = [];
+    const output = await runConnector(
+      connector([step('list', 'List').paged().build(), step('after', 'After').dependsOn(['list']).iteratesPrior().build()], {
+        list: (ctx) => {
+          seen.push(ctx.cursor);
+          const page = ctx.cursor === undefined ? 0 : Number(ctx.cursor);
+          ctx.emitEntity(user(`u${page}`));
+          return page < 3 ? { next: String(page + 1) } : {};
+        },
+        after: (ctx) => {
+          // Every page's records, and only them, are the dependent's prior data.
+          for (const page of [0, 1, 2, 3]) expect(ctx.prior.has('user', `u${page}`)).toBe(true);
+          expect(ctx.prior.has('user', 'u4')).toBe(false);
+        },
+      }),
+      { accountId: 'acme', ...extra() },
+    );
+    expect(seen).toEqual([undefined, '1', '2', '3']);
+    expect(output.failedSteps).toEqual([]);
+    expect(output.steps.map((s) => [s.stepId, s.pages, s.entities])).toEqual([
+      ['list', 4, 4],
+      ['after', 1, 0],
+    ]);
+  });
+
+  it.each(modes)('a paged step that returns the cursor it was given fails, naming the cursor, and nothing of it is kept (%s)', async (_mode, extra) => {
+    let pages = 0;
+    const output = await runConnector(
+      connector([step('stuck', 'Stuck').paged().build(), step('other', 'Other').build()], {
+        stuck: (ctx) => {
+          pages++;
+          ctx.emitEntity(user(`stuck-${pages}`));
+          return { next: 'page-2' };
+        },
+        other: (ctx) => void ctx.emitEntity(user('other')),
+      }),
+      { accountId: 'acme', ...extra() },
+    );
+    expect(pages).toBe(2);
+    const report = output.steps.find((s) => s.stepId === 'stuck')!;
+    expect(report).toMatchObject({ status: 'failed', pages: 2, error: { kind: 'Validation', field: 'next', stepId: 'stuck' } });
+    expect(report.error?.message).toMatch(/step "stuck" returned the cursor of the page it was given \("page-2"\)/);
+    // INV-C06: the independent step ran; +P1: the failed step keeps its stored rows.
+    expect(output.failedSteps).toEqual(['stuck']);
+    expect(output.keptSteps).toEqual(['stuck']);
+    if (output.mode === 'memory') expect(output.entities.map((e) => e.entityKey)).toEqual(['other']);
+  });
+
+  it.each(modes)(
+    'ctx.hasEmitted is true for an entity the step itself emitted, on this page or an earlier one, and for nothing else (%s)',
+    async (_mode, extra) => {
+      const seen: Record<string, boolean>[] = [];
+      await runConnector(
+        connector(
+          [step('dep', 'Dep').build(), step('list', 'List').dependsOn(['dep']).paged().iteratesPrior().build(), step('other', 'Other').build()],
+          {
+            dep: (ctx) => void ctx.emitEntity(user('dep')),
+            other: (ctx) => void ctx.emitEntity(user('other')),
+            list: (ctx) => {
+              const page = ctx.cursor === undefined ? 0 : 1;
+              if (page === 0) ctx.emitEntity(user('first-page'));
+              else ctx.emitEntity(user('second-page'));
+              seen.push(Object.fromEntries(['first-page', 'second-page', 'dep', 'other', 'never'].map((k) => [k, ctx.hasEmitted('user', k)])));
+              return page === 0 ? { next: '1' } : {};
+            },
+          },
+        ),
+        { accountId: 'acme', concurrency: 1, ...extra() },
+      );
+      expect(seen).toEqual([
+        { 'first-page': true, 'second-page': false, dep: false, other: false, never: false },
+        { 'first-page': true, 'second-page': true, dep: false, other: false, never: false },
+      ]);
+    },
+  );
+
+  it('a paged step whose next is not a string fails naming next', async () => {
+    const output = await runConnector(connector([step('odd', 'Odd').paged().build()], { odd: () => ({ next: 2 as unknown as string }) }), {
+      accountId: 'acme',
+    });
+    expect(output.steps[0]).toMatchObject({ status: 'failed', error: { kind: 'Validation', field: 'next' } });
+    expect(output.steps[0]!.error?.message).toMatch(/not a string/);
+  });
+
+  it('a step that is not paged and returns { next } fails, saying to declare .paged(), and is not run again', async () => {
+    let runs = 0;
+    const output = await runConnector(
+      connector([step('plain', 'Plain').build()], {
+        plain: (ctx) => {
+          runs++;
+          ctx.emitEntity(user('1'));
+          return { next: '2' };
+        },
+      }),
+      { accountId: 'acme' },
+    );
+    expect(runs).toBe(1);
+    expect(output.steps[0]).toMatchObject({ status: 'failed', error: { kind: 'Validation', field: 'next', stepId: 'plain' } });
+    expect(output.steps[0]!.error?.message).toMatch(/returned a next page but is not paged; declare it with \.paged\(\)/);
+    expect(output.entities).toEqual([]);
+  });
+
+  it.each(modes)(
+    'issue 10 defect 1: a CPU-bound paged step (never awaiting) lets a setTimeout(0) abort stop the run between pages (%s)',
+    async (_mode, extra) => {
+      const PAGES = 20_000;
+      const controller = new AbortController();
+      let pages = 0;
+      const run = runConnector(
+        connector([step('busy', 'Busy').paged().build(), step('after', 'After').dependsOn(['busy']).build()], {
+          busy: (ctx) => {
+            // No await anywhere: only the runner's yield between pages lets the timer fire.
+            const page = pages++;
+            for (let i = 0; i < 5; i++) ctx.emitEntity(user(`${page}-${i}`));
+            return page + 1 < PAGES ? { next: String(page + 1) } : {};
+          },
+          after: () => {
+            throw new Error('must not start after the abort');
+          },
+        }),
+        { accountId: 'acme', signal: controller.signal, ...extra() },
+      );
+      setTimeout(() => controller.abort(new Error('operator stopped the sync')), 0);
+      await expect(run).rejects.toThrow('operator stopped the sync');
+      expect(pages).toBeGreaterThan(0);
+      expect(pages).toBeLessThan(PAGES);
+    },
+  );
 });

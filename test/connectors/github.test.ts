@@ -1,7 +1,18 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConnectorError, commitSync, runConnector, type GraphStore, type SyncEvent, type SyncOutput } from 'parallax-edge';
+import {
+  ConnectorError,
+  commitSync,
+  entityId,
+  runConnector,
+  validateConnector,
+  type GraphStore,
+  type StepContext,
+  type StepPage,
+  type SyncEvent,
+  type SyncOutput,
+} from 'parallax-edge';
 import { createMemoryStore } from 'parallax-edge/adapters/memory';
 import createConnectorFromModule, {
   GitHubConnector,
@@ -11,6 +22,7 @@ import createConnectorFromModule, {
   type GitHubRateLimit,
 } from '../../connectors/github/index.js';
 import { startGitHubFixtureServer, type GitHubFixtureServer, type GitHubFixtureServerOptions } from '../fixtures/github-server.js';
+import { listAll } from 'parallax-edge/testing';
 
 const ACCOUNT = 'acme';
 const byId = (ids: Record<string, number>, name: string): string => String(ids[name]);
@@ -200,6 +212,217 @@ describe('GitHub connector against recorded GitHub fixtures on 127.0.0.1', () =>
       expect(warnings.some((w) => w.stepId === 'repositories' && w.field === 'limits.maxRepos')).toBe(true);
       expect(warnings.some((w) => w.stepId === 'team-repos' && /not in the graph/.test(w.message))).toBe(true);
       expect(result.stats.relationshipsCreated).toBeGreaterThan(0);
+    });
+  });
+
+  describe('paged steps (issue 12): one step page per page of a GitHub listing', () => {
+    /** The connector with every page's step, cursor and returned next recorded. */
+    const recording = (c: GitHubConnector) => {
+      const pages: { stepId: string; cursor: string | undefined; next: string | undefined }[] = [];
+      const wrapped = {
+        name: c.name,
+        steps: () => c.steps(),
+        async executeStep(stepId: string, ctx: StepContext): Promise<void | StepPage> {
+          const cursor = ctx.cursor;
+          const page = await c.executeStep(stepId, ctx);
+          pages.push({ stepId, cursor, next: page ? page.next : undefined });
+          return page;
+        },
+      };
+      return { connector: wrapped, pages };
+    };
+    const listingRequests = (pattern: RegExp): number => api.requests.filter((r) => pattern.test(r.url)).length;
+    const rowsOf = async (s: GraphStore) => ({
+      entities: await listAll((q) => s.listEntities({ ...q, accountId: ACCOUNT })),
+      relationships: await listAll((q) => s.listRelationships({ ...q, accountId: ACCOUNT })),
+    });
+
+    it('every listing step is paged and reads prior data only through the bounded API (iteratesPrior)', () => {
+      const graph = validateConnector(connector());
+      for (const id of graph.order) {
+        const definition = graph.steps.get(id)!;
+        expect(definition, id).toMatchObject(id === 'organization' ? {} : { paged: true, iteratesPrior: true });
+        if (definition.dependsOn.length > 0) expect(definition.iteratesPrior, id).toBe(true);
+      }
+    });
+
+    it('the cursor is the next page\'s Link URL with its page number, and each step page makes one request', async () => {
+      await start({ pageSize: 2 });
+      const { connector: c, pages } = recording(connector());
+      const output = await runConnector(c, { accountId: ACCOUNT, syncId: 'pages' });
+      expect(output.failedSteps).toEqual([]);
+      const repos = pages.filter((p) => p.stepId === 'repositories');
+      expect(repos.map((p) => p.cursor && JSON.parse(p.cursor))).toEqual([
+        undefined,
+        { url: `${api.url}/organizations/${ORG_ID}/repos?type=all&sort=full_name&per_page=100&page=2`, page: 2, count: 2 },
+        { url: `${api.url}/organizations/${ORG_ID}/repos?type=all&sort=full_name&per_page=100&page=3`, page: 3, count: 4 },
+        { url: `${api.url}/organizations/${ORG_ID}/repos?type=all&sort=full_name&per_page=100&page=4`, page: 4, count: 6 },
+      ]);
+      expect(repos.at(-1)!.next).toBeUndefined();
+      // Each page's next is the following page's cursor.
+      expect(repos.slice(0, -1).map((p) => p.next)).toEqual(repos.slice(1).map((p) => p.cursor));
+      expect(output.steps.find((s) => s.stepId === 'repositories')).toMatchObject({ pages: 4, entities: 8 });
+      expect(output.steps.find((s) => s.stepId === 'members')).toMatchObject({ pages: 3, entities: 5 });
+      expect(listingRequests(/\/repos\?/)).toBe(4);
+      expect(listingRequests(/\/public_members\?/)).toBe(3);
+    });
+
+    it('the team steps page through each team\'s listing, the teams in id order, one request a page', async () => {
+      await start({ pageSize: 2 });
+      const { connector: c, pages } = recording(connector({ token: api.token }));
+      const output = await runConnector(c, { accountId: ACCOUNT, syncId: 'teams' });
+      expect(output.failedSteps).toEqual([]);
+      const byId = [String(TEAM.platform), String(TEAM.docs)].sort((a, b) => (entityId(ACCOUNT, GITHUB_TYPES.team, a) < entityId(ACCOUNT, GITHUB_TYPES.team, b) ? -1 : 1));
+      const teamsPaged = (stepId: string) => pages.filter((p) => p.stepId === stepId).map((p) => (p.cursor === undefined ? undefined : JSON.parse(p.cursor).team));
+      // platform: 4 members, 5 repositories; docs: 3 members, 3 repositories; 2 a page.
+      const pagesOf = { [String(TEAM.platform)]: { members: 2, repos: 3 }, [String(TEAM.docs)]: { members: 2, repos: 2 } };
+      const expected = (what: 'members' | 'repos') => [undefined, ...Array(pagesOf[byId[0]!]![what] - 1).fill(byId[0]), ...Array(pagesOf[byId[1]!]![what]).fill(byId[1])];
+      expect(teamsPaged('team-members')).toEqual(expected('members'));
+      expect(teamsPaged('team-repos')).toEqual(expected('repos'));
+      expect(listingRequests(/\/teams\/[a-z]+\/members\?/)).toBe(4);
+      expect(listingRequests(/\/teams\/[a-z]+\/repos\?/)).toBe(5);
+      expect(output.steps.find((s) => s.stepId === 'team-members')).toMatchObject({ pages: 4, entities: 0, relationships: 7 });
+      expect(output.steps.find((s) => s.stepId === 'team-repos')).toMatchObject({ pages: 5, relationships: 8 });
+    });
+
+    it.each([1, 2, 5])('pages of %i items commit the same rows as one page per listing, in memory and streamed into the store', async (pageSize) => {
+      const reference = createMemoryStore();
+      await start();
+      const one = await runConnector(connector({ token: api.token }), { accountId: ACCOUNT, syncId: 'same' });
+      const expected = await commitSync(reference, one);
+      await start({ pageSize });
+      const inMemory = await commitSync(store, await runConnector(connector({ token: api.token }), { accountId: ACCOUNT, syncId: 'same' }));
+      const streamedStore = createMemoryStore();
+      const streamed = await commitSync(
+        streamedStore,
+        await runConnector(connector({ token: api.token }), { accountId: ACCOUNT, syncId: 'same', store: streamedStore }),
+      );
+      expect(inMemory.stats).toEqual(expected.stats);
+      expect(streamed.stats).toEqual(expected.stats);
+      const rows = await rowsOf(reference);
+      expect(rows.entities).toHaveLength(19);
+      expect(await rowsOf(store)).toEqual(rows);
+      expect(await rowsOf(streamedStore)).toEqual(rows);
+    });
+
+    it('streamed, a changed organization re-syncs as the same updated, created and deleted rows as in memory', async () => {
+      await start({ pageSize: 2 });
+      const streamedStore = createMemoryStore();
+      const both = async (syncId: string) => {
+        const a = await commitSync(store, await runConnector(connector({ token: api.token }), { accountId: ACCOUNT, syncId }));
+        const b = await commitSync(streamedStore, await runConnector(connector({ token: api.token }), { accountId: ACCOUNT, syncId, store: streamedStore }));
+        expect(b.stats).toEqual(a.stats);
+        return b;
+      };
+      await both('first');
+      api.setGeneration(1);
+      const changed = await both('second');
+      expect(changed.stats).toMatchObject({ entitiesUpdated: 3, entitiesCreated: 1, entitiesDeleted: 2, relationshipsUpdated: 1, relationshipsDeleted: 3 });
+      expect(await rowsOf(streamedStore)).toEqual(await rowsOf(store));
+      const unchanged = await both('third');
+      expect(unchanged.rowsWritten).toBe(0);
+    });
+
+    it.each(['memory', 'streamed'] as const)(
+      'a team member missing from the members listing and in both teams is emitted once across the teams\' pages (%s, INV-C04)',
+      async (mode) => {
+        await start({ pageSize: 1 });
+        const bot = (f: Map<string, unknown>) => (f.get('/orgs/nimbus-labs/members') as { login: string }[]).find((u) => u.login === 'nimbus-release-bot')!;
+        api.mutate((f) => {
+          f.set('/orgs/nimbus-labs/teams/docs/members', [...(f.get('/orgs/nimbus-labs/teams/docs/members') as unknown[]), bot(f)]);
+          f.set('/orgs/nimbus-labs/members', (f.get('/orgs/nimbus-labs/members') as { login: string }[]).filter((u) => u.login !== 'nimbus-release-bot'));
+        });
+        const events: SyncEvent[] = [];
+        const output = await runConnector(connector({ token: api.token }), {
+          accountId: ACCOUNT,
+          syncId: `bot-${mode}`,
+          onEvent: (e) => events.push(e),
+          ...(mode === 'streamed' ? { store } : {}),
+        });
+        expect(output.failedSteps).toEqual([]);
+        expect(output.steps.find((s) => s.stepId === 'team-members')).toMatchObject({ pages: 8, entities: 1, relationships: 8, rejected: 0, warnings: 0 });
+        expect(events.filter((e) => e.type === 'warning' && e.stepId === 'team-members')).toEqual([]);
+        const { stats } = await commitSync(store, output);
+        expect(stats.entitiesCreated).toBe(19);
+        expect(await find(GITHUB_TYPES.user, byId(USER, 'nimbus-release-bot'))).toMatchObject({ stepId: 'team-members' });
+      },
+    );
+
+    it('limits.maxRepos: the team-repos warning counts the repositories left out across all of a team\'s pages', async () => {
+      const warningsAt = async (pageSize: number): Promise<string[]> => {
+        await start({ pageSize });
+        const events: SyncEvent[] = [];
+        const output = await runConnector(connector({ token: api.token, limits: { maxRepos: 2 } }), { accountId: ACCOUNT, onEvent: (e) => events.push(e) });
+        expect(output.failedSteps).toEqual([]);
+        return events.flatMap((e) => (e.type === 'warning' && e.stepId === 'team-repos' ? [e.message] : [])).sort();
+      };
+      const whole = await warningsAt(100);
+      expect(whole).toEqual([
+        'team "docs" has access to 2 repositories not in the graph (nimbus-labs/nimbus-docs, nimbus-labs/nimbus-python); their access is left out',
+        'team "platform" has access to 3 repositories not in the graph (nimbus-labs/terraform-provider-nimbus, nimbus-labs/helm-charts, nimbus-labs/infra-live); their access is left out',
+      ]);
+      expect(await warningsAt(1)).toEqual(whole);
+      // More than three left out: three names, then an ellipsis.
+      await start({ pageSize: 1 });
+      const events: SyncEvent[] = [];
+      await runConnector(connector({ token: api.token, limits: { maxRepos: 1 } }), { accountId: ACCOUNT, onEvent: (e) => events.push(e) });
+      expect(events.find((e) => e.type === 'warning' && e.stepId === 'team-repos' && e.message.includes('"platform"'))).toMatchObject({
+        message: 'team "platform" has access to 4 repositories not in the graph (nimbus-labs/nimbus-cli, nimbus-labs/terraform-provider-nimbus, nimbus-labs/helm-charts, …); their access is left out',
+      });
+    });
+
+    it('+P1 streamed: a listing that fails on a later page stages nothing of its earlier pages, and its stored rows are kept', async () => {
+      const { output: good } = await sync();
+      await start({ pageSize: 2 });
+      const output = await runConnector(connector({ limits: { maxPages: 2 } }), { accountId: ACCOUNT, syncId: 'capped', store });
+      expect(output.failedSteps).toEqual(['repositories', 'members']);
+      // The second page links to a third: the step fails there, having emitted the first page.
+      expect(output.steps.find((s) => s.stepId === 'repositories')).toMatchObject({ pages: 2, entities: 2 });
+      const { stats } = await commitSync(store, output);
+      expect(stats).toMatchObject({ entitiesDeleted: 0, entitiesKept: 13, entitiesUnchanged: 1, entitiesCreated: 0, entitiesUpdated: 0 });
+      const repos = await listAll((q) => store.listEntities({ ...q, accountId: ACCOUNT, type: GITHUB_TYPES.repository }));
+      expect(repos).toHaveLength(8);
+      expect(repos.every((r) => r.syncId === good.syncId)).toBe(true);
+    });
+
+    it.each([
+      ['not JSON', '{"url":'],
+      ['an unknown key', JSON.stringify({ page: 2, url: 'http://127.0.0.1:1/x', __proto__: 1, extra: true })],
+      ['a URL without a page', JSON.stringify({ url: 'http://127.0.0.1:1/x' })],
+      ['a page below 2', JSON.stringify({ url: 'http://127.0.0.1:1/x', page: 1 })],
+      ['a URL on another origin', JSON.stringify({ url: 'https://evil.example/orgs/nimbus-labs/repos?page=2', page: 2 })],
+      ['a huge string', 'x'.repeat(100_000)],
+    ])('a cursor that is not one of its pages (%s) fails the page as Validation naming the cursor, without a request', async (_what, cursor) => {
+      const c = connector();
+      const ctx = {
+        stepId: 'members',
+        cursor,
+        signal: new AbortController().signal,
+        prior: {
+          async *iterateEntities() {
+            yield { entityType: GITHUB_TYPES.organization, entityKey: ORG_ID, entityClass: 'Organization', displayName: 'Nimbus Labs', properties: { login: 'nimbus-labs' } };
+          },
+        },
+      } as unknown as StepContext;
+      const refused = c.executeStep('members', ctx);
+      await expect(refused).rejects.toMatchObject({ kind: 'Validation', field: 'cursor', stepId: 'members' });
+      await expect(refused.catch((e: Error) => e.message.length)).resolves.toBeLessThan(400);
+      expect(api.requests).toHaveLength(0);
+    });
+
+    it('a team cursor naming no team of the teams step is refused', async () => {
+      const c = connector({ token: api.token });
+      // team-members' first page is handed a cursor of a team the teams step did not emit.
+      const foreign = (ctx: StepContext): StepContext => Object.assign(Object.create(ctx) as StepContext, { cursor: JSON.stringify({ team: '1' }) });
+      const output = await runConnector(
+        { name: c.name, steps: () => c.steps(), executeStep: (stepId, ctx) => c.executeStep(stepId, stepId === 'team-members' ? foreign(ctx) : ctx) },
+        { accountId: ACCOUNT },
+      );
+      expect(output.steps.find((s) => s.stepId === 'team-members')?.error).toMatchObject({
+        kind: 'Validation',
+        field: 'cursor',
+        message: expect.stringMatching(/step "team-members" got a cursor that names no team of the teams step/),
+      });
     });
   });
 

@@ -120,6 +120,51 @@ describe('web demo in Chromium: GitHub fixture API → connector in the page →
     expect(await page.locator('line.edge.active').count()).toBe(13);
   });
 
+  it('issue 13: the query panel runs PQL on the page\'s IndexedDB store, lists and highlights the answer, and shows a syntax error with its line and column', async () => {
+    const run = async (pql: string) => {
+      await page.getByTestId('pql-input').fill(pql);
+      await page.getByTestId('query-button').click();
+    };
+    const cells = (column: number) =>
+      page.$$eval(`[data-testid="query-results"] tbody tr td:nth-child(${column})`, (tds) => tds.map((td) => td.textContent));
+
+    // 8 public repositories synced anonymously, legacy-dashboard archived.
+    await run('FIND github_repo WITH public = true AND archived = false');
+    await expect.poll(() => text('query-summary')).toBe('7 matches.');
+    const names = await cells(1);
+    expect(names).toHaveLength(7);
+    expect(names).toContain('nimbus-core');
+    expect(names).not.toContain('legacy-dashboard');
+    await page.getByTestId('tab-graph').click();
+    expect(await page.locator('[data-testid="graph-canvas"] .node.match').count()).toBe(7);
+
+    // Keywords are case-insensitive; groups come most entities first.
+    await run('find github_repo group by archived');
+    await expect.poll(() => text('query-summary')).toBe('8 matches in 2 groups.');
+    expect(await cells(1)).toEqual(['false', 'true']);
+    expect(await cells(2)).toEqual(['7', '1']);
+
+    // An example button fills the box and runs: members in no team (anonymous: no teams, so all 5).
+    await page.getByTestId('query-examples').getByRole('button', { name: 'members of no team' }).click();
+    await expect.poll(() => text('query-summary')).toBe('5 matches.');
+    expect(await page.getByTestId('pql-input').inputValue()).toBe('FIND github_user THAT !HAS <- github_team');
+
+    await run('FIND github_repo THAT RUN x');
+    await expect.poll(() => page.getByTestId('query-error').isVisible()).toBe(true);
+    const error = await page.getByTestId('query-error').textContent();
+    expect(error).toBe("line 1, col 23: expected a verb after THAT, found 'RUN'\nFIND github_repo THAT RUN x\n                      ^");
+    expect(await page.getByTestId('pql-input').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.locator('[data-testid="query-results"] table').count()).toBe(0);
+    expect(await page.locator('[data-testid="graph-canvas"] .node.match').count()).toBe(0);
+
+    // RETURN projects the named properties, an array's items listed.
+    await run("FIND github_repo WITH name = 'nimbus-core' RETURN name, topics");
+    await expect.poll(() => text('query-summary')).toBe('1 match.');
+    expect(await cells(1)).toEqual(['nimbus-core']);
+    expect(await cells(2)).toEqual(['graph, security, sync, typescript']);
+    expect(await page.getByTestId('query-error').isVisible()).toBe(false);
+  });
+
   it('data persists in IndexedDB across a reload (stats, graph, org), the token does not', async () => {
     await page.getByLabel(/^Token/).fill(api.token);
     await page.reload();
@@ -187,6 +232,17 @@ describe('web demo in Chromium: GitHub fixture API → connector in the page →
     const rels = await page.getByTestId('entity-relationships').innerText();
     expect(rels).toMatch(/MANAGES →\s*nimbus-core\s*CodeRepo\s*permission: admin/);
     expect(rels).toMatch(/HAS →\s*rpatel-ops/);
+
+    // Issue 13 with teams: platform manages 5 repositories, docs 3, nimbus-core by both; all 6 members are in a team.
+    const example = async (name: string) => {
+      await page.getByTestId('query-examples').getByRole('button', { name }).click();
+      await expect.poll(() => page.getByTestId('pql-input').inputValue()).toBe(await page.getByTestId('query-examples').getByRole('button', { name }).getAttribute('data-pql'));
+    };
+    await example('repos a team manages');
+    await expect.poll(() => text('query-summary')).toBe('7 matches.');
+    expect(await page.$$eval('[data-testid="query-results"] tbody tr td:first-child', (tds) => tds.map((td) => td.textContent))).toContain('infra-live');
+    await example('members of no team');
+    await expect.poll(() => text('query-summary')).toBe('0 matches.');
     // Let the layout settle before the artifact.
     await page.waitForTimeout(400);
     await page.screenshot({ path: join(RESULTS, 'web-demo.png'), fullPage: true });

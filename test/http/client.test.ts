@@ -343,6 +343,8 @@ describe('rate limits', () => {
     expect(sleeps).toEqual([]);
     expect(server.hits('/capped')).toBe(1);
     expect(rateLimits[0]).toMatchObject({ limited: true, willRetry: false, waitMs: 3_600_000 });
+    // A durable engine (a Workflow) waits this long before the step's next attempt.
+    expect(error.retryAfterMs).toBe(3_600_000);
   });
 
   it('a 503 whose Retry-After exceeds the cap is not waited for', async () => {
@@ -351,6 +353,7 @@ describe('rate limits', () => {
     const error = await connectorError(client.getJson('/long'));
     expect(error.status).toBe(503);
     expect(sleeps).toEqual([]);
+    expect(error.retryAfterMs).toBe(86_400_000);
   });
 
   it('rate limits that persist through every attempt fail with an Api error naming the rate limit', async () => {

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConnectorError } from 'parallax-edge';
-import { createHttpClient, paginateCursor, paginateLink, paginatePages, type HttpClient } from 'parallax-edge/http';
+import { createHttpClient, fetchLinkPage, paginateCursor, paginateLink, paginatePages, type HttpClient } from 'parallax-edge/http';
 import { json, startServer, type TestServer } from './server.js';
 
 let server: TestServer;
@@ -101,6 +101,47 @@ describe('paginateLink', () => {
     const { items } = await drain(paginateLink(client, '/opts', { init: { query: { per_page: 1 }, headers: { 'x-trace': 't1' } } }));
     expect(items).toEqual(['t1', 't1']);
     expect(server.requests.map((r) => r.url.search)).toEqual(['?per_page=1', '?per_page=1', '?page=2&per_page=1']);
+  });
+});
+
+describe('fetchLinkPage: paginateLink a page at a time, for paged steps', () => {
+  it("returns one page's items and the absolute URL of the next page, none on the last; the query applies to page 1 only", async () => {
+    linkPages('/items', [[1, 2], [3]], (page) => (page === 1 ? '</items?page=2&per_page=2>; rel="next"' : '</items?page=1>; rel="prev"'));
+    const first = await fetchLinkPage<number>(client, '/items', { init: { query: { per_page: 2 } } });
+    expect(first).toEqual({ items: [1, 2], next: `${server.origin}/items?page=2&per_page=2` });
+    const second = await fetchLinkPage<number>(client, first.next!, { page: 2, init: { query: { per_page: 9 } } });
+    expect(second).toEqual({ items: [3], next: undefined });
+    expect(server.requests.map((r) => r.url.search)).toEqual(['?per_page=2', '?page=2&per_page=2']);
+  });
+
+  it('refuses a page URL off the listing\'s origin before any request (a cursor cannot send credentials elsewhere)', async () => {
+    const refused = fetchLinkPage(client, 'https://evil.example/steal', { page: 2, origin: server.origin });
+    await expect(refused).rejects.toBeInstanceOf(ConnectorError);
+    await expect(refused).rejects.toMatchObject({ kind: 'Validation', field: 'url' });
+    await expect(refused).rejects.toThrow(/page 2 \(https:\/\/evil\.example\/steal\) is not on the listing's origin/);
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it('a next link to the page itself or to a page the listing fetched is a pagination loop', async () => {
+    linkPages('/self', [['a'], ['b']], (page) => `</self?page=${page}>; rel="next"`);
+    expectApiError(await fetchLinkPage(client, '/self?page=1').catch((e: unknown) => e), /pagination loop: page 1 .* which was already fetched/);
+    linkPages('/back', [['a'], ['b']], () => '</back?page=1>; rel="next"');
+    const fetched = new Set([`${server.origin}/back?page=1`, `${server.origin}/back?page=2`]);
+    const loop = await fetchLinkPage(client, `${server.origin}/back?page=2`, { page: 2, fetched }).catch((e: unknown) => e);
+    expectApiError(loop, /pagination loop: page 2 .*\/back\?page=1, which was already fetched/);
+  });
+
+  it('a next link to another origin throws unless allowCrossOrigin', async () => {
+    server.route('/cross', (_req, res) => json(res, 200, [1], { link: '<https://evil.example/steal>; rel="next"' }));
+    expectApiError(await fetchLinkPage(client, '/cross').catch((e: unknown) => e), /another origin, https:\/\/evil\.example/);
+    expect(await fetchLinkPage(client, '/cross', { allowCrossOrigin: true })).toEqual({ items: [1], next: 'https://evil.example/steal' });
+  });
+
+  it("a next link on page maxPages throws by default; onMaxPages: 'stop' ends the listing there", async () => {
+    linkPages('/many', [[1], [2], [3]], (page) => `</many?page=${page + 1}>; rel="next"`);
+    expectApiError(await fetchLinkPage(client, `${server.origin}/many?page=2`, { page: 2, maxPages: 2 }).catch((e: unknown) => e), /maxPages \(2\)/);
+    expect(await fetchLinkPage(client, `${server.origin}/many?page=2`, { page: 2, maxPages: 2, onMaxPages: 'stop' })).toEqual({ items: [2], next: undefined });
+    expect(await fetchLinkPage(client, `${server.origin}/many?page=2`, { page: 2, maxPages: 3 })).toEqual({ items: [2], next: `${server.origin}/many?page=3` });
   });
 });
 

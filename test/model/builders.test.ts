@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { KNOWN_CLASSES, KNOWN_VERBS, entity, entityProblems, relationship, relationshipProblems, canonicalProperties } from 'parallax-edge';
+import { KNOWN_CLASSES, KNOWN_VERBS, entity, relationship } from 'parallax-edge';
+import { canonicalProperties, entityProblems, relationshipProblems } from 'parallax-edge/adapter-kit';
 
 describe('data model', () => {
   it('knows the 41 classes and 15 verbs of Parallax', () => {
@@ -111,5 +112,22 @@ describe('text must be valid Unicode', () => {
     expect(entityProblems(entity('user', 'k').class('User').displayName('\udc00x').build()).map((p) => p.field)).toEqual(['displayName']);
     expect(relationshipProblems(relationship('a\ud800', '1', 'HAS', 'b', '2').build()).map((p) => p.field)).toEqual(['fromType']);
     expect(entityProblems(entity('user', 'emoji 😀 ok').class('User').build())).toEqual([]);
+  });
+});
+
+describe('builders hand out snapshots', () => {
+  it('data built earlier keeps its properties when the builder changes afterwards, and __proto__ stays a plain property', () => {
+    const builder = entity('host', 'h-1').class('Host').property('os', 'linux');
+    const first = builder.build();
+    builder.property('os', 'bsd').properties(JSON.parse('{"__proto__":"x","extra":1}'));
+    const second = builder.build();
+    expect(first.properties).toEqual({ os: 'linux' });
+    expect(JSON.parse(JSON.stringify(second.properties))).toEqual(JSON.parse('{"os":"bsd","__proto__":"x","extra":1}'));
+    expect(Object.getPrototypeOf(second.properties)).toBe(Object.prototype);
+    const link = relationship('a', '1', 'HAS', 'b', '2').property('n', 1);
+    const built = link.build();
+    link.property('n', 2);
+    expect(built.properties).toEqual({ n: 1 });
+    expect(link.build().properties).toEqual({ n: 2 });
   });
 });

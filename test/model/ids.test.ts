@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { blake3 } from '@noble/hashes/blake3.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { contentHash, entityId, relationshipId, useNativeSha256 } from 'parallax-edge';
+import { entityId, relationshipId } from 'parallax-edge';
+import { contentHash, useNativeSha256 } from 'parallax-edge/adapter-kit';
 
 // Vectors computed independently with Debian's b3sum 1.2.0:
 //   printf 'acme\0user\0u-1' | b3sum --length 16 --no-names

@@ -5,17 +5,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  MAX_ROW_BYTES,
-  canonicalProperties,
-  entity,
-  entityProblems,
-  relationship,
-  relationshipProblems,
-  type EntityData,
-  type Properties,
-  type RelationshipData,
-} from 'parallax-edge';
+import { MAX_ROW_BYTES, entity, relationship, type EntityData, type Properties, type RelationshipData } from 'parallax-edge';
+import { canonicalProperties, entityProblems, relationshipProblems } from 'parallax-edge/adapter-kit';
 import { entityRowBytes, relationshipRowBytes } from '../../src/model/limits.js';
 import { entityLooksValid, relationshipLooksValid } from '../../src/model/validate.js';
 

@@ -107,6 +107,8 @@ beforeAll(async () => {
           typescript: pin('typescript'),
           '@cloudflare/workers-types': pin('@cloudflare/workers-types'),
           '@types/node': pin('@types/node'),
+          vitest: pin('vitest'),
+          'fast-check': pin('fast-check'),
         },
         allowScripts: { esbuild: true, workerd: true, sharp: true },
       },
@@ -159,7 +161,17 @@ describe('the package as a user installs it (npm pack, installed into a project 
     expect(modules['parallax-edge/connectors/github']).toEqual(expect.arrayContaining(['createGitHubConnector', 'GitHubConfigSchema']));
     expect(modules['parallax-edge/connectors/synthetic']).toEqual(expect.arrayContaining(['createSyntheticConnector', 'syntheticCounts']));
     expect(modules['parallax-edge']).toEqual(expect.arrayContaining(['runConnector', 'commitSync']));
+    expect(modules['parallax-edge/testing']).toEqual(expect.arrayContaining(['describeGraphStoreContract', 'describeModelBased']));
   }, SLOW.timeout);
+
+  it('+P3: a store of the user\'s own proves itself with parallax-edge/testing: the contract and model-based suites, both modes, under the user\'s vitest', async () => {
+    const vitest = join(project, 'node_modules/vitest/vitest.mjs');
+    const result = await run(process.execPath, [vitest, 'run', 'my-store.test.ts', '--reporter=verbose'], project);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/my-store \(streaming\)/);
+    const passed = Number(/Tests\s+(\d+) passed/.exec(result.stdout.replace(/\x1b\[[0-9;]*m/g, ''))?.[1] ?? 0);
+    expect(passed).toBeGreaterThan(100);
+  }, INSTALL.timeout);
 
   it('the Worker type-checks with Cloudflare\'s types only and the Node app with Node\'s only, the package\'s .d.ts included', async () => {
     const tsc = join(project, 'node_modules/typescript/bin/tsc');

@@ -14,7 +14,7 @@ import { createWorker } from '../../workers/worker.js';
 import { DISCARD_LIMIT_BYTES } from '../../workers/http.js';
 import { registry as deployedRegistry } from '../../workers/connectors.js';
 import { defineConnector, defineRegistry } from '../../workers/registry.js';
-import { dumpStore } from '../adapters/contract.js';
+import { dumpStore } from 'parallax-edge/testing';
 import { InventoryConnector, UPSTREAM, inventoryDefinition, serveUpstream, testRegistry, type Upstream } from './support/inventory.js';
 
 const TOKEN = 'test-api-token-0123456789';
@@ -75,6 +75,40 @@ beforeEach(async () => {
 afterEach(() => upstream.restore());
 
 const H1 = entityId('default', 'host', 'h-1');
+
+/** The binding, running `before` ahead of each of its first `commits` graph commits (the batch that guards against a SyncConflict). */
+function commitsInterleaved(db: D1Database, commits: number, before: () => Promise<void>): D1Database {
+  const sqlOf = new WeakMap<object, string>();
+  let left = commits;
+  return new Proxy(db, {
+    get(target, key) {
+      if (key === 'prepare') {
+        return (sql: string) => {
+          const statement = target.prepare(sql);
+          const bind = statement.bind.bind(statement);
+          statement.bind = (...values: unknown[]) => {
+            const bound = bind(...values);
+            sqlOf.set(bound, sql);
+            return bound;
+          };
+          sqlOf.set(statement, sql);
+          return statement;
+        };
+      }
+      if (key === 'batch') {
+        return async (statements: D1PreparedStatement[]) => {
+          if (left > 0 && statements.some((st) => sqlOf.get(st)?.includes("SELECT 'SyncConflict'"))) {
+            left -= 1;
+            await before();
+          }
+          return target.batch(statements);
+        };
+      }
+      const value = Reflect.get(target, key, target) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
 
 /** Every route but health, with a request that would succeed with the right token. */
 const ROUTES: [string, string, unknown?][] = [
@@ -230,6 +264,43 @@ describe('POST /v1/ingest/sync', () => {
     const res = await call('/v1/ingest/sync', { body: ingestBody() });
     expect(res.status).toBe(409);
     expect(res.body.error).toMatchObject({ code: 'DuplicateSyncId', field: 'sync_id' });
+  });
+
+  it('SyncConflict: an ingest whose rows another commit changes under it is committed again from the body; when that one is changed under too, a 409 that says to run again, and nothing of it is committed', async () => {
+    // Enough hosts for several units (300 give 5): an ingest changing one host matches the others' units.
+    const hosts = (syncId: string, name: string) =>
+      ingestBody({ sync_id: syncId, relationships: [], entities: Array.from({ length: 300 }, (_, i) => ({ entity_type: 'host', entity_key: `h-${i + 1}`, entity_class: 'Host', display_name: i === 299 ? name : `host ${i + 1}` })) });
+    expect((await call('/v1/ingest/sync', { body: hosts('sync-001', 'first') })).status).toBe(200);
+    const direct = createD1Store(env.DB);
+    const asInput = (body: ReturnType<typeof hosts>): SyncInput['entities'] =>
+      body.entities.map((e) => ({ entityType: e.entity_type, entityKey: e.entity_key, entityClass: e.entity_class, displayName: e.display_name, properties: {} }));
+    let interleaved = 0;
+    // Ahead of the commit: another connector takes h-1, then a sync of cmdb takes it back (the scope's units made afresh).
+    const interleave = async (): Promise<void> => {
+      interleaved += 1;
+      await commitSync(direct, { accountId: 'default', connectorId: 'other', syncId: `o${interleaved}`, entities: asInput(hosts('', '')).slice(0, 1), relationships: [] });
+      await commitSync(direct, { accountId: 'default', connectorId: 'cmdb', syncId: `back${interleaved}`, entities: asInput(hosts('', 'first')), relationships: [] });
+    };
+    const racing = (commits: number) => baseEnv({ DB: commitsInterleaved(env.DB, commits, interleave) });
+
+    const once = await call('/v1/ingest/sync', { body: hosts('sync-002', 'second'), env: racing(1) });
+    expect(once.status, JSON.stringify(once.body)).toBe(200);
+    expect(interleaved).toBe(1);
+    expect(once.body.stats).toMatchObject({ entities_updated: 1, entities_unchanged: 299 });
+    expect((await direct.findEntity('default', 'host', 'h-300'))?.displayName).toBe('second');
+
+    const before = await dumpStore(direct, ['default']);
+    const res = await call('/v1/ingest/sync', { body: hosts('sync-003', 'third'), env: racing(Number.POSITIVE_INFINITY) });
+    expect(interleaved).toBe(3);
+    expect(res.status).toBe(409);
+    expect(res.body.error).toMatchObject({ code: 'SyncConflict' });
+    expect(res.body.error.message).toMatch(/run it again/);
+    const after = await dumpStore(direct, ['default']);
+    expect(after.history.map((h) => h.syncId)).not.toContain('sync-003');
+    expect((await direct.findEntity('default', 'host', 'h-300'))?.displayName).toBe('first');
+    expect(after.entities.length).toBe(before.entities.length);
+    const runs = await call('/v1/syncs?limit=1');
+    expect(runs.body.syncs[0]).toMatchObject({ sync_id: 'sync-003', status: 'failed', error: { code: 'SyncConflict' } });
   });
 
   it.each([

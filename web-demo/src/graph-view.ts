@@ -209,6 +209,14 @@ export class GraphView {
     }
   }
 
+  /** Marks a set of nodes (a query's answer) and dims the rest; undefined clears the marks. */
+  highlight(ids: ReadonlySet<string> | undefined): void {
+    for (const [nodeId, { g }] of this.#nodes) {
+      g.classList.toggle('match', ids !== undefined && ids.has(nodeId));
+      g.classList.toggle('dimmed', ids !== undefined && !ids.has(nodeId));
+    }
+  }
+
   /** Fits the view to the layout, zooming in at most 1.5x so small graphs do not look bloated. */
   #fit(): void {
     if (!this.#svg) return;

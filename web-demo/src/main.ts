@@ -1,7 +1,8 @@
 /**
  * The demo page: runs the GitHub connector in the browser, commits each sync
  * to IndexedDB, and shows progress (from SyncEvents), the commit's stats and
- * the stored graph.
+ * the stored graph, and answers PQL queries on the stored graph (run inside
+ * IndexedDB by the store's own evaluator).
  *
  * Query parameters: `?api=http://127.0.0.1:PORT` points the connector at the
  * fixture API (offline); `?org=NAME` fills the organization field;
@@ -13,8 +14,12 @@ import './style.css';
 import {
   ConnectorError,
   MAX_PAGE_SIZE,
+  PqlError,
+  QueryLimitError,
   commitSync,
+  query,
   runConnector,
+  type QueryResult,
   type StoredEntity,
   type StoredRelationship,
   type SyncEvent,
@@ -85,6 +90,13 @@ const tabGraph = $<HTMLButtonElement>('tab-graph');
 const tabList = $<HTMLButtonElement>('tab-list');
 const panelGraph = $('panel-graph');
 const panelList = $('panel-list');
+const queryForm = $<HTMLFormElement>('query-form');
+const pqlInput = $<HTMLTextAreaElement>('pql');
+const queryButton = $<HTMLButtonElement>('query-button');
+const queryExamples = $('query-examples');
+const queryError = $('query-error');
+const querySummary = $('query-summary');
+const queryResults = $('query-results');
 
 function h<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -528,7 +540,8 @@ async function sync(): Promise<void> {
   try {
     renderSteps(connector);
     const accountId = connector.config.org.toLowerCase();
-    const output = await runConnector(connector, { accountId, onEvent });
+    // Streamed: each page of the API is staged in IndexedDB as it arrives; nothing shows until the commit.
+    const output = await runConnector(connector, { accountId, onEvent, store });
     const result = await commitSync(store, output);
     account = accountId;
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
@@ -584,6 +597,133 @@ form.addEventListener('submit', (event) => {
 });
 resetButton.addEventListener('click', () => void reset());
 tokenOriginConfirm.addEventListener('change', () => tokenOriginMessage(undefined));
+
+// ---- query ----------------------------------------------------------------------------
+
+/** FIND matches shown per query. */
+const QUERY_PAGE = 200;
+
+/** Example queries over the GitHub connector's data. */
+const EXAMPLE_QUERIES: readonly { readonly label: string; readonly pql: string }[] = [
+  { label: 'public, not archived', pql: 'FIND github_repo WITH public = true AND archived = false' },
+  { label: 'members of no team', pql: 'FIND github_user THAT !HAS <- github_team' },
+  { label: 'repos by language', pql: 'FIND github_repo GROUP BY language' },
+  { label: 'repos a team manages', pql: 'FIND github_repo THAT MANAGES <- github_team RETURN name, stars' },
+  { label: 'blast radius', pql: 'FIND BLAST RADIUS FROM github_team DEPTH 2' },
+];
+
+/** A table of text cells (data goes in as text nodes, never as HTML). */
+function table(caption: string, head: readonly string[], rows: readonly (readonly (Node | string)[])[]): HTMLTableElement {
+  return h(
+    'table',
+    {},
+    h('caption', { class: 'sr-only' }, caption),
+    h('thead', {}, h('tr', {}, ...head.map((c) => h('th', { scope: 'col' }, c)))),
+    h('tbody', {}, ...rows.map((cells) => h('tr', {}, ...cells.map((c) => h('td', {}, c))))),
+  );
+}
+
+/** An entity's name, as a button that selects it when the graph shows it. */
+function entityCell(e: StoredEntity): Node {
+  const name = e.displayName || e.entityKey;
+  if (!entityById.has(e.id)) return document.createTextNode(name);
+  const b = h('button', { type: 'button', class: 'link' }, name);
+  b.addEventListener('click', () => select(e.id));
+  return b;
+}
+const entityRow = (e: StoredEntity): (Node | string)[] => [entityCell(e), e.entityClass, e.entityType, e.entityKey];
+const ENTITY_HEAD = ['Name', 'Class', 'Type', 'Key'];
+const cellText = (value: unknown): string => (value === null || value === undefined ? 'null' : Array.isArray(value) ? value.join(', ') : String(value));
+
+function showQueryResult(result: QueryResult): void {
+  let shown: StoredEntity[] = [];
+  let summary: string;
+  let body: Node | undefined;
+  if (result.kind === 'path') {
+    const path = result.path;
+    shown = path ? [...path.entities] : [];
+    summary = path ? `A path of ${plural(path.relationships.length, 'hop')}.` : 'No path within the depth.';
+    if (path) {
+      body = table('Shortest path', ['#', 'Name', 'Class', 'Type', 'Key', 'Then'], path.entities.map((e, i) => [String(i), ...entityRow(e), path.relationships[i]?.verb ?? '']));
+    }
+  } else if (result.kind === 'blast') {
+    shown = result.layers.flatMap((l) => l.entities);
+    summary = `${plural(result.count, 'entity', 'entities')} within reach, in ${plural(result.layers.length, 'layer')}.`;
+    body = table('Blast radius', ['Distance', ...ENTITY_HEAD], result.layers.flatMap((l) => l.entities.map((e) => [String(l.distance), ...entityRow(e)])));
+  } else if (result.groups.length > 0) {
+    summary = `${plural(result.count, 'match', 'matches')} in ${plural(result.groups.length, 'group')}.`;
+    body = table('Groups', ['Value', 'Count'], result.groups.map((g) => [cellText(g.value), g.count.toLocaleString()]));
+  } else if (result.rows.length > 0) {
+    summary = `${plural(result.count, 'match', 'matches')}.`;
+    const columns = Object.keys(result.rows[0]!);
+    body = table('Rows', columns, result.rows.map((row) => columns.map((c) => cellText(row[c]))));
+  } else {
+    shown = [...result.entities];
+    summary = `${plural(result.count, 'match', 'matches')}.`;
+    if (shown.length > 0) body = table('Matches', ENTITY_HEAD, shown.map(entityRow));
+  }
+  if (result.nextCursor) summary += ` Showing the first ${plural(QUERY_PAGE, 'match', 'matches')}.`;
+  querySummary.textContent = summary;
+  querySummary.className = 'status ok';
+  queryResults.replaceChildren(...(body ? [body] : []));
+  graph.highlight(shown.length > 0 ? new Set(shown.map((e) => e.id)) : undefined);
+}
+
+/** A syntax error with the query's line and a caret under the column. */
+function pqlErrorText(error: PqlError, pql: string): string {
+  const line = pql.split('\n')[error.line - 1] ?? '';
+  return `${error.message}\n${line}\n${' '.repeat(Math.max(0, error.column - 1))}^`;
+}
+
+async function runQuery(): Promise<void> {
+  const pql = pqlInput.value;
+  queryError.hidden = true;
+  queryError.textContent = '';
+  pqlInput.setAttribute('aria-invalid', 'false');
+  querySummary.textContent = 'Running…';
+  querySummary.className = 'status';
+  queryButton.disabled = true;
+  try {
+    showQueryResult(await query(store, pql, { limit: QUERY_PAGE, ...(account ? { accountId: account } : {}) }));
+  } catch (error) {
+    queryResults.replaceChildren();
+    graph.highlight(undefined);
+    querySummary.textContent = '';
+    queryError.hidden = false;
+    if (error instanceof PqlError) {
+      queryError.textContent = pqlErrorText(error, pql);
+      pqlInput.setAttribute('aria-invalid', 'true');
+    } else if (error instanceof QueryLimitError) {
+      queryError.textContent = `Limit hit (${error.limit}): ${error.message}`;
+    } else {
+      queryError.textContent = `Query failed: ${error instanceof Error ? error.message : String(error)}`;
+    }
+  } finally {
+    queryButton.disabled = false;
+  }
+}
+
+queryForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  void runQuery();
+});
+pqlInput.addEventListener('keydown', (event) => {
+  // Enter runs the query; Shift+Enter adds a line.
+  if (event.key === 'Enter' && !event.shiftKey) {
+    event.preventDefault();
+    void runQuery();
+  }
+});
+queryExamples.replaceChildren(
+  ...EXAMPLE_QUERIES.map(({ label, pql }) => {
+    const b = h('button', { type: 'button', class: 'example', title: pql, 'data-pql': pql }, label);
+    b.addEventListener('click', () => {
+      pqlInput.value = pql;
+      void runQuery();
+    });
+    return b;
+  }),
+);
 
 // ---- start ----------------------------------------------------------------------------
 

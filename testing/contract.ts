@@ -12,20 +12,17 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   CommitError,
-  DEFAULT_HISTORY_LIMIT,
+  ConnectorError,
   DEFAULT_PAGE_SIZE,
-  DEFAULT_STEP_ID,
   MAX_PAGE_SIZE,
   MAX_ROW_BYTES,
-  canonicalProperties,
   commitSync,
-  emptyStats,
   entityId,
-  inputDigest,
-  prepareBatch,
   relationshipId,
-  rowWrites,
+  runConnector,
+  step,
   type CommitResult,
+  type Connector,
   type EntityData,
   type GraphCounts,
   type GraphStore,
@@ -39,8 +36,18 @@ import {
   type SyncRecord,
   type SyncStats,
 } from 'parallax-edge';
+import { DEFAULT_HISTORY_LIMIT, DEFAULT_STEP_ID, canonicalProperties, emptyStats, rowWrites, type SyncSession } from 'parallax-edge/adapter-kit';
 
 export type OpenStore = () => Promise<GraphStore> | GraphStore;
+
+/**
+ * How the suites hand syncs to the store: `memory` commits an input held in
+ * memory (`commitSync(store, input)`, as after `runConnector` without a
+ * store or a REST ingest); `streaming` runs a connector that emits the
+ * input into the store as it goes (`runConnector` with `store`, one unit a
+ * chunk), then commits the staged run.
+ */
+export type SyncMode = 'memory' | 'streaming';
 
 // ---------------------------------------------------------------------------
 // Helpers, exported for the model-based suite and for adapter-specific tests.
@@ -108,6 +115,71 @@ export function syncInput(p: SyncParams): SyncInput {
 
 export function sync(store: GraphStore, p: SyncParams): Promise<CommitResult> {
   return commitSync(store, syncInput(p));
+}
+
+/**
+ * A connector that emits `input` as a run would have: one step per step id
+ * of its records, each emitting its own records in input order; a failed
+ * step throws, and every other kept step runs after the first failed one, so
+ * the run keeps exactly `keptSteps` (+P1). Throws for an input no run can
+ * produce: records of a failed step, kept steps without a failed one, or a
+ * failed step that is not kept.
+ */
+/**
+ * The steps of {@link connectorOf} in definition order: kept steps first (a
+ * run reports kept and failed steps in step order), then the others as
+ * their records appear; an empty sync is one step that emits nothing.
+ */
+export function stepOrderOf(input: SyncInput): string[] {
+  const stepOf = (r: { stepId?: string }): string => r.stepId ?? DEFAULT_STEP_ID;
+  const used = [...new Set([...(input.keptSteps ?? []), ...input.entities.map(stepOf), ...input.relationships.map(stepOf), ...(input.failedSteps ?? [])])];
+  return used.length > 0 ? used : [DEFAULT_STEP_ID];
+}
+
+export function connectorOf(input: SyncInput): Connector {
+  const failed = [...(input.failedSteps ?? [])];
+  const kept = new Set(input.keptSteps ?? []);
+  const stepOf = (r: { stepId?: string }): string => r.stepId ?? DEFAULT_STEP_ID;
+  const ids = stepOrderOf(input);
+  const problem =
+    failed.find((id) => !kept.has(id)) !== undefined
+      ? 'a failed step that is not kept'
+      : kept.size > 0 && failed.length === 0
+        ? 'kept steps without a failed step'
+        : [...input.entities, ...input.relationships].some((r) => failed.includes(stepOf(r)))
+          ? 'records of a failed step'
+          : undefined;
+  if (problem) throw new Error(`connectorOf: no run emits ${problem}`);
+  return {
+    name: input.connectorId,
+    steps: () => ids.map((id) => step(id, id).dependsOn(kept.has(id) && !failed.includes(id) ? [failed[0]!] : []).build()),
+    async executeStep(stepId, ctx) {
+      for (const e of input.entities) if (stepOf(e) === stepId) ctx.emitEntity(e).orThrow();
+      for (const r of input.relationships) if (stepOf(r) === stepId) ctx.emitRelationship(r).orThrow();
+      if (failed.includes(stepId)) throw ConnectorError.custom(`step "${stepId}" fails on purpose`);
+    },
+  };
+}
+
+/**
+ * Streams `input` into `store` with {@link connectorOf} (`runConnector` with
+ * `store`, then `commitSync`), at the input's timestamps; `verify` runs it
+ * in verify mode.
+ */
+export async function streamSync(store: GraphStore, input: SyncInput, chunkRows = 1, options: { readonly verify?: boolean } = {}): Promise<CommitResult> {
+  const times = [input.startedAt ?? STARTED_AT, input.finishedAt ?? FINISHED_AT];
+  let calls = 0;
+  const output = await runConnector(connectorOf(input), {
+    accountId: input.accountId,
+    syncId: input.syncId,
+    store,
+    chunkRows,
+    ...(options.verify ? { verify: true } : {}),
+    now: () => new Date(times[Math.min(calls++, 1)]!),
+  });
+  const broken = output.steps.find((s) => s.status === 'failed' && !(input.failedSteps ?? []).includes(s.stepId));
+  if (broken) throw broken.error;
+  return commitSync(store, output);
 }
 
 /** Full stats with the given counters set and every other one zero. */
@@ -183,9 +255,14 @@ const eid = (accountId: string, ref: string): string => entityId(accountId, ...s
 // The contract.
 // ---------------------------------------------------------------------------
 
-export function describeGraphStoreContract(name: string, open: OpenStore): void {
-  describe(`GraphStore contract: ${name}`, () => {
+export function describeGraphStoreContract(name: string, open: OpenStore, options: { readonly mode?: SyncMode } = {}): void {
+  const mode = options.mode ?? 'memory';
+  describe(`GraphStore contract: ${name} (${mode})`, () => {
     let store: GraphStore;
+    const sync = (target: GraphStore, p: SyncParams): Promise<CommitResult> =>
+      mode === 'memory' ? commitSync(target, syncInput(p)) : streamSync(target, syncInput(p));
+    /** A test of what only an input in memory can express (failed steps that keep nothing, a reordered input). */
+    const memoryOnly = mode === 'memory' ? it : undefined;
 
     beforeEach(async () => {
       store = await open();
@@ -715,7 +792,7 @@ export function describeGraphStoreContract(name: string, open: OpenStore): void 
         expect(await entityOf('user:u-1')).toBeUndefined();
       });
 
-      it('+P2: a batch equal to the stored rows in another order, and a repeat with a new sync id, are unchanged; its record is the sync\'s own', async () => {
+      memoryOnly?.('+P2: a batch equal to the stored rows in another order, and a repeat with a new sync id, are unchanged; its record is the sync\'s own', async () => {
         const entities = [ent('host', 'h-1'), ent('host', 'h-2'), ent('user', 'u-1')];
         const relationships = [rel('host:h-1', 'CONNECTS', 'host:h-2'), rel('user:u-1', 'USES', 'host:h-1')];
         await sync(store, { syncId: 's1', entities, relationships });
@@ -740,17 +817,17 @@ export function describeGraphStoreContract(name: string, open: OpenStore): void 
         expect(await dump()).toStrictEqual(before);
       });
 
-      it('+P2/+P1: a batch with kept steps never leaves its input digest as the scope\'s, even when handed one: the next identical output is a full commit', async () => {
-        const complete = syncInput({ syncId: 's1', entities: [ent('host', 'h-1', { stepId: 'hosts' }), ent('user', 'u-1', { stepId: 'users' })] });
-        await commitSync(store, complete);
-        const partial = syncInput({ syncId: 's2', entities: [ent('host', 'h-1', { stepId: 'hosts' }), ent('host', 'h-2', { stepId: 'hosts' })], keptSteps: ['users'], failedSteps: ['users'] });
-        await store.commit({ ...prepareBatch(partial), inputDigest: inputDigest(complete)! });
-        const again = await commitSync(store, { ...complete, syncId: 's3' });
+      it('+P2/+P1: after a run that kept rows, the same units are not trusted: the next identical complete output is a full commit', async () => {
+        const complete = { entities: [ent('host', 'h-1', { stepId: 'hosts' }), ent('user', 'u-1', { stepId: 'users' })] };
+        await sync(store, { syncId: 's1', ...complete });
+        const partial = await sync(store, { syncId: 's2', entities: [ent('host', 'h-1', { stepId: 'hosts' }), ent('host', 'h-2', { stepId: 'hosts' })], keptSteps: ['users'], failedSteps: ['users'] });
+        expect(partial.stats).toEqual(stats({ entitiesUnchanged: 1, entitiesCreated: 1, entitiesKept: 1 }));
+        const again = await sync(store, { syncId: 's3', ...complete });
         expect(again.stats).toEqual(stats({ entitiesUnchanged: 2, entitiesDeleted: 1 }));
         expect(await entityOf('host:h-2')).toBeUndefined();
       });
 
-      it('+P2: an unchanged output that names failed steps without keeping any records them as given', async () => {
+      memoryOnly?.('+P2: an unchanged output that names failed steps without keeping any records them as given', async () => {
         const output = { entities: [ent('host', 'h-1')] };
         await sync(store, { syncId: 's1', ...output });
         const again = await sync(store, { syncId: 's2', ...output, failedSteps: ['users'] });
@@ -791,7 +868,9 @@ export function describeGraphStoreContract(name: string, open: OpenStore): void 
         const result = await sync(store, {
           syncId: 's2',
           entities: [ent('user', 'u-1', { stepId: 'users', displayName: 'changed' })],
-          keptSteps: ['users'],
+          // users ran downstream of a failed step, so its stored rows are kept.
+          keptSteps: ['accounts', 'users'],
+          failedSteps: ['accounts'],
         });
         expect(result.stats).toEqual(stats({ entitiesUpdated: 1, entitiesKept: 1 }));
       });
@@ -1089,6 +1168,7 @@ export function describeGraphStoreContract(name: string, open: OpenStore): void 
           entities: [ent('host', 'h-1', { properties: { tags: ['a'] } }), ent('host', 'h-2')],
           relationships: [rel('host:h-1', 'HAS', 'host:h-2', { properties: { tags: ['a'] } })],
           keptSteps: ['k'],
+          failedSteps: ['k'],
         });
         const before = await dump();
         (result.record.stats as SyncStats).entitiesCreated = 99;
@@ -1221,7 +1301,8 @@ export function describeGraphStoreContract(name: string, open: OpenStore): void 
       ])('every stored string is valid Unicode: a lone surrogate in %s is refused with InvalidBatch naming the field, and nothing changes', async (_what, params, field) => {
         await sync(store, { syncId: 's1', entities: [ent('host', 'h-1', { properties: { os: 'debian' } })] });
         const before = await dump();
-        const error = await expectCommitError(sync(store, { syncId: 's2', entities: [ent('host', 'h-1')], ...params }), 'InvalidBatch');
+        // Refused as an input (a run refuses such a record when it is emitted: test/connect).
+        const error = await expectCommitError(commitSync(store, syncInput({ syncId: 's2', entities: [ent('host', 'h-1')], ...params })), 'InvalidBatch');
         expect(error.field).toBe(field);
         expect(error.message).toContain('lone surrogate');
         expect(await dump()).toStrictEqual(before);
@@ -1272,25 +1353,35 @@ export function describeGraphStoreContract(name: string, open: OpenStore): void 
         await sync(store, { syncId: 's1', entities: [ent('doc', 'small'), ent('doc', 'control')] });
         const before = await dump();
         const { entities, relationships } = atLimit(MAX_ROW_BYTES + 1);
-        const error = await expectCommitError(sync(store, { syncId: 's2', entities, relationships }), 'RowTooLarge');
+        const error = await expectCommitError(commitSync(store, syncInput({ syncId: 's2', entities, relationships })), 'RowTooLarge');
         expect(error.field).toBe('entities[0].displayName');
         expect(error.message).toMatch(/^entities\[0\]\.displayName of entity doc:control is 900,002 bytes and makes the row 1,000,001 bytes, over the limit of 1,000,000 bytes a row/);
-        const relationshipOnly = await expectCommitError(sync(store, { syncId: 's3', entities: [ent('doc', 'small'), ent('doc', 'control')], relationships }), 'RowTooLarge');
+        const relationshipOnly = await expectCommitError(commitSync(store, syncInput({ syncId: 's3', entities: [ent('doc', 'small'), ent('doc', 'control')], relationships })), 'RowTooLarge');
         expect(relationshipOnly.field).toBe('relationships[0].properties.b');
         expect(relationshipOnly.message).toContain('of relationship doc:small HAS doc:control');
         expect(await dump()).toStrictEqual(before);
       });
     });
 
-    describe('batch preparation and the store', () => {
-      it('commitSync(store, input) commits what store.commit(prepareBatch(input)) would', async () => {
-        const input = syncInput({ syncId: 's1', entities: [ent('host', 'h-1')] });
-        const result = await store.commit(prepareBatch(input));
-        expect(result.stats).toEqual(stats({ entitiesCreated: 1 }));
-        await expectCommitError(commitSync(store, input), 'DuplicateSyncId');
+    describe('the write path', () => {
+      it('a session refuses a chunk the core did not prepare (a forged id or JSON never reaches the graph), and nothing changes', async () => {
+        await sync(store, { syncId: 's1', entities: [ent('host', 'h-1'), ent('user', 'u-1')] });
+        const before = await dump();
+        const victim = (await entityOf('host:h-1'))!;
+        const session: SyncSession = await store.openSync({ accountId: 'acme', connectorId: 'alpha', syncId: 's2', startedAt: STARTED_AT });
+        const forged = {
+          stepId: 'main',
+          entities: [{ id: victim.id, entityType: 'user', entityKey: 'u-9', entityClass: 'User', displayName: 'forged', propertiesJson: '{not json', hash: 'x', stepId: 'main' }],
+          relationships: [],
+          units: [],
+          matched: [],
+        };
+        await expectCommitError(session.stage(forged as never), 'InvalidBatch');
+        await session.abort();
+        expect(await dump()).toStrictEqual(before);
       });
 
-      it('an invalid batch is refused with InvalidBatch before the store changes', async () => {
+      memoryOnly?.('an invalid batch is refused with InvalidBatch before the store changes', async () => {
         await sync(store, { syncId: 's1', entities: [ent('host', 'h-1')] });
         const before = await dump();
         const error = await expectCommitError(

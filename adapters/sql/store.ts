@@ -1,0 +1,360 @@
+/**
+ * The one SQL GraphStore, for SQLite and D1 alike: sessions that stage a
+ * sync into the staging tables, the commit with its unchanged fast path
+ * and guards (`sync.ts`), and the reads (`read.ts`). What differs between
+ * the databases is only how statements run, behind a {@link SqlExecutor}:
+ * `adapters/sqlite.ts` (better-sqlite3 transactions) and `adapters/d1.ts`
+ * (D1 batches) are executors and nothing else.
+ */
+import {
+  CommitError,
+  assertStagedChunk,
+  danglingRelationship,
+  duplicateSync,
+  entityId,
+  rowWrites,
+  syncConflict,
+  type CommitResult,
+  type GraphStore,
+  type PreparedRelationship,
+  type PriorEntity,
+  type StagedChunk,
+  type SyncClose,
+  type SyncHeader,
+  type SyncSession,
+} from '../../src/adapter-kit.js';
+import { guardFailure } from './guard.js';
+import {
+  countsFromRows,
+  countsStatements,
+  entityFromRow,
+  findEntityStatement,
+  getEntityStatement,
+  getRelationshipStatement,
+  historyStatement,
+  listEntitiesStatement,
+  listRelationshipsStatement,
+  relationshipFromRow,
+  syncRecordFromRow,
+  type Row,
+} from './read.js';
+import { evaluateSqlQuery } from './query.js';
+import { DEFAULT_CHUNK_BYTES, type SqlStatement, type SqlValue } from './statement.js';
+import {
+  STAGE_ENTITY_ROW,
+  STAGE_RELATIONSHIP_ROW,
+  cleanupStatements,
+  commitStatements,
+  danglingReportStatement,
+  discardStatements,
+  discardStepStatements,
+  entityValues,
+  expandStatements,
+  headerStatement,
+  openStatement,
+  priorEntityIdsStatement,
+  priorEntitiesStatement,
+  priorEntityStatement,
+  relationshipValues,
+  stageRowStatements,
+  stageUnitStatements,
+  storedUnitsStatements,
+  unchangedStatements,
+} from './sync.js';
+
+/** Many rows through one statement text, bound row by row (for in-process drivers). */
+export interface RowInsert {
+  readonly sql: string;
+  readonly rows: readonly (readonly SqlValue[])[];
+}
+
+export type SqlWork = SqlStatement | RowInsert;
+
+/** What a statement did: its rows (for a SELECT) and the rows it changed. */
+export interface SqlResult {
+  readonly rows: readonly Row[];
+  readonly changes: number;
+}
+
+/**
+ * How one database runs the SQL store's statements.
+ * - `read`: a consistent snapshot for the reads in it;
+ * - `stage`: writes to the staging tables only (SQLite must not take the
+ *   database's write lock for them: other processes commit meanwhile);
+ * - `commit`: the store's atomic unit, writing the graph.
+ * A failing statement (a guard's RAISE included) rolls the whole batch back
+ * and rejects with the driver's error.
+ */
+export interface SqlExecutor {
+  batch(work: readonly SqlWork[], mode: 'read' | 'stage' | 'commit'): Promise<SqlResult[]>;
+  /** Whether `batch` takes {@link RowInsert}s; else rows are staged as JSON chunks. */
+  readonly rowInserts: boolean;
+  /** Staging tables are this connection's own (SQLite TEMP): a session token need only be unique here. */
+  readonly localStaging: boolean;
+  close(): Promise<void>;
+}
+
+export interface SqlStoreOptions {
+  /** Bytes of rows per bound JSON chunk, for executors without row inserts (D1 allows 2 MB per value). Default 1.5 MB. */
+  readonly chunkBytes?: number;
+  /**
+   * How old another sync's staging area must be before a new sync removes it
+   * as the leftover of a crashed process (+P4). Longer than any sync can
+   * take; default 24 hours (a Workflow may run that long).
+   */
+  readonly stagingLeaseMs?: number;
+  /** How messages name the database (`SQLite database "./graph.db"`). */
+  readonly name: string;
+}
+
+export const DEFAULT_STAGING_LEASE_MS = 24 * 60 * 60_000;
+
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = (error as { cause?: unknown }).cause;
+  return cause instanceof Error && !error.message.includes(cause.message) ? `${error.message}: ${cause.message}` : error.message;
+}
+
+const isStatement = (work: SqlWork): work is SqlStatement => 'params' in work;
+
+/** A GraphStore on a migrated SQL database, run by `executor`. */
+export function createSqlStore<Kind extends string>(kind: Kind, executor: SqlExecutor, options: SqlStoreOptions): GraphStore & { readonly kind: Kind } {
+  const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+  const leaseMs = options.stagingLeaseMs ?? DEFAULT_STAGING_LEASE_MS;
+  let closed = false;
+  let tokens = 0;
+  /** Sessions open on this store: with local staging and only one, its discard empties the tables whole. */
+  const openTokens = new Set<string>();
+  const discard = (token: string): SqlStatement[] => {
+    const alone = executor.localStaging && openTokens.size === 1 && openTokens.has(token);
+    openTokens.delete(token);
+    return discardStatements(token, alone);
+  };
+
+  const failure = (message: string, cause?: unknown): CommitError =>
+    new CommitError('StoreFailure', message, cause === undefined ? {} : { cause });
+  const ensureOpen = (): void => {
+    if (closed) throw failure(`the ${options.name} store is closed`);
+  };
+
+  /** Runs work; database failures become `StoreFailure` (argument errors and our own errors pass through). */
+  async function run(work: readonly SqlWork[], mode: 'read' | 'stage' | 'commit', doing: string): Promise<SqlResult[]> {
+    ensureOpen();
+    try {
+      return await executor.batch(work, mode);
+    } catch (error) {
+      if (error instanceof CommitError || error instanceof RangeError) throw error;
+      throw failure(`${options.name}: ${doing} failed${mode === 'read' ? '' : ', nothing was committed'}: ${describeError(error)}`, error);
+    }
+  }
+  const rowsOf = async (statement: SqlStatement, doing: string): Promise<readonly Row[]> => (await run([statement], 'read', doing))[0]!.rows;
+
+  function openSession(header: SyncHeader, token: string): SyncSession {
+    let ended = false;
+    openTokens.add(token);
+    const expanded = new Set<string>();
+    const live = (): void => {
+      ensureOpen();
+      if (ended) throw failure(`the sync "${header.syncId}" was already committed or aborted`);
+    };
+    const priorOf = (row: Row): PriorEntity => {
+      const e = entityFromRow({ ...row, account_id: header.accountId, connector_id: header.connectorId, sync_id: header.syncId });
+      return { id: e.id, stepId: e.stepId, entityType: e.entityType, entityKey: e.entityKey, entityClass: e.entityClass, displayName: e.displayName, properties: e.properties };
+    };
+    /** Matched units of these steps, row by row, once per step. */
+    async function expand(steps: readonly string[]): Promise<void> {
+      const missing = steps.filter((id) => !expanded.has(id));
+      if (missing.length === 0) return;
+      await run(expandStatements(token, missing), 'stage', 'reading prior data');
+      for (const id of missing) expanded.add(id);
+    }
+    /** The commit failed on a guard: the contract's error (staging is untouched, for the report). */
+    async function guardError(error: unknown, close: SyncClose, committedAt: string): Promise<CommitError | undefined> {
+      switch (guardFailure(error)) {
+        case 'DuplicateSyncId':
+          return duplicateSync(header.accountId, header.syncId);
+        case 'SyncConflict':
+          return syncConflict(header.accountId, header.connectorId);
+        case 'StagingIncomplete':
+          return failure(`${options.name}: the staged rows of sync "${header.syncId}" are not all there (cleaned up as stale?); nothing was committed`, error);
+        case 'DanglingRelationship': {
+          const [row] = await rowsOf(danglingReportStatement(token, close, committedAt), 'reporting a dangling relationship');
+          if (!row) return failure('INV-C04 guard fired but no dangling relationship was found; nothing was committed', error);
+          const named = {
+            fromType: String(row.from_type),
+            fromKey: String(row.from_key),
+            verb: String(row.verb),
+            toType: String(row.to_type),
+            toKey: String(row.to_key),
+          } as PreparedRelationship;
+          return danglingRelationship(named, Number(row.dangling_count));
+        }
+        default:
+          return undefined;
+      }
+    }
+
+    return {
+      header,
+      token,
+      async storedUnits(stepId, unitKind) {
+        live();
+        const results = await run(storedUnitsStatements(token, stepId, unitKind), 'stage', 'reading the scope\'s units');
+        return new Set(results[1]!.rows.map((r) => String(r.digest)));
+      },
+      async stage(chunk: StagedChunk) {
+        assertStagedChunk(chunk);
+        live();
+        const rows: SqlWork[] = executor.rowInserts
+          ? [
+              { sql: STAGE_ENTITY_ROW, rows: chunk.entities.map((e) => entityValues(token, chunk.page, e)) },
+              { sql: STAGE_RELATIONSHIP_ROW, rows: chunk.relationships.map((r) => relationshipValues(token, chunk.page, r)) },
+            ]
+          : stageRowStatements(token, chunk, chunkBytes);
+        try {
+          await run([...rows, ...stageUnitStatements(token, chunk, chunkBytes)], 'stage', `staging sync "${header.syncId}"`);
+        } catch (error) {
+          // The core refuses a repeat within a run; across invocations (pages of a Workflow) staging's key finds it.
+          if (/UNIQUE constraint failed: staged_(entities|relationships)/.test(describeError(error))) {
+            throw new CommitError('InvalidBatch', `step "${chunk.stepId}" emitted a row that this sync has already staged (a record emitted twice, in two pages or steps)`, {
+              field: 'stepId',
+              cause: error,
+            });
+          }
+          throw error;
+        }
+      },
+      async discardStep(stepId, fromPage = 0) {
+        live();
+        await run(discardStepStatements(token, stepId, fromPage), 'stage', `discarding step "${stepId}"`);
+      },
+      async priorEntityIds(query) {
+        live();
+        await expand(query.steps);
+        return (await rowsOf(priorEntityIdsStatement(token, query), 'reading prior data')).map((r) => String(r.id));
+      },
+      async priorEntities(query) {
+        live();
+        await expand(query.steps);
+        const rows = await rowsOf(priorEntitiesStatement(token, query), 'reading prior data');
+        return { items: rows.map(priorOf) };
+      },
+      async priorEntity(steps, type, key) {
+        live();
+        await expand(steps);
+        const [row] = await rowsOf(priorEntityStatement(token, steps, entityId(header.accountId, type, key)), 'reading prior data');
+        return row && priorOf(row);
+      },
+      async commit(close) {
+        live();
+        const committedAt = new Date().toISOString();
+        const doing = `committing sync "${header.syncId}"`;
+        // +P2: an unchanged re-sync is recorded without looking at a row.
+        const unchanged = await commitOrGuard(unchangedStatements(token, close, committedAt), close, committedAt, doing);
+        let results = unchanged;
+        if (!resultRow(unchanged.statements, unchanged.results)) {
+          await run(expandStatements(token), 'stage', doing);
+          results = await commitOrGuard(commitStatements(token, close, committedAt, header.verify === true), close, committedAt, doing);
+        }
+        const row = resultRow(results.statements, results.results);
+        if (!row) throw failure(`${options.name}: the sync-run record of "${header.syncId}" was not written; nothing was committed`);
+        ended = true;
+        await run(discard(token), 'stage', 'cleaning up staging').catch(() => undefined);
+        const record = syncRecordFromRow(row);
+        let rowsWritten = 0;
+        results.statements.forEach((s, i) => {
+          if (s.kind === 'graph') rowsWritten += results.results[i]!.changes;
+        });
+        const counted = rowWrites(record.stats);
+        if (rowsWritten !== counted) {
+          // Never expected. The commit has landed, so "nothing was committed" would be false: report it, keep what the database counted.
+          console.error(`parallax-edge ${options.name}: sync ${header.syncId} wrote ${rowsWritten} rows but its stats count ${counted}`);
+        }
+        return { record, stats: { ...record.stats }, rowsWritten };
+      },
+      async abort() {
+        if (ended) return;
+        ended = true;
+        await run(discard(token), 'stage', 'discarding a sync').catch(() => undefined);
+      },
+    };
+
+    async function commitOrGuard(
+      statements: SqlStatement[],
+      close: SyncClose,
+      committedAt: string,
+      doing: string,
+    ): Promise<{ statements: SqlStatement[]; results: SqlResult[] }> {
+      ensureOpen();
+      try {
+        return { statements, results: await executor.batch(statements, 'commit') };
+      } catch (error) {
+        if (error instanceof CommitError) throw error;
+        throw (await guardError(error, close, committedAt)) ?? failure(`${options.name}: ${doing} failed, nothing was committed: ${describeError(error)}`, error);
+      }
+    }
+  }
+
+  const resultRow = (statements: readonly SqlStatement[], results: readonly SqlResult[]): Row | undefined =>
+    results[statements.findIndex((s) => s.kind === 'result')]?.rows[0];
+
+  return {
+    kind,
+    async openSync(header) {
+      const token = executor.localStaging ? `s${++tokens}` : crypto.randomUUID();
+      const now = Date.now();
+      await run([...cleanupStatements(new Date(now - leaseMs).toISOString()), openStatement(token, header, new Date(now).toISOString())], 'stage', 'opening a sync');
+      return openSession(header, token);
+    },
+    async resumeSync(token) {
+      const [row] = await rowsOf(headerStatement(token), 'resuming a sync');
+      if (!row) return undefined;
+      const header: SyncHeader = {
+        accountId: String(row.account_id),
+        connectorId: String(row.connector_id),
+        syncId: String(row.sync_id),
+        startedAt: String(row.started_at),
+        ...(Number(row.verify) === 1 ? { verify: true } : {}),
+      };
+      return openSession(header, token);
+    },
+    async getEntity(id) {
+      const [row] = await rowsOf(getEntityStatement(id), 'reading an entity');
+      return row && entityFromRow(row);
+    },
+    async findEntity(accountId, type, key) {
+      const [row] = await rowsOf(findEntityStatement(accountId, type, key), 'finding an entity');
+      return row && entityFromRow(row);
+    },
+    async listEntities(query = {}) {
+      const page = listEntitiesStatement(query);
+      return page.toPage(await rowsOf(page.statement, 'listing entities'));
+    },
+    async getRelationship(id) {
+      const [row] = await rowsOf(getRelationshipStatement(id), 'reading a relationship');
+      return row && relationshipFromRow(row);
+    },
+    async listRelationships(query = {}) {
+      const page = listRelationshipsStatement(query);
+      return page.toPage(await rowsOf(page.statement, 'listing relationships'));
+    },
+    async counts(query = {}) {
+      // One snapshot for both counts.
+      const [byClass, byVerb] = await run(countsStatements(query), 'read', 'counting');
+      return countsFromRows(byClass!.rows, byVerb!.rows);
+    },
+    async syncHistory(query = {}) {
+      return (await rowsOf(historyStatement(query), 'reading sync history')).map(syncRecordFromRow);
+    },
+    async query(plan, context) {
+      return evaluateSqlQuery(async (statements) => (await run(statements, 'read', 'running a query')).map((r) => r.rows), plan, context);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await executor.close();
+    },
+  };
+}
+
+export { isStatement };

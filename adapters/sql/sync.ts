@@ -1,0 +1,558 @@
+/**
+ * A sync as SQL, shared by the SQLite and D1 stores: what a session stages
+ * while the connector runs, what it reads back, and its commit, computed
+ * set-wise inside the database. Every function returns statements (SQL
+ * text and bound parameters); `store.ts` runs them through an executor.
+ *
+ * Staging (one token per sync, +P4: leftovers are removed once stale):
+ * `staged_syncs` (the header), `staged_entities` / `staged_relationships`
+ * (prepared rows of units the scope did not have), `staged_units` (the
+ * sync's units: new ones with their ids, matched stored ones without).
+ *
+ * The commit, in the store's atomic unit:
+ * 1. the unchanged fast path (+P2): when nothing was staged, every stored
+ *    unit of the scope was matched, and the scope's units still stand for
+ *    its rows, the sync-run record is the only write ({@link unchangedStatements});
+ * 2. otherwise matched units are expanded into `staged_confirmed`
+ *    ({@link expandStatements}), and the full commit runs
+ *    ({@link commitStatements}): guards (reused sync id, a matched unit gone
+ *    stale, staging incomplete), the delete plan (+P1 kept steps, INV-03
+ *    cascade), INV-C04 against the graph as it will be, the sync-run record
+ *    with stats counted by SQL, write counts for other scopes, the graph
+ *    writes (only rows whose content differs: +P2), and the scope's units.
+ *
+ * The semantics are those of the memory store (`adapters/memory.ts`); the
+ * comments name the rule each statement is. The sum of `changes` of the
+ * `graph` statements is the commit's `rowsWritten` and equals
+ * `rowWrites(stats)`.
+ */
+import type { PreparedEntity, PreparedRelationship, StagedChunk, SyncClose, SyncHeader } from '../../src/adapter-kit.js';
+import { STAGING_TABLE_NAMES, SYNC_RUN_COLUMNS } from './schema.js';
+import { statement, utf8Length, type SqlStatement, type SqlValue } from './statement.js';
+
+// ---------------------------------------------------------------------------
+// Session lifecycle
+
+/** The header row of a new sync's staging area. */
+export function openStatement(token: string, header: SyncHeader, stagedAt: string): SqlStatement {
+  return statement(
+    'stage',
+    `INSERT INTO staged_syncs (token, account_id, connector_id, sync_id, started_at, verify, staged_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)`,
+    [token, header.accountId, header.connectorId, header.syncId, header.startedAt, header.verify ? 1 : 0, stagedAt],
+  );
+}
+
+/** Removes the staged rows of syncs staged before `staleBefore` (crashed or abandoned: +P4), and rows without a header. */
+export function cleanupStatements(staleBefore: string): SqlStatement[] {
+  const live = `(SELECT token FROM staged_syncs WHERE staged_at >= ?1)`;
+  return [
+    ...STAGING_TABLE_NAMES.filter((t) => t !== 'staged_syncs').map((table) =>
+      statement('cleanup', `DELETE FROM ${table} WHERE token NOT IN ${live}`, [staleBefore]),
+    ),
+    statement('cleanup', `DELETE FROM staged_syncs WHERE staged_at < ?1`, [staleBefore]),
+  ];
+}
+
+/**
+ * Removes one sync's staging area: after its commit, or when it is aborted.
+ * With `alone` (the connection's own staging, and no other sync staging
+ * there) the tables are emptied whole, which SQLite does without visiting
+ * a row.
+ */
+export function discardStatements(token: string, alone = false): SqlStatement[] {
+  if (alone) return STAGING_TABLE_NAMES.map((table) => statement('cleanup', `DELETE FROM ${table}`));
+  return STAGING_TABLE_NAMES.map((table) => statement('cleanup', `DELETE FROM ${table} WHERE token = ?1`, [token]));
+}
+
+/** +P1: a failed step's staged rows and units count for nothing (from page `fromPage` on: a page about to run again). */
+export function discardStepStatements(token: string, stepId: string, fromPage = 0): SqlStatement[] {
+  return ['staged_entities', 'staged_relationships', 'staged_units', 'staged_confirmed'].map((table) =>
+    statement('cleanup', `DELETE FROM ${table} WHERE token = ?1 AND step_id = ?2 AND page >= ?3`, [token, stepId, fromPage]),
+  );
+}
+
+/** The header of a staging area, for resuming it; rows `account_id, connector_id, sync_id, started_at, verify`. */
+export function headerStatement(token: string): SqlStatement {
+  return statement('read', `SELECT account_id, connector_id, sync_id, started_at, verify FROM staged_syncs WHERE token = ?1`, [token]);
+}
+
+// ---------------------------------------------------------------------------
+// Units
+
+/**
+ * The digests of the scope's units of one step and kind, when the scope's
+ * units still stand for its rows (no other connector wrote to it since its
+ * last full commit recorded them); also notes in the header the write count
+ * they were read at, so the commit can tell they went stale. Rows: `digest`.
+ */
+export function storedUnitsStatements(token: string, stepId: string, kind: string): [SqlStatement, SqlStatement] {
+  return [
+    statement(
+      'stage',
+      `UPDATE staged_syncs SET units_read = (
+         SELECT s.writes FROM scope_state s WHERE s.account_id = staged_syncs.account_id AND s.connector_id = staged_syncs.connector_id
+           AND s.units_writes = s.writes)
+       WHERE token = ?1 AND units_read IS NULL AND verify = 0`,
+      [token],
+    ),
+    statement(
+      'read',
+      `SELECT u.digest FROM staged_syncs h
+       JOIN scope_state s ON s.account_id = h.account_id AND s.connector_id = h.connector_id
+       JOIN scope_units u ON u.account_id = h.account_id AND u.connector_id = h.connector_id
+       WHERE h.token = ?1 AND h.verify = 0 AND s.units_writes = s.writes AND h.units_read = s.writes
+         AND u.step_id = ?2 AND u.kind = ?3`,
+      [token, stepId, kind],
+    ),
+  ];
+}
+
+// ---------------------------------------------------------------------------
+// Staging a chunk
+
+const ENTITY_COLUMNS = `token, id, step_id, page, entity_type, entity_key, entity_class, display_name, properties, hash`;
+const RELATIONSHIP_COLUMNS = `token, id, ord, step_id, page, from_id, to_id, from_type, from_key, verb, to_type, to_key, properties, hash`;
+
+/** One staged entity row per statement, bound from {@link entityValues} (in-process drivers). */
+export const STAGE_ENTITY_ROW = `INSERT INTO staged_entities (${ENTITY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+export const STAGE_RELATIONSHIP_ROW = `INSERT INTO staged_relationships (${RELATIONSHIP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+export function entityValues(token: string, page: number, e: PreparedEntity): SqlValue[] {
+  return [token, e.id, e.stepId, page, e.entityType, e.entityKey, e.entityClass, e.displayName, e.propertiesJson, e.hash];
+}
+
+export function relationshipValues(token: string, page: number, r: PreparedRelationship): SqlValue[] {
+  return [token, r.id, r.ord, r.stepId, page, r.fromId, r.toId, r.fromType, r.fromKey, r.verb, r.toType, r.toKey, r.propertiesJson, r.hash];
+}
+
+const fromJson = (count: number): string => Array.from({ length: count }, (_, i) => `json_extract(value, '$[${i}]')`).join(', ');
+
+/** Many staged rows per statement: a JSON array of {@link entityValues} (without the token) expanded by `json_each` (D1). */
+const STAGE_ENTITY_JSON = `INSERT INTO staged_entities (${ENTITY_COLUMNS}) SELECT ?1, ${fromJson(9)} FROM json_each(?2)`;
+const STAGE_RELATIONSHIP_JSON = `INSERT INTO staged_relationships (${RELATIONSHIP_COLUMNS}) SELECT ?1, ${fromJson(13)} FROM json_each(?2)`;
+
+/**
+ * A chunk's rows as statements of at most `chunkBytes` of bound JSON each
+ * (a single larger row gets a statement of its own), for a driver where
+ * each statement is a round trip (D1).
+ */
+export function stageRowStatements(token: string, chunk: StagedChunk, chunkBytes: number): SqlStatement[] {
+  const out: SqlStatement[] = [];
+  const entities = chunk.entities.map((e) => JSON.stringify(entityValues(token, chunk.page, e).slice(1)));
+  for (const json of jsonChunks(entities, chunkBytes)) out.push(statement('stage', STAGE_ENTITY_JSON, [token, json]));
+  const relationships = chunk.relationships.map((r) => JSON.stringify(relationshipValues(token, chunk.page, r).slice(1)));
+  for (const json of jsonChunks(relationships, chunkBytes)) out.push(statement('stage', STAGE_RELATIONSHIP_JSON, [token, json]));
+  return out;
+}
+
+/** JSON arrays of at most `maxBytes` (a single larger row gets an array of its own). */
+export function* jsonChunks(rows: readonly string[], maxBytes: number): Generator<string> {
+  let parts: string[] = [];
+  let bytes = 2;
+  for (const row of rows) {
+    const size = utf8Length(row) + 1;
+    if (parts.length > 0 && bytes + size > maxBytes) {
+      yield `[${parts.join(',')}]`;
+      parts = [];
+      bytes = 2;
+    }
+    parts.push(row);
+    bytes += size;
+  }
+  if (parts.length > 0) yield `[${parts.join(',')}]`;
+}
+
+/** A chunk's units: new ones with their ids, matched ones by digest. */
+export function stageUnitStatements(token: string, chunk: StagedChunk, chunkBytes: number): SqlStatement[] {
+  const units = [
+    ...chunk.units.map((u) => JSON.stringify([u.kind, u.digest, u.stepId, chunk.page, 0, JSON.stringify(u.ids)])),
+    ...chunk.matched.map((m) => JSON.stringify([m.kind, m.digest, chunk.stepId, chunk.page, m.ord, null])),
+  ];
+  return [...jsonChunks(units, chunkBytes)].map((json) =>
+    statement('stage', `INSERT INTO staged_units (token, kind, digest, step_id, page, ord, ids) SELECT ?1, ${fromJson(6)} FROM json_each(?2)`, [token, json]),
+  );
+}
+
+// ---------------------------------------------------------------------------
+// Matched units, row by row
+
+/**
+ * The rows of the sync's matched units not expanded yet, into
+ * `staged_confirmed` (of `steps` only, when given): what prior reads of
+ * those steps and a full commit need. The ord of a row is its unit's plus
+ * its index in the unit.
+ */
+export function expandStatements(token: string, steps?: readonly string[]): SqlStatement[] {
+  const only = steps === undefined ? '' : `AND m.step_id IN (SELECT value FROM json_each(?2))`;
+  const params = steps === undefined ? [token] : [token, JSON.stringify(steps)];
+  return [
+    statement(
+      'stage',
+      `INSERT INTO staged_confirmed (token, kind, id, step_id, page, ord)
+       SELECT m.token, m.kind, j.value, m.step_id, m.page, m.ord + j.key
+       FROM staged_units m JOIN staged_syncs h ON h.token = m.token
+       JOIN scope_units u ON u.account_id = h.account_id AND u.connector_id = h.connector_id AND u.kind = m.kind AND u.digest = m.digest,
+       json_each(u.ids) j
+       WHERE m.token = ?1 AND m.ids IS NULL AND m.expanded = 0 ${only}`,
+      params,
+    ),
+    statement('stage', `UPDATE staged_units SET expanded = 1 WHERE token = ?1 AND ids IS NULL AND expanded = 0 ${only.replace('m.', '')}`, params),
+  ];
+}
+
+// ---------------------------------------------------------------------------
+// Prior reads: what the sync's dependencies emitted
+
+const PRIOR_COLUMNS = `id, step_id, entity_type, entity_key, entity_class, display_name, properties`;
+
+/**
+ * Entities staged or confirmed by `steps` (after {@link expandStatements}
+ * for them), with ids after `after`, in id order; rows `PRIOR_COLUMNS`.
+ */
+export function priorEntitiesStatement(
+  token: string,
+  query: { steps: readonly string[]; type?: string; class?: string; after?: string; limit: number },
+): SqlStatement {
+  const filter = (alias: string): string =>
+    [
+      query.type === undefined ? '' : `AND ${alias}.entity_type = ?4`,
+      query.class === undefined ? '' : `AND ${alias}.entity_class = ?5`,
+    ].join(' ');
+  return statement(
+    'read',
+    `SELECT ${PRIOR_COLUMNS} FROM (
+       SELECT s.id, s.step_id, s.entity_type, s.entity_key, s.entity_class, s.display_name, s.properties
+       FROM staged_entities s WHERE s.token = ?1 AND s.id > ?3 AND s.step_id IN (SELECT value FROM json_each(?2)) ${filter('s')}
+       UNION ALL
+       SELECT e.id, c.step_id, e.entity_type, e.entity_key, e.entity_class, e.display_name, e.properties
+       FROM staged_confirmed c JOIN entities e ON e.id = c.id
+       WHERE c.token = ?1 AND c.kind = 'entity' AND c.id > ?3 AND c.step_id IN (SELECT value FROM json_each(?2)) ${filter('e')}
+     ) ORDER BY id LIMIT ?6`,
+    [token, JSON.stringify(query.steps), query.after ?? '', query.type ?? null, query.class ?? null, query.limit],
+  );
+}
+
+/** Ids of the entities staged or confirmed by `steps` (after {@link expandStatements}), after `after`, in id order; rows `id`. */
+export function priorEntityIdsStatement(token: string, query: { steps: readonly string[]; after?: string; limit: number }): SqlStatement {
+  return statement(
+    'read',
+    `SELECT id FROM (
+       SELECT s.id FROM staged_entities s WHERE s.token = ?1 AND s.id > ?3 AND s.step_id IN (SELECT value FROM json_each(?2))
+       UNION ALL
+       SELECT c.id FROM staged_confirmed c WHERE c.token = ?1 AND c.kind = 'entity' AND c.id > ?3 AND c.step_id IN (SELECT value FROM json_each(?2))
+     ) ORDER BY id LIMIT ?4`,
+    [token, JSON.stringify(query.steps), query.after ?? '', query.limit],
+  );
+}
+
+/** One entity staged or confirmed by `steps`; rows `PRIOR_COLUMNS`. */
+export function priorEntityStatement(token: string, steps: readonly string[], id: string): SqlStatement {
+  return statement(
+    'read',
+    `SELECT s.id, s.step_id, s.entity_type, s.entity_key, s.entity_class, s.display_name, s.properties
+     FROM staged_entities s WHERE s.token = ?1 AND s.id = ?3 AND s.step_id IN (SELECT value FROM json_each(?2))
+     UNION ALL
+     SELECT e.id, c.step_id, e.entity_type, e.entity_key, e.entity_class, e.display_name, e.properties
+     FROM staged_confirmed c JOIN entities e ON e.id = c.id
+     WHERE c.token = ?1 AND c.kind = 'entity' AND c.id = ?3 AND c.step_id IN (SELECT value FROM json_each(?2))
+     LIMIT 1`,
+    [token, JSON.stringify(steps), id],
+  );
+}
+
+// ---------------------------------------------------------------------------
+// Commit
+
+/**
+ * The parameters every commit statement binds: ?1 token, ?2 kept steps
+ * (JSON), ?3 failed steps (JSON), ?4 finishedAt, ?5 committedAt, ?6 verify
+ * (0/1), ?7 entities emitted, ?8 relationships emitted.
+ */
+function commitParams(token: string, close: SyncClose, committedAt: string, verify: boolean): SqlValue[] {
+  return [
+    token,
+    JSON.stringify(close.keptSteps),
+    JSON.stringify(close.failedSteps),
+    close.finishedAt,
+    committedAt,
+    verify ? 1 : 0,
+    close.entities,
+    close.relationships,
+  ];
+}
+
+const DUPLICATE_SYNC = `INSERT INTO commit_guards (code) SELECT 'DuplicateSyncId' WHERE EXISTS (
+  SELECT 1 FROM staged_syncs h JOIN sync_runs r ON r.account_id = h.account_id AND r.sync_id = h.sync_id WHERE h.token = ?1)`;
+
+/** Sums of the ids of the sync's matched units, by kind, from the scope's units. */
+const MATCHED_ROWS = (kind: string): string => `(
+  SELECT COALESCE(SUM(json_array_length(u.ids)), 0) FROM staged_units m JOIN staged_syncs h ON h.token = m.token
+  JOIN scope_units u ON u.account_id = h.account_id AND u.connector_id = h.connector_id AND u.kind = m.kind AND u.digest = m.digest
+  WHERE m.token = ?1 AND m.ids IS NULL AND m.kind = '${kind}')`;
+
+/**
+ * +P2 without staging: the sync-run record with every row unchanged,
+ * inserted only when nothing was staged, no step is kept, every stored unit
+ * of the scope was matched (and emitted exactly the rows counted), and the
+ * scope's units still stand for its rows. The `result` statement returns the
+ * record, or no row when the check did not hold (then nothing was written).
+ */
+export function unchangedStatements(token: string, close: SyncClose, committedAt: string): SqlStatement[] {
+  const params = commitParams(token, close, committedAt, false);
+  return [
+    statement('guard', DUPLICATE_SYNC, params),
+    statement(
+      'record',
+      `INSERT INTO sync_runs ${SYNC_RUN_COLUMNS}
+       SELECT h.account_id, h.connector_id, h.sync_id, h.started_at, ?4, ?5, ?3, ?2, 0, 0, ?7, 0, 0, 0, 0, ?8, 0, 0, 0
+       FROM staged_syncs h JOIN scope_state s ON s.account_id = h.account_id AND s.connector_id = h.connector_id
+       WHERE h.token = ?1 AND ?2 = '[]' AND ?6 = 0 AND h.verify = 0
+         AND s.units_writes = s.writes AND h.units_read = s.writes
+         AND NOT EXISTS (SELECT 1 FROM staged_entities WHERE token = ?1)
+         AND NOT EXISTS (SELECT 1 FROM staged_relationships WHERE token = ?1)
+         AND NOT EXISTS (SELECT 1 FROM staged_units WHERE token = ?1 AND ids IS NOT NULL)
+         AND (SELECT COUNT(*) FROM staged_units WHERE token = ?1)
+           = (SELECT COUNT(*) FROM scope_units u WHERE u.account_id = h.account_id AND u.connector_id = h.connector_id)
+         AND ${MATCHED_ROWS('entity')} = ?7 AND ${MATCHED_ROWS('relationship')} = ?8`,
+      params,
+    ),
+    resultStatement(token),
+  ];
+}
+
+function resultStatement(token: string): SqlStatement {
+  return statement(
+    'result',
+    `SELECT r.* FROM sync_runs r JOIN staged_syncs h ON r.account_id = h.account_id AND r.sync_id = h.sync_id WHERE h.token = ?1`,
+    [token],
+  );
+}
+
+/** +P1 kept steps; not correlated with the outer row, so SQLite evaluates it once per statement. */
+const KEPT = `(SELECT value FROM json_each(?2))`;
+const IN_SCOPE = (alias: string): string => `${alias}.account_id = h.account_id AND ${alias}.connector_id = h.connector_id`;
+const EMITTED_ENTITY = (id: string): string => `(
+  EXISTS (SELECT 1 FROM staged_entities s WHERE s.token = ?1 AND s.id = ${id})
+  OR EXISTS (SELECT 1 FROM staged_confirmed c WHERE c.token = ?1 AND c.kind = 'entity' AND c.id = ${id}))`;
+const EMITTED_RELATIONSHIP = (id: string): string => `(
+  EXISTS (SELECT 1 FROM staged_relationships s WHERE s.token = ?1 AND s.id = ${id})
+  OR EXISTS (SELECT 1 FROM staged_confirmed c WHERE c.token = ?1 AND c.kind = 'relationship' AND c.id = ${id}))`;
+const DELETED_ENTITY = (id: string): string => `EXISTS (SELECT 1 FROM staged_entity_deletes d WHERE d.token = ?1 AND d.id = ${id})`;
+
+/**
+ * `willExist(id)` of the reference, after the delete plan: emitted, or
+ * stored and not deleted by this commit.
+ */
+const WILL_EXIST = (id: string): string => `(
+  ${EMITTED_ENTITY(id)}
+  OR (EXISTS (SELECT 1 FROM entities e WHERE e.id = ${id}) AND NOT ${DELETED_ENTITY(id)}))`;
+
+/** A staged relationship `r` with an endpoint that will not exist. */
+const STAGED_DANGLING = `(NOT ${WILL_EXIST('r.from_id')} OR NOT ${WILL_EXIST('r.to_id')})`;
+
+/**
+ * Does a stored row differ from what the sync emitted (`o` stored, `s` the
+ * staged row with the sync's connector as `connector`)? By the content
+ * hash; in verify mode (?6) also column by column, which finds rows edited
+ * by hand since their hash was written.
+ */
+const ENTITY_DIFFERS = (o: string, s: string, connector: string): string => `(${o}.hash <> ${s}.hash OR (?6 = 1 AND (
+  ${o}.entity_class IS NOT ${s}.entity_class OR ${o}.display_name IS NOT ${s}.display_name OR ${o}.properties IS NOT ${s}.properties
+  OR ${o}.step_id IS NOT ${s}.step_id OR ${o}.connector_id IS NOT ${connector}
+  OR ${o}.entity_type IS NOT ${s}.entity_type OR ${o}.entity_key IS NOT ${s}.entity_key)))`;
+const RELATIONSHIP_DIFFERS = (o: string, s: string, connector: string): string => `(${o}.hash <> ${s}.hash OR (?6 = 1 AND (
+  ${o}.properties IS NOT ${s}.properties OR ${o}.step_id IS NOT ${s}.step_id OR ${o}.connector_id IS NOT ${connector}
+  OR ${o}.from_id IS NOT ${s}.from_id OR ${o}.to_id IS NOT ${s}.to_id)))`;
+
+/**
+ * The full commit of a staged sync (after {@link expandStatements}): see
+ * the module comment. Binds {@link commitParams}.
+ */
+export function commitStatements(token: string, close: SyncClose, committedAt: string, verify: boolean): SqlStatement[] {
+  const params = commitParams(token, close, committedAt, verify);
+  const s = (kind: Parameters<typeof statement>[0], sql: string): SqlStatement => statement(kind, sql, params);
+  return [
+    s('guard', DUPLICATE_SYNC),
+    // Matched units stand for stored rows: those must be what the sync read.
+    s(
+      'guard',
+      `INSERT INTO commit_guards (code) SELECT 'SyncConflict' FROM staged_syncs h WHERE h.token = ?1
+       AND EXISTS (SELECT 1 FROM staged_units m WHERE m.token = ?1 AND m.ids IS NULL)
+       AND (NOT EXISTS (SELECT 1 FROM scope_state st WHERE ${IN_SCOPE('st')} AND st.units_writes = st.writes AND h.units_read = st.writes)
+         OR EXISTS (SELECT 1 FROM staged_units m WHERE m.token = ?1 AND m.ids IS NULL AND NOT EXISTS (
+           SELECT 1 FROM scope_units u WHERE ${IN_SCOPE('u')} AND u.kind = m.kind AND u.digest = m.digest)))`,
+    ),
+    // Every emitted row is staged or confirmed: a cleaned-up staging area must not delete the rest.
+    s(
+      'guard',
+      `INSERT INTO commit_guards (code) SELECT 'StagingIncomplete' WHERE
+         (SELECT COUNT(*) FROM staged_entities WHERE token = ?1) + (SELECT COUNT(*) FROM staged_confirmed WHERE token = ?1 AND kind = 'entity') <> ?7
+         OR (SELECT COUNT(*) FROM staged_relationships WHERE token = ?1) + (SELECT COUNT(*) FROM staged_confirmed WHERE token = ?1 AND kind = 'relationship') <> ?8`,
+    ),
+    // Reference `deletes` of the entity plan: in scope, not emitted, step not kept (+P1).
+    s(
+      'plan',
+      `INSERT INTO staged_entity_deletes (token, id)
+       SELECT h.token, e.id FROM staged_syncs h JOIN entities e ON ${IN_SCOPE('e')}
+       WHERE h.token = ?1 AND e.step_id NOT IN ${KEPT} AND NOT ${EMITTED_ENTITY('e.id')}`,
+    ),
+    // INV-C04 against the graph as it will be: a staged relationship whose endpoint
+    // will not exist, or a confirmed (unchanged) one whose endpoint this commit deletes.
+    s(
+      'guard',
+      `INSERT INTO commit_guards (code) SELECT 'DanglingRelationship' WHERE EXISTS (
+         SELECT 1 FROM staged_relationships r WHERE r.token = ?1 AND ${STAGED_DANGLING}
+       ) OR EXISTS (
+         SELECT 1 FROM staged_entity_deletes d JOIN relationships r ON r.from_id = d.id
+         JOIN staged_confirmed c ON c.token = ?1 AND c.kind = 'relationship' AND c.id = r.id WHERE d.token = ?1
+       ) OR EXISTS (
+         SELECT 1 FROM staged_entity_deletes d JOIN relationships r ON r.to_id = d.id
+         JOIN staged_confirmed c ON c.token = ?1 AND c.kind = 'relationship' AND c.id = r.id WHERE d.token = ?1)`,
+    ),
+    // The relationship plan: in scope, not emitted, step not kept; then INV-03's cascade, from any connector.
+    s(
+      'plan',
+      `INSERT INTO staged_relationship_deletes (token, id, cascaded)
+       SELECT h.token, r.id, 0 FROM staged_syncs h JOIN relationships r ON ${IN_SCOPE('r')}
+       WHERE h.token = ?1 AND r.step_id NOT IN ${KEPT} AND NOT ${EMITTED_RELATIONSHIP('r.id')}`,
+    ),
+    s(
+      'plan',
+      `INSERT OR IGNORE INTO staged_relationship_deletes (token, id, cascaded)
+       SELECT d.token, r.id, 1 FROM staged_entity_deletes d JOIN relationships r ON r.from_id = d.id
+       WHERE d.token = ?1 AND NOT ${EMITTED_RELATIONSHIP('r.id')}
+       UNION
+       SELECT d.token, r.id, 1 FROM staged_entity_deletes d JOIN relationships r ON r.to_id = d.id
+       WHERE d.token = ?1 AND NOT ${EMITTED_RELATIONSHIP('r.id')}`,
+    ),
+    // Stats, counted against the graph before it changes.
+    s(
+      'record',
+      `INSERT INTO sync_runs ${SYNC_RUN_COLUMNS}
+       SELECT h.account_id, h.connector_id, h.sync_id, h.started_at, ?4, ?5, ?3, ?2,
+        es.created, es.updated, es.unchanged + (SELECT COUNT(*) FROM staged_confirmed WHERE token = ?1 AND kind = 'entity'),
+        (SELECT COUNT(*) FROM staged_entity_deletes WHERE token = ?1),
+        (SELECT COUNT(*) FROM entities e WHERE ${IN_SCOPE('e')} AND e.step_id IN ${KEPT} AND NOT ${EMITTED_ENTITY('e.id')}),
+        rs.created, rs.updated, rs.unchanged + (SELECT COUNT(*) FROM staged_confirmed WHERE token = ?1 AND kind = 'relationship'),
+        (SELECT COUNT(*) FROM staged_relationship_deletes WHERE token = ?1),
+        (SELECT COUNT(*) FROM staged_relationship_deletes WHERE token = ?1 AND cascaded = 1),
+        (SELECT COUNT(*) FROM relationships r WHERE ${IN_SCOPE('r')} AND r.step_id IN ${KEPT} AND NOT ${EMITTED_RELATIONSHIP('r.id')}
+          AND NOT EXISTS (SELECT 1 FROM staged_relationship_deletes d WHERE d.token = ?1 AND d.id = r.id))
+       FROM staged_syncs h,
+        (SELECT COALESCE(SUM(o.id IS NULL), 0) AS created,
+           COALESCE(SUM(o.id IS NOT NULL AND ${ENTITY_DIFFERS('o', 's', 'x.connector_id')}), 0) AS updated,
+           COALESCE(SUM(o.id IS NOT NULL AND NOT ${ENTITY_DIFFERS('o', 's', 'x.connector_id')}), 0) AS unchanged
+         FROM staged_entities s JOIN staged_syncs x ON x.token = s.token LEFT JOIN entities o ON o.id = s.id WHERE s.token = ?1) es,
+        (SELECT COALESCE(SUM(o.id IS NULL), 0) AS created,
+           COALESCE(SUM(o.id IS NOT NULL AND ${RELATIONSHIP_DIFFERS('o', 's', 'x.connector_id')}), 0) AS updated,
+           COALESCE(SUM(o.id IS NOT NULL AND NOT ${RELATIONSHIP_DIFFERS('o', 's', 'x.connector_id')}), 0) AS unchanged
+         FROM staged_relationships s JOIN staged_syncs x ON x.token = s.token LEFT JOIN relationships o ON o.id = s.id WHERE s.token = ?1) rs
+       WHERE h.token = ?1`,
+    ),
+    // One more write for every scope this commit takes a row from or cascades one away from;
+    // their units no longer stand for their rows. (Its own scope may count too: its units are taken afresh below.)
+    s(
+      'record',
+      `INSERT INTO scope_state (account_id, connector_id, writes)
+       SELECT account_id, connector_id, 1 FROM (
+         SELECT o.account_id, o.connector_id FROM staged_entities s JOIN staged_syncs x ON x.token = s.token
+         JOIN entities o ON o.id = s.id WHERE s.token = ?1 AND ${ENTITY_DIFFERS('o', 's', 'x.connector_id')} AND ${RECORDED('entities_updated')} > 0
+         UNION
+         SELECT o.account_id, o.connector_id FROM staged_relationships s JOIN staged_syncs x ON x.token = s.token
+         JOIN relationships o ON o.id = s.id WHERE s.token = ?1 AND ${RELATIONSHIP_DIFFERS('o', 's', 'x.connector_id')} AND ${RECORDED('relationships_updated')} > 0
+         UNION
+         SELECT r.account_id, r.connector_id FROM staged_relationship_deletes d JOIN relationships r ON r.id = d.id
+         WHERE d.token = ?1 AND d.cascaded = 1
+       ) WHERE true
+       ON CONFLICT (account_id, connector_id) DO UPDATE SET writes = writes + 1`,
+    ),
+    // Created or changed rows only (+P2), in id order (the staging key); the last writer becomes the source.
+    s(
+      'graph',
+      `INSERT INTO entities (id, account_id, connector_id, sync_id, step_id, entity_type, entity_key, entity_class,
+        display_name, properties, hash)
+       SELECT s.id, h.account_id, h.connector_id, h.sync_id, s.step_id, s.entity_type, s.entity_key, s.entity_class,
+        s.display_name, s.properties, s.hash
+       FROM staged_entities s JOIN staged_syncs h ON h.token = s.token
+       WHERE s.token = ?1 AND ${RECORDED('entities_created')} + ${RECORDED('entities_updated')} > 0
+       ON CONFLICT (id) DO UPDATE SET account_id = excluded.account_id, connector_id = excluded.connector_id,
+        sync_id = excluded.sync_id, step_id = excluded.step_id, entity_type = excluded.entity_type,
+        entity_key = excluded.entity_key, entity_class = excluded.entity_class, display_name = excluded.display_name,
+        properties = excluded.properties, hash = excluded.hash
+       WHERE ${ENTITY_DIFFERS('entities', 'excluded', 'excluded.connector_id')}`,
+    ),
+    s('graph', `DELETE FROM entities WHERE id IN (SELECT id FROM staged_entity_deletes WHERE token = ?1)`),
+    s(
+      'graph',
+      `INSERT INTO relationships (id, account_id, connector_id, sync_id, step_id, from_id, to_id, from_type, from_key, verb,
+        to_type, to_key, properties, hash)
+       SELECT s.id, h.account_id, h.connector_id, h.sync_id, s.step_id, s.from_id, s.to_id, s.from_type, s.from_key, s.verb,
+        s.to_type, s.to_key, s.properties, s.hash
+       FROM staged_relationships s JOIN staged_syncs h ON h.token = s.token
+       WHERE s.token = ?1 AND ${RECORDED('relationships_created')} + ${RECORDED('relationships_updated')} > 0
+       ON CONFLICT (id) DO UPDATE SET account_id = excluded.account_id, connector_id = excluded.connector_id,
+        sync_id = excluded.sync_id, step_id = excluded.step_id, from_id = excluded.from_id, to_id = excluded.to_id,
+        from_type = excluded.from_type, from_key = excluded.from_key, verb = excluded.verb, to_type = excluded.to_type,
+        to_key = excluded.to_key, properties = excluded.properties, hash = excluded.hash
+       WHERE ${RELATIONSHIP_DIFFERS('relationships', 'excluded', 'excluded.connector_id')}`,
+    ),
+    s('graph', `DELETE FROM relationships WHERE id IN (SELECT id FROM staged_relationship_deletes WHERE token = ?1)`),
+    // The scope's units: without kept steps the matched ones and the new ones stand for its rows; otherwise they are unknown.
+    s(
+      'record',
+      `DELETE FROM scope_units WHERE EXISTS (
+         SELECT 1 FROM staged_syncs h WHERE h.token = ?1 AND ${IN_SCOPE('scope_units')}
+           AND (?2 <> '[]' OR NOT EXISTS (
+             SELECT 1 FROM staged_units m WHERE m.token = ?1 AND m.ids IS NULL AND m.kind = scope_units.kind AND m.digest = scope_units.digest)))`,
+    ),
+    s(
+      'record',
+      `INSERT INTO scope_units (account_id, connector_id, kind, digest, step_id, ids)
+       SELECT h.account_id, h.connector_id, m.kind, m.digest, m.step_id, m.ids
+       FROM staged_units m JOIN staged_syncs h ON h.token = m.token
+       WHERE m.token = ?1 AND m.ids IS NOT NULL AND ?2 = '[]'
+       ON CONFLICT (account_id, connector_id, kind, digest) DO UPDATE SET step_id = excluded.step_id, ids = excluded.ids`,
+    ),
+    s(
+      'record',
+      `INSERT INTO scope_state (account_id, connector_id, writes, units_writes)
+       SELECT h.account_id, h.connector_id, 0, CASE WHEN ?2 = '[]' THEN 0 END FROM staged_syncs h WHERE h.token = ?1
+       ON CONFLICT (account_id, connector_id) DO UPDATE SET units_writes = CASE WHEN excluded.units_writes IS NULL THEN NULL ELSE scope_state.writes END`,
+    ),
+    resultStatement(token),
+  ];
+}
+
+/**
+ * A stats column of the sync-run row just recorded: the upserts run only
+ * when it counts a created or updated row of their table, so an unchanged
+ * table is not even visited (+P2). Not correlated with the outer row, so
+ * SQLite evaluates it once.
+ */
+const RECORDED = (column: string): string => `(
+  SELECT r.${column} FROM sync_runs r JOIN staged_syncs c ON r.account_id = c.account_id AND r.sync_id = c.sync_id WHERE c.token = ?1)`;
+
+/**
+ * INV-C04 report, after a commit aborted on its guard (the staging and the
+ * graph are as the guard saw them, but the delete plan was rolled back, so
+ * it is recomputed inline): the dangling relationship emitted first (by
+ * ord, staged or confirmed) as `id, from_type, from_key, verb, to_type,
+ * to_key`, and `dangling_count`. Binds {@link commitParams}.
+ */
+export function danglingReportStatement(token: string, close: SyncClose, committedAt: string): SqlStatement {
+  const deleted = (id: string): string => `EXISTS (SELECT 1 FROM staged_syncs h JOIN entities e ON e.id = ${id} AND ${IN_SCOPE('e')}
+    WHERE h.token = ?1 AND e.step_id NOT IN ${KEPT} AND NOT ${EMITTED_ENTITY('e.id')})`;
+  const willExist = (id: string): string => `(${EMITTED_ENTITY(id)} OR (EXISTS (SELECT 1 FROM entities e WHERE e.id = ${id}) AND NOT ${deleted(id)}))`;
+  return statement(
+    'read',
+    `SELECT id, from_type, from_key, verb, to_type, to_key, COUNT(*) OVER () AS dangling_count FROM (
+       SELECT r.id, r.ord, r.from_type, r.from_key, r.verb, r.to_type, r.to_key FROM staged_relationships r
+       WHERE r.token = ?1 AND (NOT ${willExist('r.from_id')} OR NOT ${willExist('r.to_id')})
+       UNION ALL
+       SELECT r.id, c.ord, r.from_type, r.from_key, r.verb, r.to_type, r.to_key
+       FROM staged_confirmed c JOIN relationships r ON r.id = c.id
+       WHERE c.token = ?1 AND c.kind = 'relationship' AND (${deleted('r.from_id')} OR ${deleted('r.to_id')})
+     ) ORDER BY ord LIMIT 1`,
+    commitParams(token, close, committedAt, false),
+  );
+}

@@ -1,0 +1,91 @@
+import type { EntityData } from '../model/entity.js';
+import { sha256Hex } from '../model/ids.js';
+import { canonicalProperties } from '../model/values.js';
+import type { RelationshipData } from '../model/relationship.js';
+import type { RecordKind } from '../store/types.js';
+
+/*
+ * A sync re-emits most of what the scope holds; recognising that before any
+ * row is prepared is what makes an unchanged re-sync cheap (+P2). Records
+ * are grouped into units: runs of consecutive records of one kind from one
+ * step, ended after a record whose id has its low bits zero (so an inserted
+ * or removed record only changes the unit it falls in, not every unit after
+ * it), after MAX_UNIT_RECORDS, and at the end of a page or step. A unit's
+ * digest (its input digest) is SHA-256 over the JSON of exactly what
+ * preparing its rows reads (their text fields and canonical properties,
+ * computed once here and stored as they are), so an equal digest means
+ * equal prepared rows:
+ * a unit that the scope stored last time with the same digest is matched,
+ * and nothing of it is prepared, staged or written.
+ */
+
+/** A unit ends after a record whose id's first word has these bits zero: about 32 records a unit. */
+export const UNIT_END_MASK = 31;
+export const MAX_UNIT_RECORDS = 256;
+/** Bumped whenever preparing derives anything differently: a stored digest of another version never matches. */
+const VERSION = 'parallax-edge unit 2';
+
+/** The records of one open unit, with their ids (4 words each) and canonical properties. */
+export class UnitBuffer<R extends EntityData | RelationshipData> {
+  readonly records: R[] = [];
+  readonly ids = new Uint32Array(MAX_UNIT_RECORDS * 4);
+  /** Each record's canonical properties JSON: digested here, and stored as is when the unit is prepared. */
+  readonly properties: string[] = [];
+  #texts: string[] = [];
+
+  constructor(
+    readonly kind: RecordKind,
+    /** JSON of the scope, step and kind, the first line of every digest. */
+    private readonly header: string,
+  ) {}
+
+  get length(): number {
+    return this.records.length;
+  }
+
+  /** Adds a validated record and its id; true when the unit ends with it. */
+  add(record: R, id: ArrayLike<number>): boolean {
+    const index = this.records.length;
+    this.records.push(record);
+    const at = index * 4;
+    this.ids[at] = id[0]!;
+    this.ids[at + 1] = id[1]!;
+    this.ids[at + 2] = id[2]!;
+    this.ids[at + 3] = id[3]!;
+    const properties = canonicalProperties(record.properties);
+    this.properties.push(properties);
+    this.#texts.push(recordJson(this.kind, record, properties));
+    return (id[0]! & UNIT_END_MASK) === 0 || index + 1 === MAX_UNIT_RECORDS;
+  }
+
+  /** The unit's input digest. */
+  digest(): string {
+    return sha256Hex(`${this.header}\n${this.#texts.join('\n')}`);
+  }
+
+  /** Empties the buffer for the next unit. */
+  clear(): void {
+    this.records.length = 0;
+    this.properties.length = 0;
+    this.#texts = [];
+  }
+}
+
+/** The first line of a unit's digest input. */
+export function unitHeader(accountId: string, connectorId: string, stepId: string, kind: RecordKind): string {
+  return JSON.stringify([VERSION, accountId, connectorId, stepId, kind]);
+}
+
+/**
+ * The fields of a record that preparing reads, in a fixed order: a JSON
+ * array of its text fields (self-delimiting) and then its canonical
+ * properties JSON, exactly the text that is stored.
+ */
+function recordJson(kind: RecordKind, record: EntityData | RelationshipData, properties: string): string {
+  if (kind === 'entity') {
+    const e = record as EntityData;
+    return `${JSON.stringify([e.entityType, e.entityKey, e.entityClass, e.displayName])}${properties}`;
+  }
+  const r = record as RelationshipData;
+  return `${JSON.stringify([r.fromType, r.fromKey, r.verb, r.toType, r.toKey])}${properties}`;
+}

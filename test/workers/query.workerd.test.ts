@@ -1,0 +1,64 @@
+/** POST /v1/query inside workerd on a real local D1: Parallax's answer shape, auth, 400 with the position, 422 naming the limit. */
+import { applyD1Migrations, createExecutionContext, reset } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { commitSync } from 'parallax-edge';
+import { createD1Store } from 'parallax-edge/adapters/d1';
+import { createWorker } from '../../workers/worker.js';
+import { ESTATE, syncInput } from 'parallax-edge/testing';
+import { testRegistry } from './support/inventory.js';
+
+const TOKEN = 'test-api-token-0123456789';
+const worker = createWorker({ registry: testRegistry(), logger: { log: () => {}, warn: () => {} } });
+
+async function post(body: unknown, token: string | null = TOKEN): Promise<{ status: number; body: any }> {
+  const headers = new Headers({ 'content-type': 'application/json' });
+  if (token) headers.set('authorization', `Bearer ${token}`);
+  const response = await worker.fetch(
+    new Request('http://worker.test/v1/query', { method: 'POST', headers, body: JSON.stringify(body) }),
+    { ...env, PARALLAX_API_TOKEN: TOKEN } as Cloudflare.Env,
+    createExecutionContext(),
+  );
+  return { status: response.status, body: await response.json() };
+}
+
+describe('POST /v1/query (issue 13)', () => {
+  beforeEach(async () => {
+    await reset();
+    await applyD1Migrations(env.DB, env.TEST_MIGRATIONS!);
+    await commitSync(createD1Store(env.DB), syncInput({ syncId: 's1', ...ESTATE }));
+  });
+
+  it('answers {count, entities: [{id, entity_type, display_name, ...}]} plus the richer fields', async () => {
+    const { status, body } = await post({ pql: 'FIND host THAT !PROTECTS edr_agent', account_id: 'acme' });
+    expect(status).toBe(200);
+    expect(body.count).toBe(2);
+    expect(body.entities.map((e: { entity_key: string }) => e.entity_key).sort()).toEqual(['h4', 'web-02']);
+    expect(body.entities[0]).toMatchObject({ id: expect.stringMatching(/^[0-9a-f]{32}$/), entity_type: 'host', display_name: expect.any(String) });
+    expect(body).toMatchObject({ kind: 'find', groups: [], rows: [], path: null, layers: [], next_cursor: null });
+    const path = await post({ pql: "FIND SHORTEST PATH FROM user WITH email = 'alice@corp.com' TO secret" });
+    expect(path.body.path.entities.map((e: { entity_key: string }) => e.entity_key)).toEqual(['alice', 'admin_role', 'web-01', 'db-01', 'prod-db-password']);
+    expect(path.body.path.relationships.map((r: { verb: string }) => r.verb)).toEqual(['ASSIGNED', 'MANAGES', 'CONNECTS', 'HAS']);
+    const paged = await post({ pql: 'FIND Host', limit: 2 });
+    expect(paged.body.entities).toHaveLength(2);
+    const rest = await post({ pql: 'FIND Host', limit: 10, cursor: paged.body.next_cursor });
+    expect(rest.body.entities).toHaveLength(paged.body.count - 2);
+  });
+
+  it('a syntax error is a 400 with line, column, expected and found', async () => {
+    const { status, body } = await post({ pql: 'FIND host THAT RUN x' });
+    expect(status).toBe(400);
+    expect(body.error).toMatchObject({ code: 'PqlSyntaxError', message: "line 1, col 16: expected a verb after THAT, found 'RUN'", line: 1, column: 16, expected: 'a verb after THAT', found: "'RUN'", field: 'pql' });
+  });
+
+  it('a hit limit is a 422 naming it; a bad cursor or body a 400; no token a 401', async () => {
+    const many = Array.from({ length: 10_001 }, (_, i) => ({ entityType: 'thing', entityKey: String(i), entityClass: 'Generic', displayName: String(i), properties: {} }));
+    await commitSync(createD1Store(env.DB), syncInput({ syncId: 'big', connectorId: 'bulk', entities: many }));
+    const { status, body } = await post({ pql: 'FIND BLAST RADIUS FROM thing DEPTH 0' });
+    expect(status).toBe(422);
+    expect(body.error).toMatchObject({ code: 'QueryLimitExceeded', limit: 'results', max: 10_000 });
+    expect((await post({ pql: 'FIND *', cursor: 'nope' })).status).toBe(400);
+    expect((await post({ query: 'FIND *' })).status).toBe(400);
+    expect((await post({ pql: 'FIND *' }, null)).status).toBe(401);
+  });
+});
