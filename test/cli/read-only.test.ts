@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS, migrationSql, SCHEMA_VERSION } from '../../adapters/sql/index.js';
-import { modules, SPAWNING, workspace, type CliResult, type RunAs, type Workspace } from './run-cli.js';
+import { modules, SPAWNING, workspace, type CliResult, type Workspace } from './run-cli.js';
 
 const READS = [['stats'], ['entities', '--type', 'user'], ['syncs']] as const;
 
@@ -16,9 +16,10 @@ function fileState(path: string): { sha256: string; size: number; mode: number; 
 
 /**
  * Root reads and writes any file whatever its mode, so a chmod 0444 store
- * proves nothing to a root process: as root, the CLI runs as nobody instead.
+ * proves nothing to a root process: as root, the CLI runs without the
+ * capabilities that override file modes.
  */
-const asUnprivileged: RunAs | undefined = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined;
+const restricted = process.getuid?.() === 0;
 
 /** A SQLite file at schema `version` (the SQL module's migrations up to it), with one entity row. */
 function schemaAt(path: string, version: number): void {
@@ -44,8 +45,8 @@ describe.concurrent('Defect 10: read commands open the store read-only, never cr
     ws.write('ok.json', JSON.stringify({ users: ['ada', 'bob'] }));
     const synced = await Promise.all(['store.db', 'locked.db', 'ro-dir/store.db'].map((store) => ws.cli('sync', 'directory.ts', '--config', 'ok.json', '--store', store)));
     expect(synced.map((r) => r.code)).toEqual([0, 0, 0]);
-    // Let an unprivileged reader into the workspace (it is 0700) and let SQLite
-    // create the WAL index (-shm) next to a read-only file, as an owner could.
+    // Let SQLite create the WAL index (-shm) next to a read-only file, as an
+    // owner could.
     chmodSync(ws.dir, 0o777);
   }, SPAWNING.timeout);
   afterAll(() => {
@@ -53,11 +54,11 @@ describe.concurrent('Defect 10: read commands open the store read-only, never cr
     ws.remove();
   });
 
-  it('a chmod 0444 store: stats, entities and syncs read it (as an unprivileged user when the tests run as root) and leave it byte for byte, mtime included', async () => {
+  it('a chmod 0444 store: stats, entities and syncs read it (without the root override of file modes when the tests run as root) and leave it byte for byte, mtime included', async () => {
     const file = join(ws.dir, 'store.db');
     chmodSync(file, 0o444);
     const before = fileState(file);
-    const results = await Promise.all(READS.map((read) => ws.cliAs(asUnprivileged, ...read, '--store', 'store.db')));
+    const results = await Promise.all(READS.map((read) => ws.cliAs(restricted, ...read, '--store', 'store.db')));
     for (const result of results) expect(result, result.stderr).toMatchObject({ code: 0, stderr: '' });
     expect(results[0]!.stdout).toContain('4 entities, 2 relationships');
     expect(results[1]!.stdout).toMatch(/^user\s+ada\s+User/m);
@@ -85,7 +86,7 @@ describe.concurrent('Defect 10: read commands open the store read-only, never cr
     const file = join(ws.dir, 'ro-dir/store.db');
     chmodSync(join(ws.dir, 'ro-dir'), 0o555);
     const before = fileState(file);
-    const result = await ws.cliAs(asUnprivileged, 'stats', '--store', 'ro-dir/store.db');
+    const result = await ws.cliAs(restricted, 'stats', '--store', 'ro-dir/store.db');
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(
       'parallax-edge: cannot read store ro-dir/store.db: its directory is not writable, and SQLite must create ro-dir/store.db-shm there to read a WAL database\n',

@@ -26,8 +26,8 @@ export interface Workspace {
   /** Writes a file (creating directories) and returns its path relative to `dir`. */
   write(path: string, content: string): string;
   cli(...args: string[]): Promise<CliResult>;
-  /** Runs the CLI as another user (a uid and gid; needs root), or as this one when `as` is undefined. */
-  cliAs(as: RunAs | undefined, ...args: string[]): Promise<CliResult>;
+  /** Runs the CLI, with `restricted`, without the capabilities that let root ignore file modes (see {@link runCli}). */
+  cliAs(restricted: boolean, ...args: string[]): Promise<CliResult>;
   /** Starts the CLI and hands back the child, to signal it; `result` settles when it exits. */
   start(...args: string[]): { child: ChildProcess; stderrSoFar(): string; result: Promise<CliResult> };
   remove(): void;
@@ -44,7 +44,7 @@ export function workspace(): Workspace {
       return path;
     },
     cli: (...args) => runCli(args, dir),
-    cliAs: (as, ...args) => runCli(args, dir, as),
+    cliAs: (restricted, ...args) => runCli(args, dir, restricted),
     start(...args) {
       const child = spawn(process.execPath, ['--import', tsxLoader, cliMain, ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
       let stdout = '';
@@ -58,17 +58,20 @@ export function workspace(): Workspace {
   };
 }
 
-export interface RunAs {
-  readonly uid: number;
-  readonly gid: number;
-}
-
-export function runCli(args: readonly string[], cwd: string, as?: RunAs): Promise<CliResult> {
+/**
+ * `restricted`: the CLI runs under util-linux's setpriv with every capability
+ * dropped, so even as root a 0444 file or a 0555 directory refuses it, as
+ * it refuses its owner. Running as another user (nobody) instead would need
+ * that user to reach the checkout, which a clone in a 0700 directory denies.
+ */
+export function runCli(args: readonly string[], cwd: string, restricted = false): Promise<CliResult> {
+  const node = [process.execPath, '--import', tsxLoader, cliMain, ...args];
+  const [command, ...commandArgs] = restricted ? ['setpriv', '--bounding-set=-all', '--inh-caps=-all', '--', ...node] : node;
   return new Promise((resolve) => {
     execFile(
-      process.execPath,
-      ['--import', tsxLoader, cliMain, ...args],
-      { cwd, env: { ...process.env, NO_COLOR: '1' }, timeout: 100_000, ...(as ? { uid: as.uid, gid: as.gid } : {}) },
+      command!,
+      commandArgs,
+      { cwd, env: { ...process.env, NO_COLOR: '1' }, timeout: 100_000 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
         resolve({ code, stdout, stderr });
