@@ -65,6 +65,16 @@ export interface SqliteStoreOptions {
    * Default 10,000; 0 turns it off.
    */
   readonly bulkLoadRows?: number;
+  /**
+   * PQL queries read the committed graph through a read-only connection of
+   * their own that maps up to this many bytes of the file (SQLite's
+   * `mmap_size`): a query that visits most of a big graph reads its pages
+   * from the OS's page cache without a copy, and the store's own connection
+   * (which syncs) keeps its bounded page cache. Default 1 GiB; 0 runs
+   * queries on the store's connection, without mapping. A `:memory:` store
+   * always does.
+   */
+  readonly queryMmapBytes?: number;
 }
 
 export interface SqliteStore extends GraphStore {
@@ -74,6 +84,7 @@ export interface SqliteStore extends GraphStore {
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 const DEFAULT_BULK_LOAD_ROWS = 10_000;
+const DEFAULT_QUERY_MMAP_BYTES = 1024 * 1024 * 1024;
 /** Pages of the TEMP staging tables held in memory (KiB, as a negative cache_size); the rest spills to a temp file. */
 const STAGING_CACHE_KIB = 32 * 1024;
 
@@ -170,34 +181,15 @@ function checkSchema(db: Database.Database, path: string): void {
   }
 }
 
-/**
- * Opens (creating it if needed) a SQLite graph store: WAL journal, a busy
- * timeout, and schema migrations applied on open. Throws a `CommitError`
- * `StoreFailure` when the file cannot be opened or its schema is newer than
- * this code. With `readonly`, nothing is created, written or migrated: a file
- * that is not a store at this schema version is a {@link SqliteSchemaError}.
- */
-export function createSqliteStore(options: string | SqliteStoreOptions): SqliteStore {
-  const {
-    path,
-    readonly = false,
-    busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS,
-    stagingChunkBytes,
-    trace,
-    bulkLoadRows = DEFAULT_BULK_LOAD_ROWS,
-  }: SqliteStoreOptions = typeof options === 'string' ? { path: options } : options;
-  let db: Database.Database;
-  try {
-    db = new Database(path, {
-      readonly,
-      fileMustExist: readonly,
-      timeout: busyTimeoutMs,
-      ...(trace ? { verbose: (sql: unknown) => trace(String(sql)) } : {}),
-    });
-  } catch (error) {
-    throw storeFailure(`cannot open SQLite database "${path}": ${describeError(error)}`, error);
-  }
+/** A better-sqlite3 connection with its cache of prepared statements. */
+interface Connection {
+  readonly db: Database.Database;
+  readonly cache: Map<string, Database.Statement>;
+  prepare(sql: string): Database.Statement;
+  exec(s: SqlStatement): SqlResult;
+}
 
+function connection(db: Database.Database): Connection {
   const cache = new Map<string, Database.Statement>();
   const prepare = (sql: string): Database.Statement => {
     let prepared = cache.get(sql);
@@ -213,6 +205,40 @@ export function createSqliteStore(options: string | SqliteStoreOptions): SqliteS
     if (prepared.reader) return { rows: prepared.all(...args(s)) as Row[], changes: 0 };
     return { rows: [], changes: prepared.run(...args(s)).changes };
   };
+  return { db, cache, prepare, exec };
+}
+
+/**
+ * Opens (creating it if needed) a SQLite graph store: WAL journal, a busy
+ * timeout, and schema migrations applied on open. Throws a `CommitError`
+ * `StoreFailure` when the file cannot be opened or its schema is newer than
+ * this code. With `readonly`, nothing is created, written or migrated: a file
+ * that is not a store at this schema version is a {@link SqliteSchemaError}.
+ */
+export function createSqliteStore(options: string | SqliteStoreOptions): SqliteStore {
+  const {
+    path,
+    readonly = false,
+    busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS,
+    stagingChunkBytes,
+    trace,
+    bulkLoadRows = DEFAULT_BULK_LOAD_ROWS,
+    queryMmapBytes = DEFAULT_QUERY_MMAP_BYTES,
+  }: SqliteStoreOptions = typeof options === 'string' ? { path: options } : options;
+  let db: Database.Database;
+  try {
+    db = new Database(path, {
+      readonly,
+      fileMustExist: readonly,
+      timeout: busyTimeoutMs,
+      ...(trace ? { verbose: (sql: unknown) => trace(String(sql)) } : {}),
+    });
+  } catch (error) {
+    throw storeFailure(`cannot open SQLite database "${path}": ${describeError(error)}`, error);
+  }
+
+  const main = connection(db);
+  const { prepare, exec } = main;
 
   try {
     if (!readonly) {
@@ -295,10 +321,26 @@ export function createSqliteStore(options: string | SqliteStoreOptions): SqliteS
     keyed = false;
   };
 
+  /** The connection queries read through (see `queryMmapBytes`), opened on the first query. */
+  let queries: Connection | undefined;
+  const queryConnection = (): Connection => {
+    if (queryMmapBytes <= 0 || path === ':memory:' || path === '') return main;
+    if (!queries) {
+      const reader = new Database(path, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs, ...(trace ? { verbose: (sql: unknown) => trace(String(sql)) } : {}) });
+      reader.pragma(`mmap_size = ${Math.floor(queryMmapBytes)}`);
+      queries = connection(reader);
+    }
+    return queries;
+  };
+
   const executor: SqlExecutor = {
     rowInserts: stagingChunkBytes === undefined,
     localStaging: true,
     async batch(work, mode) {
+      if (mode === 'query') {
+        const { db: reader, exec: run } = queryConnection();
+        return reader.transaction(() => work.map((w) => run(w as SqlStatement)))();
+      }
       if (readonly && mode !== 'read') throw storeFailure(`the SQLite store "${path}" is open read-only`);
       if (!readonly && mode !== 'stage' && !keyed && work.some(readsStaging)) ensureKeys();
       const graph = (w: SqlWork): boolean => isStatement(w) && w.kind === 'graph';
@@ -328,7 +370,9 @@ export function createSqliteStore(options: string | SqliteStoreOptions): SqliteS
       }
     },
     async close() {
-      cache.clear();
+      main.cache.clear();
+      queries?.cache.clear();
+      queries?.db.close();
       db.close();
     },
   };

@@ -79,14 +79,18 @@ export interface SqlResult {
 /**
  * How one database runs the SQL store's statements.
  * - `read`: a consistent snapshot for the reads in it;
+ * - `query`: as `read`, of the committed graph only (a PQL query: never
+ *   the staging tables), so an executor may serve it from another connection;
  * - `stage`: writes to the staging tables only (SQLite must not take the
  *   database's write lock for them: other processes commit meanwhile);
  * - `commit`: the store's atomic unit, writing the graph.
  * A failing statement (a guard's RAISE included) rolls the whole batch back
  * and rejects with the driver's error.
  */
+export type SqlMode = 'read' | 'query' | 'stage' | 'commit';
+
 export interface SqlExecutor {
-  batch(work: readonly SqlWork[], mode: 'read' | 'stage' | 'commit'): Promise<SqlResult[]>;
+  batch(work: readonly SqlWork[], mode: SqlMode): Promise<SqlResult[]>;
   /** Whether `batch` takes {@link RowInsert}s; else rows are staged as JSON chunks. */
   readonly rowInserts: boolean;
   /** Staging tables are this connection's own (SQLite TEMP): a session token need only be unique here. */
@@ -138,13 +142,13 @@ export function createSqlStore<Kind extends string>(kind: Kind, executor: SqlExe
   };
 
   /** Runs work; database failures become `StoreFailure` (argument errors and our own errors pass through). */
-  async function run(work: readonly SqlWork[], mode: 'read' | 'stage' | 'commit', doing: string): Promise<SqlResult[]> {
+  async function run(work: readonly SqlWork[], mode: SqlMode, doing: string): Promise<SqlResult[]> {
     ensureOpen();
     try {
       return await executor.batch(work, mode);
     } catch (error) {
       if (error instanceof CommitError || error instanceof RangeError) throw error;
-      throw failure(`${options.name}: ${doing} failed${mode === 'read' ? '' : ', nothing was committed'}: ${describeError(error)}`, error);
+      throw failure(`${options.name}: ${doing} failed${mode === 'read' || mode === 'query' ? '' : ', nothing was committed'}: ${describeError(error)}`, error);
     }
   }
   const rowsOf = async (statement: SqlStatement, doing: string): Promise<readonly Row[]> => (await run([statement], 'read', doing))[0]!.rows;
@@ -347,7 +351,7 @@ export function createSqlStore<Kind extends string>(kind: Kind, executor: SqlExe
       return (await rowsOf(historyStatement(query), 'reading sync history')).map(syncRecordFromRow);
     },
     async query(plan, context) {
-      return evaluateSqlQuery(async (statements) => (await run(statements, 'read', 'running a query')).map((r) => r.rows), plan, context);
+      return evaluateSqlQuery(async (statements) => (await run(statements, 'query', 'running a query')).map((r) => r.rows), plan, context);
     },
     async close() {
       if (closed) return;

@@ -1,15 +1,70 @@
-/** The query contract on SQLite, a real file. */
+/** The query contract on SQLite, a real file, and the connection queries read through. */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { commitSync, query, runConnector } from 'parallax-edge';
 import { createSqliteStore } from 'parallax-edge/adapters/sqlite';
-import { describeQueryContract, describeQueryModel } from 'parallax-edge/testing';
+import { connectorOf, describeQueryContract, describeQueryModel, ent, rel, sync, syncInput } from 'parallax-edge/testing';
 
 const dir = mkdtempSync(join(tmpdir(), 'parallax-query-'));
 let files = 0;
+const freshPath = (): string => join(dir, `c-${++files}.db`);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describeQueryContract('sqlite (file)', () => createSqliteStore(join(dir, `q-${++files}.db`)));
+describeQueryContract('sqlite (file, queries on the store connection)', () => createSqliteStore({ path: join(dir, `q-${++files}.db`), queryMmapBytes: 0 }));
+describeQueryContract("sqlite (':memory:')", () => createSqliteStore(':memory:'));
 
 describeQueryModel('sqlite (file)', () => createSqliteStore(join(dir, `m-${++files}.db`)), { numRuns: 60 });
+
+const hosts = (syncId: string, keys: readonly string[]) =>
+  syncInput({
+    syncId,
+    connectorId: 'inventory',
+    entities: [ent('role', 'admin'), ...keys.map((k) => ent('host', k, { properties: { os: 'linux' } }))],
+    relationships: keys.map((k) => rel(`host:${k}`, 'USES', 'role:admin')),
+  });
+const keysOf = async (store: Parameters<typeof query>[0], pql: string): Promise<string[]> =>
+  (await query(store, pql)).entities.map((e) => e.entityKey).sort();
+
+describe('sqlite: the query connection (queryMmapBytes)', () => {
+  it('INV-C01: a query sees every commit as soon as it returns, never a sync still staging, and never a stale snapshot', async () => {
+    const store = createSqliteStore(freshPath());
+    await sync(store, { syncId: 's1', connectorId: 'inventory', entities: [ent('host', 'a')] });
+    const pql = "FIND host WITH os = 'linux' THAT USES role";
+    expect(await keysOf(store, pql)).toEqual([]);
+    await commitSync(store, hosts('s2', ['a', 'b']));
+    expect(await keysOf(store, pql)).toEqual(['a', 'b']);
+    // A streamed run stages its rows (TEMP tables of the store's connection) and is not committed yet.
+    const staged = await runConnector(connectorOf(hosts('s3', ['a', 'b', 'c'])), { accountId: 'acme', store });
+    expect(await keysOf(store, pql)).toEqual(['a', 'b']);
+    await commitSync(store, staged);
+    expect(await keysOf(store, pql)).toEqual(['a', 'b', 'c']);
+    await commitSync(store, hosts('s4', ['c']));
+    expect(await keysOf(store, pql)).toEqual(['c']);
+    await store.close();
+  });
+
+  it('a query sees the commits of another handle on the file, and a read-only store answers queries too', async () => {
+    const path = freshPath();
+    const writer = createSqliteStore(path);
+    await commitSync(writer, hosts('s1', ['a']));
+    const reader = createSqliteStore({ path, readonly: true });
+    const pql = 'FIND host THAT USES role WITH _key = "admin"'.replace(/"/g, "'");
+    expect(await keysOf(reader, pql)).toEqual(['a']);
+    await commitSync(writer, hosts('s2', ['a', 'z']));
+    expect(await keysOf(reader, pql)).toEqual(['a', 'z']);
+    await Promise.all([reader.close(), writer.close()]);
+  });
+
+  it('a closed store refuses a query with StoreFailure, whether or not a query opened its connection', async () => {
+    for (const queried of [false, true]) {
+      const store = createSqliteStore(freshPath());
+      await commitSync(store, hosts('s1', ['a']));
+      if (queried) expect(await keysOf(store, 'FIND host')).toEqual(['a']);
+      await store.close();
+      await expect(query(store, 'FIND host')).rejects.toMatchObject({ code: 'StoreFailure' });
+    }
+  });
+});
