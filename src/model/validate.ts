@@ -153,7 +153,9 @@ export function idProblem(value: unknown): string | undefined {
 // (a key may be nearly MAX_ROW_BYTES), and lone surrogates escaped.
 const QUOTED_CHARS = 200;
 function quoted(value: unknown): string {
-  let text = String(value);
+  // A connector's value may be anything: never call its toString.
+  if (typeof value !== 'string') return `(${describeKind(value)})`;
+  let text = value;
   if (text.length > QUOTED_CHARS) {
     let end = QUOTED_CHARS;
     const last = text.charCodeAt(end - 1);
@@ -161,6 +163,15 @@ function quoted(value: unknown): string {
     text = `${text.slice(0, end)}… (${digits(text.length - end)} more characters)`;
   }
   return wellFormedText(text) ? text : text.replace(/\p{Cs}/gu, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+}
+
+function describeKind(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'missing';
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (typeof value === 'bigint') return 'a bigint';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
 /** `type:key`, the way errors name an entity (long text shortened). */

@@ -575,3 +575,40 @@ describe('paged steps (issue 12)', () => {
     },
   );
 });
+
+describe('hostile values where text belongs', () => {
+  const values: [string, unknown][] = [
+    ['an object', { a: 1 }],
+    ['a null-prototype object', Object.create(null)],
+    ['an array', ['a']],
+    ['a symbol', Symbol('s')],
+    ['a bigint', 12n],
+    ['an object whose toString throws', { toString: () => { throw new Error('boom'); } }],
+  ];
+  it.each(values)('a key, type or verb that is %s is a Validation error naming the field (never a TypeError, never "[object Object]")', async (_name, value) => {
+    const records: [string, Record<string, unknown>][] = [
+      ['entityKey', { entityType: 'host', entityKey: value, entityClass: 'Host', displayName: 'h', properties: {} }],
+      ['entityType', { entityType: value, entityKey: 'h', entityClass: 'Host', displayName: 'h', properties: {} }],
+      ['fromKey', { fromType: 'host', fromKey: value, verb: 'HAS', toType: 'host', toKey: 'h' }],
+      ['verb', { fromType: 'host', fromKey: 'h', verb: value, toType: 'host', toKey: 'h' }],
+    ];
+    for (const [field, record] of records) {
+      const results: unknown[] = [];
+      const output = await runConnector(
+        connector([step('main', 'Main').build()], {
+          main: (ctx) => {
+            const emit = field.startsWith('entity') ? ctx.emitEntity(record as never) : ctx.emitRelationship(record as never);
+            results.push(emit.error);
+          },
+        }),
+        { accountId: 'acme' },
+      );
+      expect(output.steps[0]!.status, field).toBe('completed');
+      const error = results[0] as ConnectorError;
+      expect(error, field).toBeInstanceOf(ConnectorError);
+      expect(error.kind, field).toBe('Validation');
+      expect(error.field, field).toBe(field);
+      expect(error.message, field).not.toMatch(/object Object|Symbol\(|boom/);
+    }
+  });
+});
