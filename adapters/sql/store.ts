@@ -59,6 +59,7 @@ import {
   priorEntitiesStatement,
   priorEntityStatement,
   relationshipValues,
+  stagedNewRowsStatement,
   stageRowStatements,
   stageUnitStatements,
   storedUnitsStatements,
@@ -279,7 +280,7 @@ export function createSqlStore<Kind extends string>(kind: Kind, executor: SqlExe
         if (!resultRow(unchanged.statements, unchanged.results)) {
           await run(expandStatements(token), 'stage', doing);
           const commit = commitStatements(token, close, committedAt, header.verify === true);
-          results = await commitOrGuard(await withBulkLoad(commit), close, committedAt, doing);
+          results = await commitOrGuard(await withBulkLoad(commit, close), close, committedAt, doing);
         }
         const row = resultRow(results.statements, results.results);
         if (!row) throw failure(`${options.name}: the sync-run record of "${header.syncId}" was not written; nothing was committed`);
@@ -305,11 +306,14 @@ export function createSqlStore<Kind extends string>(kind: Kind, executor: SqlExe
     };
 
     /** The commit, with the graph's indexes rebuilt around its writes when it is a bulk load (decided from counts read just before). */
-    async function withBulkLoad(commit: SqlStatement[]): Promise<SqlStatement[]> {
-      if (bulkLoadRows <= 0) return commit;
-      const [counts, indexes] = await run(bulkLoadProbeStatements(token), 'read', 'sizing a commit');
-      const row = counts!.rows[0]!;
-      if (!isBulkLoad(Number(row.created), Number(row.stored), bulkLoadRows)) return commit;
+    async function withBulkLoad(commit: SqlStatement[], close: SyncClose): Promise<SqlStatement[]> {
+      const emitted = close.entities + close.relationships;
+      if (bulkLoadRows <= 0 || emitted < bulkLoadRows) return commit;
+      const [counts, indexes] = await run(bulkLoadProbeStatements(), 'read', 'sizing a commit');
+      const stored = Number(counts!.rows[0]!.stored);
+      if (emitted < stored) return commit;
+      const created = stored === 0 ? emitted : Number((await rowsOf(stagedNewRowsStatement(token), 'sizing a commit'))[0]!.created);
+      if (!isBulkLoad(created, stored, bulkLoadRows)) return commit;
       return withIndexRebuild(commit, indexes!.rows.map((r) => ({ name: String(r.name), sql: String(r.sql) })));
     }
 

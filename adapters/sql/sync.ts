@@ -543,24 +543,27 @@ export function commitStatements(token: string, close: SyncClose, committedAt: s
 /**
  * What decides a bulk load, read before the commit (a guess that only
  * matters for speed: the DDL runs inside the commit's own batch): rows
- * `stored` (the graph tables' rows), `created` (staged rows not in the
- * graph), and the graph tables' secondary indexes, rows `name, sql` (their
- * DDL as the migrations wrote it).
+ * `stored` (the graph tables' rows), and the graph tables' secondary
+ * indexes, rows `name, sql` (their DDL as the migrations wrote it).
  */
-export function bulkLoadProbeStatements(token: string): [SqlStatement, SqlStatement] {
+export function bulkLoadProbeStatements(): [SqlStatement, SqlStatement] {
   return [
-    statement(
-      'read',
-      `SELECT (SELECT COUNT(*) FROM entities) + (SELECT COUNT(*) FROM relationships) AS stored,
-        (SELECT COUNT(*) FROM staged_entities s WHERE s.token = ?1 AND NOT EXISTS (SELECT 1 FROM entities e WHERE e.id = s.id))
-        + (SELECT COUNT(*) FROM staged_relationships s WHERE s.token = ?1 AND NOT EXISTS (SELECT 1 FROM relationships r WHERE r.id = s.id)) AS created`,
-      [token],
-    ),
+    statement('read', `SELECT (SELECT COUNT(*) FROM entities) + (SELECT COUNT(*) FROM relationships) AS stored`),
     statement(
       'read',
       `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('entities', 'relationships') AND sql IS NOT NULL ORDER BY name`,
     ),
   ];
+}
+
+/** Rows `created`: the sync's staged rows not in the graph (read only when the graph is not empty: else all emitted rows are). */
+export function stagedNewRowsStatement(token: string): SqlStatement {
+  return statement(
+    'read',
+    `SELECT (SELECT COUNT(*) FROM staged_entities s WHERE s.token = ?1 AND NOT EXISTS (SELECT 1 FROM entities e WHERE e.id = s.id))
+      + (SELECT COUNT(*) FROM staged_relationships s WHERE s.token = ?1 AND NOT EXISTS (SELECT 1 FROM relationships r WHERE r.id = s.id)) AS created`,
+    [token],
+  );
 }
 
 /** Does a commit creating `created` rows into a graph of `stored` rows rebuild its indexes? When it creates at least `minRows` and no fewer than are stored. */

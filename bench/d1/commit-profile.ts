@@ -46,7 +46,7 @@ if (process.argv.includes('--workerd')) {
   });
   const mf = new Miniflare({ modules: true, script: bundle.outputFiles[0]!.text, compatibilityDate: '2026-04-20', d1Databases: { DB: 'profile' }, d1Persist: dir });
   try {
-    const lines = (await (await mf.dispatchFetch('http://profile.local/', { method: 'POST', body: JSON.stringify({ n, plan, cacheKib: Number(argument('--cache-kib') ?? 0) }) })).json()) as Record<string, unknown>[];
+    const lines = (await (await mf.dispatchFetch('http://profile.local/', { method: 'POST', body: JSON.stringify({ n, plan, cacheKib: Number(argument('--cache-kib') ?? 0), ...(argument('--bulk-load-rows') === undefined ? {} : { bulkLoadRows: Number(argument('--bulk-load-rows')) }) }) })).json()) as Record<string, unknown>[];
     for (const line of lines) {
       if (typeof line.sql === 'string' && 'changes' in line) {
         console.log(`${String(line.ms).padStart(7)} ms ${String(line.changes).padStart(8)}  ${line.sql}`);

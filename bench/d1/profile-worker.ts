@@ -16,7 +16,7 @@ interface Env {
 
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
-    const settings = (await request.json()) as { n: number; plan: boolean; cacheKib?: number };
+    const settings = (await request.json()) as { n: number; plan: boolean; cacheKib?: number; bulkLoadRows?: number };
     const { n, plan } = settings;
     const lines: unknown[] = [];
     const sqlOf = new WeakMap<object, { sql: string; values: unknown[] }>();
@@ -66,7 +66,7 @@ export default {
     lines.push(await env.DB.prepare(`SELECT sqlite_version() AS v`).first().catch((e: Error) => ({ error: e.message })));
     if (settings.cacheKib) lines.push(await env.DB.prepare(`PRAGMA cache_size = -${settings.cacheKib}`).run().then(() => ({ set: settings.cacheKib }), (e: Error) => ({ error: e.message })));
     await migrateD1(db);
-    const store = createD1Store(db);
+    const store = createD1Store(db, settings.bulkLoadRows === undefined ? {} : { bulkLoadRows: settings.bulkLoadRows });
     const t0 = performance.now();
     const output = await runConnector(createSyntheticConnector({ n }), { accountId: 'bench', syncId: 'profile-1', store });
     lines.push({ staged: output.staging.rowsStaged, ms: Math.round(performance.now() - t0) });
