@@ -62,6 +62,8 @@ export interface D1StoreOptions {
    * can take. Default 24 hours.
    */
   readonly stagingLeaseMs?: number;
+  /** The shared SQL store's bulk-load threshold (`SqlStoreOptions.bulkLoadRows`): default 10,000 created rows; 0 turns it off. */
+  readonly bulkLoadRows?: number;
 }
 
 export interface D1Store extends GraphStore {
@@ -130,5 +132,6 @@ export function createD1Store(db: D1DatabaseLike, options: D1StoreOptions = {}):
     name: 'D1 database',
     ...(options.chunkBytes === undefined ? {} : { chunkBytes: options.chunkBytes }),
     ...(options.stagingLeaseMs === undefined ? {} : { stagingLeaseMs: options.stagingLeaseMs }),
+    ...(options.bulkLoadRows === undefined ? {} : { bulkLoadRows: options.bulkLoadRows }),
   });
 }

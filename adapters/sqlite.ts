@@ -33,7 +33,6 @@ import {
   type SqlExecutor,
   type SqlResult,
   type SqlStatement,
-  type SqlValue,
   type SqlWork,
 } from './sql/index.js';
 
@@ -56,14 +55,7 @@ export interface SqliteStoreOptions {
   readonly stagingChunkBytes?: number;
   /** Called with the text of every SQL statement the store runs (better-sqlite3's `verbose`), for debugging. */
   readonly trace?: (sql: string) => void;
-  /**
-   * A commit that creates at least this many rows, and at least as many as
-   * the graph tables hold, drops their secondary indexes before its graph
-   * writes and builds them again right after, in the same transaction
-   * (INV-C01: readers see the old graph with its indexes, or the new one
-   * with them): one sorted build instead of an index update per row.
-   * Default 10,000; 0 turns it off.
-   */
+  /** The shared SQL store's bulk-load threshold (`SqlStoreOptions.bulkLoadRows`): default 10,000 created rows; 0 turns it off. */
   readonly bulkLoadRows?: number;
   /**
    * PQL queries read the committed graph through a read-only connection of
@@ -83,7 +75,6 @@ export interface SqliteStore extends GraphStore {
 }
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
-const DEFAULT_BULK_LOAD_ROWS = 10_000;
 const DEFAULT_QUERY_MMAP_BYTES = 1024 * 1024 * 1024;
 /** Pages of the TEMP staging tables held in memory (KiB, as a negative cache_size); the rest spills to a temp file. */
 const STAGING_CACHE_KIB = 32 * 1024;
@@ -222,7 +213,7 @@ export function createSqliteStore(options: string | SqliteStoreOptions): SqliteS
     busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS,
     stagingChunkBytes,
     trace,
-    bulkLoadRows = DEFAULT_BULK_LOAD_ROWS,
+    bulkLoadRows,
     queryMmapBytes = DEFAULT_QUERY_MMAP_BYTES,
   }: SqliteStoreOptions = typeof options === 'string' ? { path: options } : options;
   let db: Database.Database;
@@ -270,28 +261,6 @@ export function createSqliteStore(options: string | SqliteStoreOptions): SqliteS
       }
       for (const s of statements) exec(s);
     }).immediate();
-  }
-
-  /**
-   * Before a commit's first graph write: when it creates at least
-   * `bulkLoadRows` rows and no fewer than the graph tables hold, drops their
-   * secondary indexes and returns the DDL that builds them again (read from
-   * the schema, so it stays the migrations' own).
-   */
-  function dropIndexesForBulkLoad(token: SqlValue): string[] | undefined {
-    if (bulkLoadRows <= 0) return undefined;
-    const created = prepare(
-      `SELECT r.entities_created + r.relationships_created AS n FROM sync_runs r
-       JOIN staged_syncs h ON r.account_id = h.account_id AND r.sync_id = h.sync_id WHERE h.token = ?`,
-    ).get(token) as { n: number } | undefined;
-    if (!created || created.n < bulkLoadRows) return undefined;
-    const stored = prepare('SELECT (SELECT COUNT(*) FROM main.entities) + (SELECT COUNT(*) FROM main.relationships) AS n').get() as { n: number };
-    if (created.n < stored.n) return undefined;
-    const indexes = prepare(
-      `SELECT name, sql FROM main.sqlite_master WHERE type = 'index' AND tbl_name IN ('entities', 'relationships') AND sql IS NOT NULL ORDER BY name`,
-    ).all() as { name: string; sql: string }[];
-    for (const { name } of indexes) db.exec(`DROP INDEX main."${name.replaceAll('"', '""')}"`);
-    return indexes.map((i) => i.sql);
   }
 
   const run = (w: SqlWork): SqlResult => {
@@ -343,19 +312,7 @@ export function createSqliteStore(options: string | SqliteStoreOptions): SqliteS
       }
       if (readonly && mode !== 'read') throw storeFailure(`the SQLite store "${path}" is open read-only`);
       if (!readonly && mode !== 'stage' && !keyed && work.some(readsStaging)) ensureKeys();
-      const graph = (w: SqlWork): boolean => isStatement(w) && w.kind === 'graph';
-      const firstGraph = mode === 'commit' ? work.findIndex(graph) : -1;
-      const lastGraph = firstGraph < 0 ? -1 : work.length - 1 - [...work].reverse().findIndex(graph);
-      const all = (): SqlResult[] => {
-        let rebuild: string[] | undefined;
-        return work.map((w, i) => {
-          if (i === firstGraph) rebuild = dropIndexesForBulkLoad((w as SqlStatement).params[0] ?? null);
-          const result = run(w);
-          if (i === lastGraph && rebuild) for (const sql of rebuild) db.exec(sql);
-          return result;
-        });
-      };
-      const transaction = db.transaction(all);
+      const transaction = db.transaction((): SqlResult[] => work.map(run));
       try {
         // Reads and staging (TEMP tables only) never take the database's write lock; a commit takes it first.
         const results = mode === 'commit' ? transaction.immediate() : transaction();
@@ -376,5 +333,9 @@ export function createSqliteStore(options: string | SqliteStoreOptions): SqliteS
       db.close();
     },
   };
-  return { ...createSqlStore('sqlite', executor, { name: `SQLite database "${path}"`, ...(stagingChunkBytes === undefined ? {} : { chunkBytes: stagingChunkBytes }) }), path };
+  return { ...createSqlStore('sqlite', executor, {
+      name: `SQLite database "${path}"`,
+      ...(stagingChunkBytes === undefined ? {} : { chunkBytes: stagingChunkBytes }),
+      ...(bulkLoadRows === undefined ? {} : { bulkLoadRows }),
+    }), path };
 }

@@ -17,10 +17,12 @@ export type SqlValue = string | number | null;
  * - `record`: writes the sync-run record with its stats.
  * - `graph`: writes entity/relationship rows; the sum of their `changes` is
  *   the commit's `rowsWritten`.
+ * - `index`: drops or builds the graph's secondary indexes around a bulk
+ *   load, inside the commit (its `changes` mean nothing).
  * - `result`: a SELECT whose single row is the committed sync-run record.
  * - `read`: a SELECT for readers.
  */
-export type StatementKind = 'cleanup' | 'stage' | 'guard' | 'plan' | 'record' | 'graph' | 'result' | 'read';
+export type StatementKind = 'cleanup' | 'stage' | 'guard' | 'plan' | 'record' | 'graph' | 'index' | 'result' | 'read';
 
 export interface SqlStatement {
   readonly sql: string;

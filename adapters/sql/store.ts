@@ -43,23 +43,28 @@ import { DEFAULT_CHUNK_BYTES, type SqlStatement, type SqlValue } from './stateme
 import {
   STAGE_ENTITY_ROW,
   STAGE_RELATIONSHIP_ROW,
+  bulkLoadProbeStatements,
   cleanupStatements,
   commitStatements,
   danglingReportStatement,
+  discardAloneStatements,
   discardStatements,
   discardStepStatements,
   entityValues,
   expandStatements,
   headerStatement,
+  isBulkLoad,
   openStatement,
   priorEntityIdsStatement,
   priorEntitiesStatement,
   priorEntityStatement,
   relationshipValues,
+  stagedNewRowsStatement,
   stageRowStatements,
   stageUnitStatements,
   storedUnitsStatements,
   unchangedStatements,
+  withIndexRebuild,
 } from './sync.js';
 
 /** Many rows through one statement text, bound row by row (for in-process drivers). */
@@ -109,7 +114,16 @@ export interface SqlStoreOptions {
   readonly stagingLeaseMs?: number;
   /** How messages name the database (`SQLite database "./graph.db"`). */
   readonly name: string;
+  /**
+   * A commit that creates at least this many rows, and at least as many as
+   * the graph tables hold, drops their secondary indexes before its graph
+   * writes and builds them again after, in its own batch (INV-C01). Default
+   * {@link DEFAULT_BULK_LOAD_ROWS}; 0 turns it off.
+   */
+  readonly bulkLoadRows?: number;
 }
+
+export const DEFAULT_BULK_LOAD_ROWS = 10_000;
 
 export const DEFAULT_STAGING_LEASE_MS = 24 * 60 * 60_000;
 
@@ -125,14 +139,25 @@ const isStatement = (work: SqlWork): work is SqlStatement => 'params' in work;
 export function createSqlStore<Kind extends string>(kind: Kind, executor: SqlExecutor, options: SqlStoreOptions): GraphStore & { readonly kind: Kind } {
   const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   const leaseMs = options.stagingLeaseMs ?? DEFAULT_STAGING_LEASE_MS;
+  const bulkLoadRows = options.bulkLoadRows ?? DEFAULT_BULK_LOAD_ROWS;
   let closed = false;
   let tokens = 0;
   /** Sessions open on this store: with local staging and only one, its discard empties the tables whole. */
   const openTokens = new Set<string>();
-  const discard = (token: string): SqlStatement[] => {
-    const alone = executor.localStaging && openTokens.size === 1 && openTokens.has(token);
+  /** Drops a session's staging area; whole tables at once when no other sync stages there. */
+  const discard = async (token: string, doing: string): Promise<void> => {
+    const alone = openTokens.size === 1 && openTokens.has(token);
     openTokens.delete(token);
-    return discardStatements(token, alone);
+    if (executor.localStaging) {
+      await run(discardStatements(token, alone), 'stage', doing);
+      return;
+    }
+    // Shared staging: the database decides (its guard aborts if another sync's area is there).
+    const whole = await run(discardAloneStatements(token), 'stage', doing).then(
+      () => true,
+      () => false,
+    );
+    if (!whole) await run(discardStatements(token), 'stage', doing);
   };
 
   const failure = (message: string, cause?: unknown): CommitError =>
@@ -258,12 +283,13 @@ export function createSqlStore<Kind extends string>(kind: Kind, executor: SqlExe
         let results = unchanged;
         if (!resultRow(unchanged.statements, unchanged.results)) {
           await run(expandStatements(token), 'stage', doing);
-          results = await commitOrGuard(commitStatements(token, close, committedAt, header.verify === true), close, committedAt, doing);
+          const commit = commitStatements(token, close, committedAt, header.verify === true);
+          results = await commitOrGuard(await withBulkLoad(commit, close), close, committedAt, doing);
         }
         const row = resultRow(results.statements, results.results);
         if (!row) throw failure(`${options.name}: the sync-run record of "${header.syncId}" was not written; nothing was committed`);
         ended = true;
-        await run(discard(token), 'stage', 'cleaning up staging').catch(() => undefined);
+        await discard(token, 'cleaning up staging').catch(() => undefined);
         const record = syncRecordFromRow(row);
         let rowsWritten = 0;
         results.statements.forEach((s, i) => {
@@ -279,9 +305,21 @@ export function createSqlStore<Kind extends string>(kind: Kind, executor: SqlExe
       async abort() {
         if (ended) return;
         ended = true;
-        await run(discard(token), 'stage', 'discarding a sync').catch(() => undefined);
+        await discard(token, 'discarding a sync').catch(() => undefined);
       },
     };
+
+    /** The commit, with the graph's indexes rebuilt around its writes when it is a bulk load (decided from counts read just before). */
+    async function withBulkLoad(commit: SqlStatement[], close: SyncClose): Promise<SqlStatement[]> {
+      const emitted = close.entities + close.relationships;
+      if (bulkLoadRows <= 0 || emitted < bulkLoadRows) return commit;
+      const [counts, indexes] = await run(bulkLoadProbeStatements(), 'read', 'sizing a commit');
+      const stored = Number(counts!.rows[0]!.stored);
+      if (emitted < stored) return commit;
+      const created = stored === 0 ? emitted : Number((await rowsOf(stagedNewRowsStatement(token), 'sizing a commit'))[0]!.created);
+      if (!isBulkLoad(created, stored, bulkLoadRows)) return commit;
+      return withIndexRebuild(commit, indexes!.rows.map((r) => ({ name: String(r.name), sql: String(r.sql) })));
+    }
 
     async function commitOrGuard(
       statements: SqlStatement[],

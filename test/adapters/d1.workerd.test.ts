@@ -197,6 +197,94 @@ describe('D1: atomicity and Workers that die', () => {
   });
 });
 
+describe('D1: a big commit, still one batch', () => {
+  /** The graph tables' indexes as the database has them. */
+  const graphIndexes = async (db: D1DatabaseLike): Promise<unknown[]> =>
+    (await db.prepare(`SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('entities', 'relationships') ORDER BY name`).all()).results;
+  const syncs = (n: number) =>
+    [
+      ['bulk-1', estateConnector(n)],
+      ['bulk-2', estateConnector(n, (i) => i % 10 === 0)],
+      ['bulk-3', estateConnector(3 * n)],
+    ] as const;
+
+  it('INV-C01: a commit creating ≥ bulkLoadRows rows drops the graph\'s secondary indexes and builds them again inside its one batch: same stats and rows as without, the migrations\' indexes after; a fault after the rebuild, or a guard refusing a bulk-sized commit, leaves graph and indexes as they were', async () => {
+    const plainDb = await freshDb();
+    const plain = createD1Store(plainDb, { bulkLoadRows: 0 });
+    const expected = [];
+    for (const [syncId, connector] of syncs(150)) expected.push((await commitSync(plain, await run(connector, plain, syncId))).stats);
+    const rowsOf = async (store: ReturnType<typeof createD1Store>) => {
+      const { entities, relationships } = await dumpStore(store);
+      return { entities, relationships };
+    };
+    const expectedRows = await rowsOf(plain);
+    const indexes = await graphIndexes(plainDb);
+    expect(indexes.length).toBeGreaterThanOrEqual(9);
+
+    const db = await freshDb();
+    const batches: string[][] = [];
+    let fault: ((sqls: string[]) => number) | undefined;
+    const watched = intercepted(db, (sqls, statements) => {
+      batches.push(sqls);
+      const at = fault?.(sqls) ?? -1;
+      if (at < 0) return statements;
+      fault = undefined;
+      return [...statements.slice(0, at + 1), db.prepare(`INSERT INTO no_such_table VALUES (1)`), ...statements.slice(at + 1)];
+    });
+    const store = createD1Store(watched, { bulkLoadRows: 100 });
+    // A bulk-sized first commit with a dangling relationship: refused whole (its guard runs before the index drop).
+    const dangling = syncInput({ syncId: 'bulk-0', entities: Array.from({ length: 200 }, (_, i) => ent('host', `h-${i}`)), relationships: [rel('host:h-0', 'CONNECTS', 'host:nowhere')] });
+    await expectCommitError(streamSync(store, dangling), 'DanglingRelationship');
+    expect(await graphIndexes(db)).toEqual(indexes);
+    // A fault after the graph writes and the rebuild: the drop, the writes and the builds roll back together.
+    fault = (sqls) => sqls.findLastIndex((sql) => sql.startsWith('CREATE INDEX'));
+    await expectCommitError(commitSync(store, await run(syncs(150)[0][1], store, 'bulk-1')), 'StoreFailure');
+    expect(fault).toBeUndefined();
+    expect(await graphIndexes(db)).toEqual(indexes);
+    expect((await createD1Store(db).counts()).entities).toBe(0);
+    expect(await stagedRows(db)).toEqual(noStagedRows);
+
+    batches.length = 0;
+    for (const [i, [syncId, connector]] of syncs(150).entries()) {
+      expect((await commitSync(store, await run(connector, store, syncId))).stats, syncId).toEqual(expected[i]);
+      expect(await graphIndexes(db), syncId).toEqual(indexes);
+    }
+    expect(await rowsOf(createD1Store(db))).toEqual(expectedRows);
+    // The first load and the one tripling the graph rebuilt, in the batch of their graph writes; the churn (nothing created) did not.
+    const rebuilt = batches.filter((sqls) => sqls.some((sql) => sql.startsWith('DROP INDEX')));
+    expect(rebuilt).toHaveLength(2);
+    for (const sqls of rebuilt) {
+      const drop = sqls.findIndex((sql) => sql.startsWith('DROP INDEX'));
+      const build = sqls.findLastIndex((sql) => sql.startsWith('CREATE INDEX'));
+      expect(sqls.slice(drop, build).filter(writesGraph).length).toBeGreaterThanOrEqual(2);
+      expect(sqls.filter((sql) => sql.startsWith('CREATE INDEX'))).toHaveLength(indexes.filter((i) => (i as { sql: string | null }).sql !== null).length);
+    }
+  });
+
+  it('+P4: a commit empties the staging tables whole only when no other sync stages there; while one does, its guard refuses that and the commit removes its own rows only, and the other sync then commits', async () => {
+    const db = await freshDb();
+    const calls: string[][] = [];
+    const watched = intercepted(db, (sqls, statements) => (calls.push(sqls), statements));
+    const store = createD1Store(watched);
+    const staging = await run(estateConnector(50), store, 'a-1');
+    const beta = syncInput({ syncId: 'b-1', connectorId: 'beta', entities: [ent('host', 'b-1')] });
+    calls.length = 0;
+    expect((await streamSync(store, beta)).stats.entitiesCreated).toBe(1);
+    const whole = (sqls: string[]) => sqls.some((sql) => sql.includes(`'StagingShared'`));
+    expect(calls.filter(whole)).toHaveLength(1);
+    expect(calls.some((sqls) => sqls.includes('DELETE FROM staged_entities WHERE token = ?1'))).toBe(true);
+    const left = await stagedRows(db);
+    expect(left.staged_syncs).toBe(1);
+    expect(left.staged_entities).toBe(50);
+    expect(left.staged_relationships).toBe(50);
+    calls.length = 0;
+    expect((await commitSync(store, staging)).stats).toEqual(stats({ entitiesCreated: 50, relationshipsCreated: 50 }));
+    expect(calls.filter(whole)).toHaveLength(1);
+    expect(calls.some((sqls) => sqls.includes('DELETE FROM staged_entities WHERE token = ?1'))).toBe(false);
+    expect(await stagedRows(db)).toEqual(noStagedRows);
+  });
+});
+
 describe('D1: migrateD1', () => {
   /** Graph-schema objects of the database (not D1's, nor the Worker's 0100 tables), SQL whitespace collapsed. */
   async function graphSchema(db: D1DatabaseLike): Promise<unknown[]> {
@@ -217,7 +305,7 @@ describe('D1: migrateD1', () => {
   it('migrateD1 brings an empty database to the schema the migration files build, SQL included; again, or after the files, it changes nothing; the store syncs on it', async () => {
     const viaFiles = await freshDb();
     const files = { schema: await graphSchema(viaFiles), versions: await versions(viaFiles) };
-    expect(files.versions).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(files.versions).toEqual([1, 2, 3, 4, 5, 6, 7]);
     await migrateD1(viaFiles);
     expect({ schema: await graphSchema(viaFiles), versions: await versions(viaFiles) }).toEqual(files);
 
