@@ -97,10 +97,13 @@ export interface StepContext {
   /** Reports a warning through the run's events, attributed to this step. */
   warn(message: string, field?: string): void;
   /**
-   * Waits until what the step emitted so far is staged and gives the event
-   * loop a turn (an abort or a signal handler is seen). A step that emits a
-   * great deal without awaiting anything should call it every few thousand
-   * records, or be paged; throws when the run was aborted.
+   * Stages what the step emitted so far (but its open units, a few dozen
+   * records), waits until no chunk of the run is being staged, and gives
+   * the event loop a turn (an abort or a signal handler is seen). A streamed
+   * run holds in memory about what its steps emit between two such yield
+   * points (flushes and page starts): a step that emits a great deal without
+   * awaiting anything should call it every thousand records or so, or be
+   * paged in pages that small; throws when the run was aborted.
    */
   flush(): Promise<void>;
 }
