@@ -1,5 +1,6 @@
 import type { EntityData } from '../model/entity.js';
 import { idHex } from '../model/ids.js';
+import { canonicalProperties } from '../model/values.js';
 import type { RelationshipData } from '../model/relationship.js';
 import type {
   CommitResult,
@@ -297,7 +298,7 @@ export class StepWriter {
   #closeEntityUnit(): void {
     const unit = this.#entityUnit;
     const ids = this.#changedUnitIds(unit, 0);
-    if (ids) for (let i = 0; i < ids.length; i++) this.#pendingEntities.push(this.preparer.entity(unit.records[i]!, ids[i]!, unit.properties[i]));
+    if (ids) for (let i = 0; i < ids.length; i++) this.#pendingEntities.push(this.preparer.entity(unit.records[i]!, ids[i]!, canonicalProperties(unit.records[i]!.properties, unit.properties[i])));
     unit.clear();
     this.#maybeFlush();
   }
@@ -306,7 +307,7 @@ export class StepWriter {
     const unit = this.#relationshipUnit;
     const ord = this.ordBase + this.page * ORD_PAGE + this.#pageRelationships - unit.length;
     const ids = this.#changedUnitIds(unit, ord);
-    if (ids) for (let i = 0; i < ids.length; i++) this.#pendingRelationships.push(this.preparer.relationship(unit.records[i]!, ids[i]!, ord + i, unit.properties[i]));
+    if (ids) for (let i = 0; i < ids.length; i++) this.#pendingRelationships.push(this.preparer.relationship(unit.records[i]!, ids[i]!, ord + i, canonicalProperties(unit.records[i]!.properties, unit.properties[i])));
     unit.clear();
     this.#maybeFlush();
   }
