@@ -160,13 +160,14 @@ export class RunStepContext implements StepContext {
 
   emitRelationship(input: RelationshipBuilder | RelationshipData): EmitResult {
     const data = input instanceof RelationshipBuilder ? input.build() : input;
-    const what = (): string => (data ? `relationship ${describeRelationship(data)}` : 'relationship');
+    // No closure per emit here: this runs for every relationship.
     if (!data || !relationshipLooksValid(data) || !isKnownVerb(data.verb)) {
-      const refused = this.#check(what(), data ? relationshipProblems(data) : [{ field: 'relationship', message: 'is missing' }]);
+      const what = data ? `relationship ${describeRelationship(data)}` : 'relationship';
+      const refused = this.#check(what, data ? relationshipProblems(data) : [{ field: 'relationship', message: 'is missing' }]);
       if (refused) return refused;
     }
     const first = this.sink.accept(this.stepId, 'relationship', data);
-    if (first !== undefined) return this.#reject(`${what()} was already emitted in this run by step "${first}"`, 'relationship');
+    if (first !== undefined) return this.#reject(`relationship ${describeRelationship(data)} was already emitted in this run by step "${first}"`, 'relationship');
     this.metrics.relationshipsEmitted++;
     this.#progress();
     return EmitResult.OK;

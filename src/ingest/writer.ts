@@ -257,7 +257,8 @@ export class StepWriter {
    * points a step adds at most what it emits.
    */
   async drain(): Promise<void> {
-    this.#flush();
+    // Matched units hold no rows: they wait for the next chunk (a re-sync's flushes then stage nothing).
+    if (this.#pendingEntities.length + this.#pendingRelationships.length > 0) this.#flush();
     await this.flushed();
   }
 
