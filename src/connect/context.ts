@@ -97,10 +97,13 @@ export interface StepContext {
   /** Reports a warning through the run's events, attributed to this step. */
   warn(message: string, field?: string): void;
   /**
-   * Waits until what the step emitted so far is staged and gives the event
-   * loop a turn (an abort or a signal handler is seen). A step that emits a
-   * great deal without awaiting anything should call it every few thousand
-   * records, or be paged; throws when the run was aborted.
+   * Stages what the step emitted so far (but its open units, a few dozen
+   * records), waits until no chunk of the run is being staged, and gives
+   * the event loop a turn (an abort or a signal handler is seen). A streamed
+   * run holds in memory about what its steps emit between two such yield
+   * points (flushes and page starts): a step that emits a great deal without
+   * awaiting anything should call it every thousand records or so, or be
+   * paged in pages that small; throws when the run was aborted.
    */
   flush(): Promise<void>;
 }
@@ -157,13 +160,14 @@ export class RunStepContext implements StepContext {
 
   emitRelationship(input: RelationshipBuilder | RelationshipData): EmitResult {
     const data = input instanceof RelationshipBuilder ? input.build() : input;
-    const what = (): string => (data ? `relationship ${describeRelationship(data)}` : 'relationship');
+    // No closure per emit here: this runs for every relationship.
     if (!data || !relationshipLooksValid(data) || !isKnownVerb(data.verb)) {
-      const refused = this.#check(what(), data ? relationshipProblems(data) : [{ field: 'relationship', message: 'is missing' }]);
+      const what = data ? `relationship ${describeRelationship(data)}` : 'relationship';
+      const refused = this.#check(what, data ? relationshipProblems(data) : [{ field: 'relationship', message: 'is missing' }]);
       if (refused) return refused;
     }
     const first = this.sink.accept(this.stepId, 'relationship', data);
-    if (first !== undefined) return this.#reject(`${what()} was already emitted in this run by step "${first}"`, 'relationship');
+    if (first !== undefined) return this.#reject(`relationship ${describeRelationship(data)} was already emitted in this run by step "${first}"`, 'relationship');
     this.metrics.relationshipsEmitted++;
     this.#progress();
     return EmitResult.OK;

@@ -279,8 +279,12 @@ export function runSink(state: SinkState): EmitSink {
     warn: (stepId, message, field) => emit({ type: 'warning', ...base, stepId, message, ...(field ? { field } : {}) }),
     progress: (stepId, entities, relationships) => emit({ type: 'progress', ...base, stepId, entities, relationships }),
     async flush(stepId) {
-      await stepWriters.get(stepId)?.flushed();
+      const stepWriter = stepWriters.get(stepId);
+      await stepWriter?.drain();
       await nextTurn();
+      // Backpressure: the step goes on right after being let through (see SyncWriter.room).
+      const wait = stepWriter?.room();
+      if (wait) await wait;
       signal.throwIfAborted();
     },
   };
@@ -301,6 +305,12 @@ export async function runPage(
   signal: AbortSignal,
 ): Promise<string | undefined> {
   const stepId = definition.id;
+  // Backpressure: a page starts when the run has room, and right then (see SyncWriter.room).
+  const wait = stepWriter?.room();
+  if (wait) {
+    await wait;
+    signal.throwIfAborted();
+  }
   stepWriter?.startPage(page);
   const result: void | StepPage = await connector.executeStep(stepId, ctx);
   signal.throwIfAborted();

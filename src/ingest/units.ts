@@ -1,6 +1,6 @@
 import type { EntityData } from '../model/entity.js';
 import { sha256Hex } from '../model/ids.js';
-import { canonicalProperties } from '../model/values.js';
+import { propertiesText } from '../model/values.js';
 import type { RelationshipData } from '../model/relationship.js';
 import type { RecordKind } from '../store/types.js';
 
@@ -12,8 +12,9 @@ import type { RecordKind } from '../store/types.js';
  * or removed record only changes the unit it falls in, not every unit after
  * it), after MAX_UNIT_RECORDS, and at the end of a page or step. A unit's
  * digest (its input digest) is SHA-256 over the JSON of exactly what
- * preparing its rows reads (their text fields and canonical properties,
- * computed once here and stored as they are), so an equal digest means
+ * preparing its rows reads (their text fields, and their properties' JSON
+ * as emitted: equal texts mean equal properties, and the sorted canonical
+ * text is made only for units that are prepared), so an equal digest means
  * equal prepared rows:
  * a unit that the scope stored last time with the same digest is matched,
  * and nothing of it is prepared, staged or written.
@@ -23,13 +24,13 @@ import type { RecordKind } from '../store/types.js';
 export const UNIT_END_MASK = 31;
 export const MAX_UNIT_RECORDS = 256;
 /** Bumped whenever preparing derives anything differently: a stored digest of another version never matches. */
-const VERSION = 'parallax-edge unit 2';
+const VERSION = 'parallax-edge unit 3';
 
-/** The records of one open unit, with their ids (4 words each) and canonical properties. */
+/** The records of one open unit, with their ids (4 words each) and properties text. */
 export class UnitBuffer<R extends EntityData | RelationshipData> {
   readonly records: R[] = [];
   readonly ids = new Uint32Array(MAX_UNIT_RECORDS * 4);
-  /** Each record's canonical properties JSON: digested here, and stored as is when the unit is prepared. */
+  /** Each record's {@link propertiesText}: digested here, and the canonical text is made from it when the unit is prepared. */
   readonly properties: string[] = [];
   #texts: string[] = [];
 
@@ -52,7 +53,7 @@ export class UnitBuffer<R extends EntityData | RelationshipData> {
     this.ids[at + 1] = id[1]!;
     this.ids[at + 2] = id[2]!;
     this.ids[at + 3] = id[3]!;
-    const properties = canonicalProperties(record.properties);
+    const properties = propertiesText(record.properties);
     this.properties.push(properties);
     this.#texts.push(recordJson(this.kind, record, properties));
     return (id[0]! & UNIT_END_MASK) === 0 || index + 1 === MAX_UNIT_RECORDS;
@@ -78,8 +79,7 @@ export function unitHeader(accountId: string, connectorId: string, stepId: strin
 
 /**
  * The fields of a record that preparing reads, in a fixed order: a JSON
- * array of its text fields (self-delimiting) and then its canonical
- * properties JSON, exactly the text that is stored.
+ * array of its text fields (self-delimiting) and then its properties text.
  */
 function recordJson(kind: RecordKind, record: EntityData | RelationshipData, properties: string): string {
   if (kind === 'entity') {

@@ -1,5 +1,6 @@
 import type { EntityData } from '../model/entity.js';
 import { idHex } from '../model/ids.js';
+import { canonicalProperties } from '../model/values.js';
 import type { RelationshipData } from '../model/relationship.js';
 import type {
   CommitResult,
@@ -14,6 +15,7 @@ import type {
 import { stagedChunk } from './chunk.js';
 import { RowPreparer } from './prepare.js';
 import { RunKeys } from './run-keys.js';
+import { nextTurn } from '../connect/turn.js';
 import { UnitBuffer, unitHeader } from './units.js';
 
 /**
@@ -34,13 +36,6 @@ export interface WriterOptions {
   readonly chunkRows?: number;
 }
 
-/**
- * Streams one sync into a store's session: records arrive validated, with
- * their ids, step by step; each step's units are matched against what the
- * scope stored (then only named) or prepared, and staged in bounded chunks.
- * What it holds in memory is one open unit per step and kind, one chunk per
- * step, and the run's compact id set ({@link RunKeys}).
- */
 /** What a writer did, for `StreamedSyncOutput.staging`. */
 export interface StagingStats {
   /** Chunks handed to the store. */
@@ -53,6 +48,15 @@ export interface StagingStats {
   peakRowsHeld: number;
 }
 
+/**
+ * Streams one sync into a store's session: records arrive validated, with
+ * their ids, step by step; each step's units are matched against what the
+ * scope stored (then only named) or prepared, and staged in bounded chunks,
+ * one chunk of the run at a time ({@link SyncWriter.room}). What it holds in
+ * memory is one open unit per step and kind, what a step emitted since its
+ * last yield point, the chunk being staged, and the run's compact id set
+ * ({@link RunKeys}).
+ */
 export class SyncWriter {
   readonly keys = new RunKeys();
   readonly chunkRows: number;
@@ -74,6 +78,68 @@ export class SyncWriter {
   hold(rows: number): void {
     this.#held += rows;
     if (this.#held > this.stats.peakRowsHeld) this.stats.peakRowsHeld = this.#held;
+  }
+
+  /** Chunks of any step handed to the store and not settled yet. */
+  #inflight = 0;
+  /** Steps waiting at a yield point for the run's room, first come first served. */
+  #queue: (() => void)[] = [];
+  /** A step went on this turn: the next one waits for the turn's end. */
+  #waking = false;
+
+  /**
+   * Backpressure, run-wide, at a step's yield points (a page's start,
+   * `ctx.flush()`): undefined when the step may go on now, else a promise
+   * that resolves when it may. Steps go on one at a time while a chunk of
+   * the run is being staged, so steps that emit without awaiting take turns
+   * with the store instead of each piling up rows behind another's chunk.
+   * Only scheduling changes: what a step sees does not depend on it. The
+   * caller must go on in the same synchronous stretch once let through.
+   */
+  room(): Promise<void> | undefined {
+    if (this.#aborted) return undefined;
+    if (this.#inflight === 0 && this.#queue.length === 0 && !this.#waking) {
+      this.#passed();
+      return undefined;
+    }
+    return new Promise<void>((resolve) => {
+      this.#queue.push(resolve);
+      this.#pump();
+    });
+  }
+
+  /** A step handed a chunk to the store. */
+  chunkStarted(): void {
+    this.#inflight++;
+  }
+
+  /** A chunk's staging settled (staged, failed or skipped). */
+  chunkSettled(): void {
+    this.#inflight--;
+    this.#pump();
+  }
+
+  /**
+   * One step goes on per turn of the event loop: a step let go runs up to
+   * its first await (a page that emits without awaiting, and its chunk, all
+   * within the turn); if it started a chunk by then, the others wait for
+   * that chunk; if it only waits for I/O, the next one goes on.
+   */
+  #passed(): void {
+    this.#waking = true;
+    void nextTurn().then(() => {
+      this.#waking = false;
+      this.#pump();
+    });
+  }
+
+  /** Lets the first waiter go when nothing is in flight and nobody went on this turn. */
+  #pump(): void {
+    if (this.#waking || this.#inflight > 0) return;
+    const next = this.#queue.shift();
+    if (!next) return;
+    this.#passed();
+    next();
   }
 
   /**
@@ -103,6 +169,7 @@ export class SyncWriter {
   /** Stops staging and waits for chunks in flight; the session's staging area stays (a durable engine retries). */
   async abandon(): Promise<void> {
     this.#aborted = true;
+    for (const resolve of this.#queue.splice(0)) resolve();
     await Promise.all([...this.#steps].map((step) => step.settled()));
   }
 
@@ -183,6 +250,23 @@ export class StepWriter {
     if (this.#failure) throw this.#failure.error;
   }
 
+  /**
+   * A yield point inside a page (`ctx.flush()`): stages what the step
+   * prepared so far (the open units stay open: where units end must not
+   * depend on when a step flushes) and waits for it. So between two yield
+   * points a step adds at most what it emits.
+   */
+  async drain(): Promise<void> {
+    // Matched units hold no rows: they wait for the next chunk (a re-sync's flushes then stage nothing).
+    if (this.#pendingEntities.length + this.#pendingRelationships.length > 0) this.#flush();
+    await this.flushed();
+  }
+
+  /** The run's backpressure at a yield point (see {@link SyncWriter.room}). */
+  room(): Promise<void> | undefined {
+    return this.writer.room();
+  }
+
   /** Starts page `page` of the step (pages end with {@link end}). */
   startPage(page: number): void {
     if (!Number.isInteger(page) || page < 0 || page >= ORD_STEP / ORD_PAGE) throw new RangeError(`page must be an integer from 0 to ${ORD_STEP / ORD_PAGE - 1}`);
@@ -215,7 +299,7 @@ export class StepWriter {
   #closeEntityUnit(): void {
     const unit = this.#entityUnit;
     const ids = this.#changedUnitIds(unit, 0);
-    if (ids) for (let i = 0; i < ids.length; i++) this.#pendingEntities.push(this.preparer.entity(unit.records[i]!, ids[i]!, unit.properties[i]));
+    if (ids) for (let i = 0; i < ids.length; i++) this.#pendingEntities.push(this.preparer.entity(unit.records[i]!, ids[i]!, canonicalProperties(unit.records[i]!.properties, unit.properties[i])));
     unit.clear();
     this.#maybeFlush();
   }
@@ -224,7 +308,7 @@ export class StepWriter {
     const unit = this.#relationshipUnit;
     const ord = this.ordBase + this.page * ORD_PAGE + this.#pageRelationships - unit.length;
     const ids = this.#changedUnitIds(unit, ord);
-    if (ids) for (let i = 0; i < ids.length; i++) this.#pendingRelationships.push(this.preparer.relationship(unit.records[i]!, ids[i]!, ord + i, unit.properties[i]));
+    if (ids) for (let i = 0; i < ids.length; i++) this.#pendingRelationships.push(this.preparer.relationship(unit.records[i]!, ids[i]!, ord + i, canonicalProperties(unit.records[i]!.properties, unit.properties[i])));
     unit.clear();
     this.#maybeFlush();
   }
@@ -278,6 +362,7 @@ export class StepWriter {
     const rows = chunk.entities.length + chunk.relationships.length;
     writer.stats.chunks++;
     writer.stats.rowsStaged += rows;
+    writer.chunkStarted();
     this.#inflight = this.#inflight.then(async () => {
       try {
         if (!this.#failure && !this.failed && !writer.aborted) await writer.session.stage(chunk);
@@ -285,6 +370,7 @@ export class StepWriter {
         this.#failure = { error };
       } finally {
         writer.hold(-rows);
+        writer.chunkSettled();
       }
     });
   }

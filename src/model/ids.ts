@@ -28,6 +28,48 @@ function utf8(text: string): Uint8Array {
   return input.subarray(0, encoder.encodeInto(text, input).written);
 }
 
+/**
+ * Appends `text` as UTF-8 to the input buffer at `at`; returns the new end.
+ * Id parts are short and nearly always ASCII: copied a code unit at a time,
+ * which costs less than a call into the encoder; from the first other code
+ * unit on (a pair is never split: it starts there), the encoder writes the
+ * rest, lone surrogates as U+FFFD as it does for the whole text.
+ */
+function putUtf8(text: string, at: number): number {
+  const n = text.length;
+  // One more byte than the text can take: the NUL that may follow.
+  if (at + n * 3 + 1 > input.length) {
+    const grown = new Uint8Array(Math.max(at + n * 3 + 1, input.length * 2));
+    grown.set(input.subarray(0, at));
+    input = grown;
+  }
+  const buffer = input;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return at + encoder.encodeInto(i === 0 ? text : text.slice(i), buffer.subarray(at)).written;
+    buffer[at++] = c;
+  }
+  return at;
+}
+
+/** BLAKE3 words of the id input: the parts' UTF-8 joined by NUL bytes (the same bytes as the joined text). */
+function blake3Parts(a: string, b: string, c: string, d?: string, e?: string, f?: string): Uint32Array {
+  let at = putUtf8(a, 0);
+  input[at++] = 0;
+  at = putUtf8(b, at);
+  input[at++] = 0;
+  at = putUtf8(c, at);
+  if (d !== undefined) {
+    input[at++] = 0;
+    at = putUtf8(d, at);
+    input[at++] = 0;
+    at = putUtf8(e!, at);
+    input[at++] = 0;
+    at = putUtf8(f!, at);
+  }
+  return blake3Bytes(input.subarray(0, at));
+}
+
 /** Sets hex digits `i` of `hexChars` for the byte `value`. */
 function hexByte(i: number, value: number): void {
   const at = value << 1;
@@ -50,13 +92,12 @@ let blake3Hasher = blake3.create();
 const longWords = new Uint32Array(4);
 
 /**
- * BLAKE3 over the UTF-8 bytes of `text`: the reused words whose first 4
+ * BLAKE3 over `bytes` (in the reused input buffer): the reused words whose first 4
  * hold the first 16 bytes, little-endian (valid until the next hash). Id
  * inputs fit one BLAKE3 chunk, hashed by the core's own compression; a
  * longer one goes through noble's general BLAKE3.
  */
-function blake3Id(text: string): Uint32Array {
-  const bytes = utf8(text);
+function blake3Bytes(bytes: Uint8Array): Uint32Array {
   if (bytes.length <= BLAKE3_CHUNK_BYTES) return blake3Words(bytes);
   blake3Hasher = BLAKE3_TEMPLATE._cloneInto(blake3Hasher);
   blake3Hasher.update(bytes);
@@ -106,7 +147,7 @@ export function entityId(accountId: string, type: string, key: string): string {
  * the next id (copy what you keep): the runner's duplicate set keys on them.
  */
 export function entityIdWords(accountId: string, type: string, key: string): Uint32Array {
-  return blake3Id(`${accountId}\0${type}\0${key}`);
+  return blake3Parts(accountId, type, key);
 }
 
 /** INV-C03: the id Parallax derives for a relationship (the six parts NUL-joined). */
@@ -130,7 +171,7 @@ export function relationshipIdWords(
   toType: string,
   toKey: string,
 ): Uint32Array {
-  return blake3Id(`${accountId}\0${fromType}\0${fromKey}\0${verb}\0${toType}\0${toKey}`);
+  return blake3Parts(accountId, fromType, fromKey, verb, toType, toKey);
 }
 
 /**

@@ -47,27 +47,68 @@ export function propertyValueProblem(value: unknown): string | undefined {
   }
 }
 
+const isPlain = (properties: object): boolean => {
+  const proto: unknown = Object.getPrototypeOf(properties);
+  return proto === Object.prototype || proto === null;
+};
+
+/** The key order of a properties object, and its sorted order when that differs. */
+interface Shape {
+  readonly keys: readonly string[];
+  /** Undefined when `keys` are in order already. */
+  readonly sorted: readonly string[] | undefined;
+  /** A key named "__proto__": the sorted copy then has no prototype, where it is kept as data. */
+  readonly protoKey: boolean;
+}
+
+// Records of one kind share a few key orders: remembering the last ones
+// saves sorting the same keys again for every record.
+const SHAPES = 8;
+const shapes: Shape[] = [];
+let nextShape = 0;
+
+function shapeOf(keys: string[]): Shape {
+  outer: for (const shape of shapes) {
+    const known = shape.keys;
+    if (known.length !== keys.length) continue;
+    for (let i = 0; i < keys.length; i++) if (known[i] !== keys[i]) continue outer;
+    return shape;
+  }
+  let ordered = true;
+  for (let i = 1; i < keys.length && ordered; i++) ordered = keys[i - 1]! < keys[i]!;
+  const shape: Shape = { keys, sorted: ordered ? undefined : [...keys].sort(), protoKey: keys.includes('__proto__') };
+  shapes[nextShape] = shape;
+  nextShape = (nextShape + 1) % SHAPES;
+  return shape;
+}
+
 /**
  * A canonical JSON text of properties: keys sorted, so that equal property
  * sets give equal text and equal content hashes whatever the emit order.
+ * `json` is `propertiesText(properties)` when the caller has it already.
  */
-export function canonicalProperties(properties: Properties): string {
+export function canonicalProperties(properties: Properties, json?: string): string {
   const keys = Object.keys(properties);
-  let ordered = true;
-  for (let i = 1; i < keys.length && ordered; i++) ordered = keys[i - 1]! < keys[i]!;
+  const shape = shapeOf(keys);
   // Keys already in order on a plain object: the same text as the copy below gives.
-  if (ordered) {
-    const proto: unknown = Object.getPrototypeOf(properties);
-    if (proto === Object.prototype || proto === null) return JSON.stringify(properties);
-  }
-  keys.sort();
+  if (shape.sorted === undefined && isPlain(properties)) return json ?? JSON.stringify(properties);
   // A plain object built in sorted order gets a hidden class that later rows
   // with the same keys share, and JSON.stringify's fast path. A key named
   // "__proto__" would set the prototype of a plain object (and vanish from
   // the JSON), so then the copy has no prototype, where it is kept as data.
-  const sorted = (keys.includes('__proto__') ? Object.create(null) : {}) as Record<string, PropertyValue>;
-  for (const key of keys) sorted[key] = properties[key] as PropertyValue;
+  const sorted = (shape.protoKey ? Object.create(null) : {}) as Record<string, PropertyValue>;
+  for (const key of shape.sorted ?? keys) sorted[key] = properties[key] as PropertyValue;
   return JSON.stringify(sorted);
+}
+
+/**
+ * The JSON of properties as emitted (keys in emit order) for a plain
+ * object, else the canonical text: cheaper than {@link canonicalProperties}
+ * (no sorted copy), and as exact a description of the content: equal texts
+ * mean equal properties, so equal canonical texts. What unit digests read.
+ */
+export function propertiesText(properties: Properties): string {
+  return isPlain(properties) ? JSON.stringify(properties) : canonicalProperties(properties);
 }
 
 /**

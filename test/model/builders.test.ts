@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { propertiesText } from '../../src/model/values.js';
 import { KNOWN_CLASSES, KNOWN_VERBS, entity, relationship } from 'parallax-edge';
 import { canonicalProperties, entityProblems, relationshipProblems } from 'parallax-edge/adapter-kit';
 
@@ -93,6 +95,24 @@ describe('data model', () => {
       nullProto,
     ];
     for (const p of cases) expect(canonicalProperties(p as never)).toBe(reference(p));
+  });
+
+  it('canonical properties: the remembered key orders (and the emitted JSON given beside) give the text of a sorted copy, whatever shapes come in turn', () => {
+    const reference = (p: Record<string, unknown>): string =>
+      JSON.stringify(Object.fromEntries(Object.keys(p).sort().map((k) => [k, p[k]])));
+    const key = fc.constantFrom('a', 'b', 'c', 'ab', '10', '9', 'Z', 'é', '__proto__');
+    const entries = fc.uniqueArray(fc.tuple(key, fc.oneof(fc.integer(), fc.string({ maxLength: 3 }), fc.constant(null))), { maxLength: 6, selector: ([k]) => k });
+    fc.assert(
+      fc.property(fc.array(entries, { minLength: 1, maxLength: 20 }), (objects) => {
+        for (const list of objects) {
+          const p: Record<string, unknown> = {};
+          for (const [k, v] of list) Object.defineProperty(p, k, { value: v, enumerable: true, writable: true, configurable: true });
+          expect(canonicalProperties(p as never)).toBe(reference(p));
+          expect(canonicalProperties(p as never, propertiesText(p as never))).toBe(reference(p));
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { blake3 } from '@noble/hashes/blake3.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -49,6 +50,24 @@ describe('INV-C03: ids are Parallax BLAKE3 ids', () => {
     expect(entityId('a', 'b', 'x'.repeat(4000))).toBe(reference(`a\0b\0${'x'.repeat(4000)}`));
     expect(contentHash('short')).toBe(sha('short'));
     expect(entityId('a', 'b', 'short')).toBe(reference('a\0b\0short'));
+  });
+
+  it('INV-C03: ids written part by part (ASCII copied, the rest encoded) are the BLAKE3 of the NUL-joined text, for any parts: empty, non-ASCII from any position, lone surrogates, long enough to grow the buffer', () => {
+    const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
+    const reference = (...parts: string[]): string => bytesToHex(blake3(encode(parts.join('\0'))).subarray(0, 16));
+    const part = fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.string({ unit: 'binary', maxLength: 40 }),
+      fc.string({ unit: fc.constantFrom('a', 'é', '€', '😀', '\ud800', '\udc00', '\0'), maxLength: 30 }),
+      fc.integer({ min: 900, max: 9000 }).map((n) => 'k'.repeat(n) + 'é'),
+    );
+    fc.assert(
+      fc.property(fc.array(part, { minLength: 6, maxLength: 6 }), ([a, b, c, d, e, f]) => {
+        expect(entityId(a!, b!, c!)).toBe(reference(a!, b!, c!));
+        expect(relationshipId(a!, b!, c!, d!, e!, f!)).toBe(reference(a!, b!, c!, d!, e!, f!));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('useNativeSha256 refuses a function that is not SHA-256 and keeps the built-in one', () => {
