@@ -511,5 +511,5 @@ describe('synthetic connector at scale, streamed: the run holds pages and chunks
 
     const { stats } = await commitSync(store, output);
     expect(stats.entitiesCreated + stats.relationshipsCreated).toBe(emitted);
-  }, 120_000);
+  }, 300_000);
 });
