@@ -6,7 +6,7 @@
  * 1. raw insert          the first sync's rows, as the store writes them, put
  *                        into plain object stores (key path id, no indexes),
  *                        one readwrite transaction, no await per put: the baseline;
- * 2. raw insert, schema  the same puts into stores with the adapter's 7 indexes;
+ * 2. raw insert, schema  the same puts into stores with the adapter's 5 indexes;
  * 3. first sync          generation 0 into an empty store;
  * 4. unchanged re-sync   generation 0 again (+P2: nothing written);
  * 5. churn               generation 1: about `churnFraction` of the entities differ.
@@ -23,7 +23,7 @@ import { PHASE_LABELS, type Measured, type MemorySample, type PhaseId, type Phas
 
 export const RAW_INDEXEDDB_BASELINE =
   'raw IndexedDB: the first sync\'s rows, as the store writes them, put into plain object stores (key path id, no indexes) in one readwrite transaction, same page';
-const SCHEMA_BASELINE = "raw IndexedDB: the same puts into object stores with the adapter's 7 indexes (schema version 2)";
+const SCHEMA_BASELINE = "raw IndexedDB: the same puts into object stores with the adapter's 5 indexes (schema version 3)";
 
 interface ChromeMemory {
   usedJSHeapSize: number;
@@ -112,13 +112,11 @@ async function openRaw(name: string, withIndexes: boolean): Promise<IDBDatabase>
     const entities = opening.result.createObjectStore('entities', { keyPath: 'id' });
     const relationships = opening.result.createObjectStore('relationships', { keyPath: 'id' });
     if (withIndexes) {
-      // The same indexes as adapters/indexeddb/schema.ts, version 2.
+      // The same indexes as adapters/indexeddb/schema.ts, version 3.
       entities.createIndex('account_type', ['accountId', 'entityType']);
       entities.createIndex('account_class', ['accountId', 'entityClass']);
-      entities.createIndex('scope', ['accountId', 'connectorId']);
       relationships.createIndex('fromId', 'fromId');
       relationships.createIndex('toId', 'toId');
-      relationships.createIndex('scope', ['accountId', 'connectorId']);
       relationships.createIndex('account_verb', ['accountId', 'verb']);
     }
   };
@@ -245,7 +243,7 @@ export async function runScale(settings: PhaseSettings): Promise<ScaleResult> {
     schemaBaseline: SCHEMA_BASELINE,
     notes: [
       `first sync / raw puts: ${ratio(first.wallMs, wall('raw-insert'))} whole sync (connector, hashing, staging, commit); ${ratio(first.storeMs!, wall('raw-insert'))} the store's part (staging + commit)`,
-      `raw puts into the adapter's 7 indexes / plain raw puts: ${ratio(wall('raw-insert-schema'), wall('raw-insert'))}`,
+      `raw puts into the adapter's 5 indexes / plain raw puts: ${ratio(wall('raw-insert-schema'), wall('raw-insert'))}`,
       `unchanged re-sync / first sync: ${ratio(wall('unchanged-resync'), first.wallMs)}; churn / first sync: ${ratio(wall('churn'), first.wallMs)}`,
       `memory: ${HEAP_METHOD}`,
       `store: IndexedDB database "${name}" in a fresh browser context (deleted afterwards)`,
