@@ -1,10 +1,10 @@
 /**
  * The commit: one readwrite transaction over the graph, the history, the
  * scope's units and the staging. It reads what the shared pure plan
- * (`src/store/diff.ts`) needs — the staged chunks, the scope's ids from
- * the `scope` index keys (steps only when some are kept), the stored hashes
- * of staged ids (from the scope's units while they stand for its rows,
- * else from the rows), the relationships touching deleted entities —
+ * (`src/store/diff.ts`) needs — the staged chunks, the scope's ids and
+ * the stored hashes of staged ids (from the scope's units while they stand
+ * for its rows, else by scanning the rows), the relationships touching
+ * deleted entities —
  * checks everything (sync id, SyncConflict, INV-C04), and only then issues every write without awaiting
  * them one by one: each promoted row is written once, in id order, and the
  * staging is deleted by range. Nothing but IndexedDB requests is awaited
@@ -40,7 +40,7 @@ import {
   type UnitRecord,
 } from '../../src/adapter-kit.js';
 import { inTransaction, type Connection } from './connection.js';
-import { getEach, request, walk } from './requests.js';
+import { getEach, request } from './requests.js';
 import { prefixRange, type ScopeRow, type StagedChunkRow, type StoreName, type UnitKey, type UnitRow } from './schema.js';
 
 /** What the commit needs of a session. */
@@ -123,16 +123,18 @@ async function commitIn(tx: IDBTransaction, { header, token, readVersion }: Stag
     return finish(stats, () => scopes.put({ ...scope, version: scope.version + 1 } satisfies ScopeRow, scopeKey));
   }
 
-  // The scope's units; when the scope is current, with their rows (ids and stored hashes).
+  // The scope's units; while the scope is trusted, with their rows (ids and stored hashes): then they list its rows
+  // (verify mode reads the rows themselves, to catch hand edits).
+  const trusted = scope?.trusted === true && !header.verify;
   const unitKeyOf = (stepId: string, kind: string, digest: string): string => `${stepId}\0${kind}\0${digest}`;
   const [storedUnitKeys, storedUnitRows] = await Promise.all([
     request(units.getAllKeys(prefixRange(accountId, connectorId))) as Promise<UnitKey[]>,
-    current ? (request(units.getAll(prefixRange(accountId, connectorId))) as Promise<UnitRow[]>) : Promise.resolve([]),
+    trusted ? (request(units.getAll(prefixRange(accountId, connectorId))) as Promise<UnitRow[]>) : Promise.resolve([]),
   ]);
   const unitByKey = new Map<string, UnitRow>();
   /** Stored hashes of the current scope's rows, by kind, from its units. */
   const known = { entity: new Map<string, string>(), relationship: new Map<string, string>() };
-  if (current) {
+  if (trusted) {
     storedUnitKeys.forEach((key, i) => {
       const row = storedUnitRows[i]!;
       unitByKey.set(unitKeyOf(key[2], key[3], key[4]), row);
@@ -162,20 +164,22 @@ async function commitIn(tx: IDBTransaction, { header, token, readVersion }: Stag
     );
   }
 
-  // The stored scope's ids, from the scope index keys alone (steps only when some are kept: +P1);
-  // and how many rows the account has elsewhere.
+  // The stored scope's ids (and steps, for +P1): from its units while they stand for its rows (trusted),
+  // else by scanning the rows (after kept steps, another connector's writes, or an upgrade); and how many
+  // rows the account has, to tell whether it has rows elsewhere.
   const scopeEntities: [string, string][] = [];
   const scopeRelationships: [string, string][] = [];
-  const collect = (out: [string, string][]) => (cursor: IDBCursor) => {
-    out.push([cursor.primaryKey as string, kept.size === 0 ? '' : ((cursor as IDBCursorWithValue).value as { stepId: string }).stepId]);
-  };
-  const walkScope = (index: IDBIndex, out: [string, string][]) =>
-    walk((kept.size === 0 ? index.openKeyCursor(IDBKeyRange.only(scopeKey)) : index.openCursor(IDBKeyRange.only(scopeKey))) as IDBRequest<IDBCursor | null>, collect(out));
+  if (trusted) {
+    storedUnitKeys.forEach((key, i) => {
+      const out = key[3] === 'entity' ? scopeEntities : scopeRelationships;
+      for (const id of storedUnitRows[i]!.ids) out.push([id, key[2]]);
+    });
+  }
   const [, , accountEntities, accountRelationships] = await Promise.all([
-    walkScope(entities.index('scope'), scopeEntities),
-    walkScope(relationships.index('scope'), scopeRelationships),
-    request(entities.index('scope').count(prefixRange(accountId))),
-    request(relationships.index('scope').count(prefixRange(accountId))),
+    trusted ? undefined : scanScope(entities, accountId, connectorId, scopeEntities),
+    trusted ? undefined : scanScope(relationships, accountId, connectorId, scopeRelationships),
+    request(entities.index('account_type').count(prefixRange(accountId))),
+    request(relationships.index('account_verb').count(prefixRange(accountId))),
   ]);
   const inScopeEntities = new Set(scopeEntities.map(([id]) => id));
   const inScopeRelationships = new Set(scopeRelationships.map(([id]) => id));
@@ -306,3 +310,17 @@ const entityDiffers = (connectorId: string) => (o: EntityRow, s: PreparedEntity)
 
 const relationshipDiffers = (connectorId: string) => (o: RelationshipRow, s: PreparedRelationship): boolean =>
   o.propertiesJson !== s.propertiesJson || o.stepId !== s.stepId || o.connectorId !== connectorId || o.fromId !== s.fromId || o.toId !== s.toId;
+
+/** Rows per getAll of a scope scan. */
+const SCAN_BATCH = 2000;
+
+/** The scope's [id, stepId] pairs, by scanning the store in id order: one getAll per batch. */
+async function scanScope(store: IDBObjectStore, accountId: string, connectorId: string, out: [string, string][]): Promise<void> {
+  let after: string | undefined;
+  for (;;) {
+    const rows = await request(store.getAll(after === undefined ? null : IDBKeyRange.lowerBound(after, true), SCAN_BATCH) as IDBRequest<{ id: string; accountId: string; connectorId: string; stepId: string }[]>);
+    for (const row of rows) if (row.accountId === accountId && row.connectorId === connectorId) out.push([row.id, row.stepId]);
+    if (rows.length < SCAN_BATCH) return;
+    after = rows.at(-1)!.id;
+  }
+}

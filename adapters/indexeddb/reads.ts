@@ -23,7 +23,7 @@ import {
   type SyncRecord,
 } from '../../src/adapter-kit.js';
 import type { Connection } from './connection.js';
-import { walk } from './requests.js';
+import { request, walk } from './requests.js';
 import { prefixRange, type HistoryRow, type StoreName } from './schema.js';
 
 type Reads = Pick<GraphStore, 'getEntity' | 'findEntity' | 'listEntities' | 'getRelationship' | 'listRelationships' | 'counts' | 'syncHistory'>;
@@ -75,9 +75,8 @@ export function createReads(connection: Connection): Reads {
               ? { from: entities.index('account_type'), key: [accountId, type] }
               : entityClass !== undefined
                 ? { from: entities.index('account_class'), key: [accountId, entityClass] }
-                : connectorId !== undefined
-                  ? { from: entities.index('scope'), key: [accountId, connectorId] }
-                  : { from: entities };
+                : // By connector alone: the id-ordered store, filtered (an index would cost every commit its upkeep).
+                  { from: entities };
         const rows = await pageOf<EntityRow>(
           source,
           after,
@@ -121,11 +120,9 @@ export function createReads(connection: Connection): Reads {
           const source: Source =
             accountId === undefined
               ? { from: relationships }
-              : connectorId !== undefined
-                ? { from: relationships.index('scope'), key: [accountId, connectorId] }
-                : verb !== undefined
-                  ? { from: relationships.index('account_verb'), key: [accountId, verb] }
-                  : { from: relationships };
+              : verb !== undefined
+                ? { from: relationships.index('account_verb'), key: [accountId, verb] }
+                : { from: relationships };
           rows = await pageOf<RelationshipRow>(source, after, limit + 1, match);
         }
         return toPage(rows, limit, storedRelationship);
@@ -174,16 +171,22 @@ interface Source {
 }
 
 /** Up to `count` matching rows with id > `after`, in id order. */
-function pageOf<Row extends { id: string }>(source: Source, after: string | undefined, count: number, match: (row: Row) => boolean): Promise<Row[]> {
+async function pageOf<Row extends { id: string }>(source: Source, after: string | undefined, count: number, match: (row: Row) => boolean): Promise<Row[]> {
   const rows: Row[] = [];
   const { from, key } = source;
   if (key === undefined) {
-    const range = after === undefined ? null : IDBKeyRange.lowerBound(after, true);
-    return walk(from.openCursor(range), (cursor) => {
-      const row = (cursor as IDBCursorWithValue).value as Row;
-      if (match(row)) rows.push(row);
-      return rows.length < count;
-    }).then(() => rows);
+    // The whole store, filtered: one getAll per batch of ids, not a request per row.
+    const batch = Math.max(count, 64);
+    let past = after;
+    for (;;) {
+      const got = await request(from.getAll(past === undefined ? null : IDBKeyRange.lowerBound(past, true), batch) as IDBRequest<Row[]>);
+      for (const row of got) {
+        if (match(row)) rows.push(row);
+        if (rows.length === count) return rows;
+      }
+      if (got.length < batch) return rows;
+      past = got.at(-1)!.id;
+    }
   }
   return walk(from.openCursor(IDBKeyRange.only(key)), (cursor) => {
     const id = cursor.primaryKey as string;

@@ -1,17 +1,17 @@
 /**
- * The IndexedDB schema (version 2) and its upgrade from version 1.
+ * The IndexedDB schema (version 3) and its upgrades from versions 1 and 2.
  *
- * Graph stores keep only the indexes reads and the commit need (7; version 1
- * had 8): `entities` by (account, type) and (account, class) for listing
- * and counts, `relationships` by `fromId` / `toId` (listing by entity, the
- * INV-03 cascade) and (account, verb); both by `scope` = (account,
- * connector), whose entries are in id order within a connector (listing by
- * connector) and give the commit's diff plan the scope's ids from keys
- * alone. `findEntity` uses the primary key (the id is derived from account,
- * type and key), so version 1's `account_type_key` is gone; the scope key
- * no longer carries id, hash and step (index upkeep is most of the write
- * cost): the commit gets stored hashes only of the rows a sync staged, and
- * steps only when it keeps some (+P1).
+ * Graph stores keep only the indexes reads need (5; version 2 had 7,
+ * version 1 had 8): `entities` by (account, type) and (account, class) for
+ * listing, counts and PQL filters; `relationships` by `fromId` / `toId`
+ * (listing by entity, traversals, the INV-03 cascade) and (account, verb).
+ * Index upkeep is most of a first sync's cost (each entry is another
+ * LevelDB write of about two ids), so version 3 drops version 2's `scope`
+ * = (account, connector) indexes: the commit takes a scope's ids from its
+ * units while they stand for its rows (`ScopeRow.trusted`), and scans the
+ * rows otherwise (after kept steps, another connector's writes, or an
+ * upgrade); listing by connector filters the id-ordered store. `findEntity`
+ * uses the primary key (the id is derived from account, type and key).
  *
  * Staging (`staged_syncs` headers, `staged_chunks` one record per staged
  * chunk) has no indexes: a chunk is written as one record, and the commit
@@ -22,11 +22,10 @@ import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
 import type { EntityRow, MatchedUnit, PreparedEntity, PreparedRelationship, RecordKind, RelationshipRow, SyncHeader, SyncRecord, UnitRecord } from '../../src/adapter-kit.js';
 
 /** The schema version this adapter creates and expects. */
-export const INDEXEDDB_SCHEMA_VERSION = 2;
+export const INDEXEDDB_SCHEMA_VERSION = 3;
 
-/** The key of the `scope` index of both graph stores (entries within a key are in id order). */
+/** A scope: the rows one connector wrote in one account. */
 export type ScopeKey = [accountId: string, connectorId: string];
-const SCOPE_KEY_PATH = ['accountId', 'connectorId'];
 
 export type HistoryRow = SyncRecord & { seq?: number };
 
@@ -50,7 +49,11 @@ export interface StagedChunkRow {
 }
 export type ChunkKey = [token: string, stepId: string, page: number, seq: number];
 
-/** A unit the scope remembers from its last full commit: key [account, connector, step, kind, digest]. */
+/**
+ * A unit the scope remembers from its last full commit: key [account,
+ * connector, step, kind, digest]. While the scope is trusted, its units'
+ * ids are exactly its rows (the commit's diff plan reads them, not the rows).
+ */
 export interface UnitRow {
   readonly ids: readonly string[];
   /** The rows' content hashes, as committed: a later commit of a current scope diffs a changed unit's rows without reading them. */
@@ -78,12 +81,12 @@ export interface Schema extends DBSchema {
   entities: {
     key: string;
     value: EntityRow;
-    indexes: { account_type: [string, string]; account_class: [string, string]; scope: ScopeKey };
+    indexes: { account_type: [string, string]; account_class: [string, string] };
   };
   relationships: {
     key: string;
     value: RelationshipRow;
-    indexes: { fromId: string; toId: string; scope: ScopeKey; account_verb: [string, string] };
+    indexes: { fromId: string; toId: string; account_verb: [string, string] };
   };
   history: {
     key: number;
@@ -93,43 +96,36 @@ export interface Schema extends DBSchema {
   staged_syncs: { key: string; value: StagedSyncRow };
   staged_chunks: { key: ChunkKey; value: StagedChunkRow };
   units: { key: UnitKey; value: UnitRow };
-  scopes: { key: [string, string]; value: ScopeRow };
+  scopes: { key: ScopeKey; value: ScopeRow };
 }
 
 export type StoreName = StoreNames<Schema>;
 
 /**
- * Creates the schema, or upgrades version 1 in place: its rows are kept as
- * they are (the same row shape), its indexes trimmed and the scope index
- * rebuilt by IndexedDB from the stored rows; the new stores start empty
- * (no scope remembers units: its first sync is a full commit).
+ * Creates the schema, or upgrades version 1 or 2 in place: rows are kept as
+ * they are (the same row shape) and indexes trimmed; the stores version 2
+ * added start empty on version 1 (no scope row: its next commit scans).
  */
 export function upgradeSchema(db: IDBPDatabase<Schema>, oldVersion: number, tx: IDBPTransaction<Schema, StoreName[], 'versionchange'>): void {
   if (oldVersion < 1) {
     const entities = db.createObjectStore('entities', { keyPath: 'id' });
     entities.createIndex('account_type', ['accountId', 'entityType']);
     entities.createIndex('account_class', ['accountId', 'entityClass']);
-    entities.createIndex('scope', SCOPE_KEY_PATH);
     const relationships = db.createObjectStore('relationships', { keyPath: 'id' });
     relationships.createIndex('fromId', 'fromId');
     relationships.createIndex('toId', 'toId');
-    relationships.createIndex('scope', SCOPE_KEY_PATH);
     relationships.createIndex('account_verb', ['accountId', 'verb']);
     const history = db.createObjectStore('history', { keyPath: 'seq', autoIncrement: true });
     history.createIndex('account_sync', ['accountId', 'syncId'], { unique: true });
     history.createIndex('accountId', 'accountId');
     history.createIndex('connectorId', 'connectorId');
     history.createIndex('account_connector', ['accountId', 'connectorId']);
-  } else if (oldVersion < 2) {
-    // Version 1 had `account_type_key` and a scope key with the hash.
-    const entities = tx.objectStore('entities');
-    const relationships = tx.objectStore('relationships');
-    const v1 = entities as unknown as { deleteIndex(name: string): void };
-    v1.deleteIndex('account_type_key');
-    entities.deleteIndex('scope');
-    entities.createIndex('scope', SCOPE_KEY_PATH);
-    relationships.deleteIndex('scope');
-    relationships.createIndex('scope', SCOPE_KEY_PATH);
+  } else {
+    // Version 1 had `account_type_key`; versions 1 and 2 had a `scope` index on both graph stores.
+    const graph = (name: 'entities' | 'relationships') => tx.objectStore(name) as unknown as { deleteIndex(name: string): void };
+    if (oldVersion < 2) graph('entities').deleteIndex('account_type_key');
+    graph('entities').deleteIndex('scope');
+    graph('relationships').deleteIndex('scope');
   }
   if (oldVersion < 2) {
     db.createObjectStore('staged_syncs', { keyPath: 'token' });

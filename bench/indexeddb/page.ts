@@ -6,7 +6,7 @@
  * 1. raw insert          the first sync's rows, as the store writes them, put
  *                        into plain object stores (key path id, no indexes),
  *                        one readwrite transaction, no await per put: the baseline;
- * 2. raw insert, schema  the same puts into stores with the adapter's 7 indexes;
+ * 2. raw insert, schema  the same puts into stores with the adapter's 5 indexes;
  * 3. first sync          generation 0 into an empty store;
  * 4. unchanged re-sync   generation 0 again (+P2: nothing written);
  * 5. churn               generation 1: about `churnFraction` of the entities differ.
@@ -23,7 +23,7 @@ import { PHASE_LABELS, type Measured, type MemorySample, type PhaseId, type Phas
 
 export const RAW_INDEXEDDB_BASELINE =
   'raw IndexedDB: the first sync\'s rows, as the store writes them, put into plain object stores (key path id, no indexes) in one readwrite transaction, same page';
-const SCHEMA_BASELINE = "raw IndexedDB: the same puts into object stores with the adapter's 7 indexes (schema version 2)";
+const SCHEMA_BASELINE = "raw IndexedDB: the same puts into object stores with the adapter's 5 indexes (schema version 3)";
 
 interface ChromeMemory {
   usedJSHeapSize: number;
@@ -34,10 +34,15 @@ const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
 const HEAP_METHOD =
   'heap: performance.memory.usedJSHeapSize (--enable-precise-memory-info) sampled every 2 ms, start after 2 full GCs; RSS: not readable in a page';
 
-/** Wall time and JS heap peak of one operation. */
+/** CPU time of the page's Chromium processes so far (bench/indexeddb/run.ts reads /proc), or null. */
+const cpuNow = async (): Promise<number | null> =>
+  (await (globalThis as { parallaxBenchCpuMs?: () => Promise<number | null> }).parallaxBenchCpuMs?.()) ?? null;
+
+/** Wall time, CPU time of Chromium's processes, and JS heap peak of one operation. */
 async function measure<T>(fn: () => Promise<T> | T): Promise<Measured<T>> {
   gc();
   gc();
+  const cpuStart = await cpuNow();
   const start = heapNow();
   let peak = start;
   const sample = (): void => {
@@ -53,9 +58,10 @@ async function measure<T>(fn: () => Promise<T> | T): Promise<Measured<T>> {
     clearInterval(timer);
   }
   const ms = performance.now() - t0;
+  const cpuEnd = await cpuNow();
   sample();
   const memory: MemorySample = { rssStartBytes: null, rssPeakBytes: null, heapStartBytes: start, heapPeakBytes: peak, method: HEAP_METHOD };
-  return { value, ms, memory };
+  return { value, ms, ...(cpuStart !== null && cpuEnd !== null ? { cpuMs: cpuEnd - cpuStart } : {}), memory };
 }
 
 /**
@@ -112,13 +118,11 @@ async function openRaw(name: string, withIndexes: boolean): Promise<IDBDatabase>
     const entities = opening.result.createObjectStore('entities', { keyPath: 'id' });
     const relationships = opening.result.createObjectStore('relationships', { keyPath: 'id' });
     if (withIndexes) {
-      // The same indexes as adapters/indexeddb/schema.ts, version 2.
+      // The same indexes as adapters/indexeddb/schema.ts, version 3.
       entities.createIndex('account_type', ['accountId', 'entityType']);
       entities.createIndex('account_class', ['accountId', 'entityClass']);
-      entities.createIndex('scope', ['accountId', 'connectorId']);
       relationships.createIndex('fromId', 'fromId');
       relationships.createIndex('toId', 'toId');
-      relationships.createIndex('scope', ['accountId', 'connectorId']);
       relationships.createIndex('account_verb', ['accountId', 'verb']);
     }
   };
@@ -174,6 +178,8 @@ async function putAll(db: IDBDatabase, rows: Rows): Promise<number> {
   return rows.entities.length + rows.relationships.length;
 }
 
+const cpuOf = (m: Measured<unknown>): { cpuMs?: number } => (m.cpuMs === undefined ? {} : { cpuMs: m.cpuMs });
+
 const connector = (settings: PhaseSettings, generation: number) =>
   createSyntheticConnector({ seed: settings.seed, n: settings.n, churn: { fraction: settings.churnFraction, generation } });
 
@@ -190,8 +196,8 @@ export async function runScale(settings: PhaseSettings): Promise<ScaleResult> {
     const timed = await measure(() => putAll(db, rows));
     db.close();
     await deleteIndexedDbStore(`${name}-${phase}`);
-    phases.push({ phase, label: PHASE_LABELS[phase], wallMs: timed.ms, rowsInBatch: total, rowsWritten: timed.value, memory: timed.memory });
-    log(`${PHASE_LABELS[phase]}: ${timed.ms.toFixed(0)} ms, ${timed.value} rows`);
+    phases.push({ phase, label: PHASE_LABELS[phase], wallMs: timed.ms, ...cpuOf(timed), rowsInBatch: total, rowsWritten: timed.value, memory: timed.memory });
+    log(`${PHASE_LABELS[phase]}: ${timed.ms.toFixed(0)} ms (cpu ${timed.cpuMs?.toFixed(0) ?? '-'}), ${timed.value} rows`);
   }
 
   await deleteIndexedDbStore(name);
@@ -213,6 +219,7 @@ export async function runScale(settings: PhaseSettings): Promise<ScaleResult> {
         phase,
         label: phase === 'churn' ? `${PHASE_LABELS.churn} (${settings.churnFraction * 100}%)` : PHASE_LABELS[phase],
         wallMs: result.ms,
+        ...cpuOf(result),
         coreMs: result.ms - storeMs,
         storeMs,
         rowsInBatch: rowsIn,
@@ -221,7 +228,7 @@ export async function runScale(settings: PhaseSettings): Promise<ScaleResult> {
         stats,
         memory: result.memory,
       });
-      log(`${phase}: ${result.ms.toFixed(0)} ms (store ${storeMs.toFixed(0)}), ${rowsIn} rows in, ${rowsWritten} written`);
+      log(`${phase}: ${result.ms.toFixed(0)} ms (cpu ${result.cpuMs?.toFixed(0) ?? '-'}, store ${storeMs.toFixed(0)}), ${rowsIn} rows in, ${rowsWritten} written`);
       gc();
     }
   } finally {
@@ -230,6 +237,7 @@ export async function runScale(settings: PhaseSettings): Promise<ScaleResult> {
   }
 
   const wall = (id: PhaseId): number => phases.find((p) => p.phase === id)!.wallMs;
+  const cpu = (id: PhaseId): number => phases.find((p) => p.phase === id)!.cpuMs!;
   const first = phases.find((p) => p.phase === 'first-sync')!;
   const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
   const counted = phases.find((p) => p.phase === 'first-sync')!.stats!;
@@ -245,8 +253,14 @@ export async function runScale(settings: PhaseSettings): Promise<ScaleResult> {
     schemaBaseline: SCHEMA_BASELINE,
     notes: [
       `first sync / raw puts: ${ratio(first.wallMs, wall('raw-insert'))} whole sync (connector, hashing, staging, commit); ${ratio(first.storeMs!, wall('raw-insert'))} the store's part (staging + commit)`,
-      `raw puts into the adapter's 7 indexes / plain raw puts: ${ratio(wall('raw-insert-schema'), wall('raw-insert'))}`,
+      `raw puts into the adapter's 5 indexes / plain raw puts: ${ratio(wall('raw-insert-schema'), wall('raw-insert'))}`,
       `unchanged re-sync / first sync: ${ratio(wall('unchanged-resync'), first.wallMs)}; churn / first sync: ${ratio(wall('churn'), first.wallMs)}`,
+      ...(phases.every((p) => p.cpuMs !== undefined)
+        ? [
+            `by CPU time of Chromium's processes (browser, renderer, utilities; other jobs do not count): first sync / raw puts ${ratio(cpu('first-sync'), cpu('raw-insert'))}; ` +
+              `into the 5 indexes / raw puts ${ratio(cpu('raw-insert-schema'), cpu('raw-insert'))}; unchanged / first ${ratio(cpu('unchanged-resync'), cpu('first-sync'))}; churn / first ${ratio(cpu('churn'), cpu('first-sync'))}`,
+          ]
+        : []),
       `memory: ${HEAP_METHOD}`,
       `store: IndexedDB database "${name}" in a fresh browser context (deleted afterwards)`,
     ],

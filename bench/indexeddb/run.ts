@@ -11,7 +11,8 @@
  * `npm run bench -- --adapter indexeddb` calls {@link runIndexedDbScale}.
  */
 import { createServer, type Server } from 'node:http';
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -74,6 +75,46 @@ function serve(script: string): Promise<Server> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/**
+ * CPU time (user + system, ms) of every process of this Chromium launched
+ * by this process: the browser (IndexedDB's backend runs there), the
+ * renderer (connector, core, structured clones) and the utility processes.
+ * Read from /proc, so other jobs on the machine do not count; null where
+ * /proc is missing.
+ */
+export function chromiumCpuMs(executablePath: string): number | null {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return null;
+  }
+  const parent = new Map<number, number>();
+  const ticks = new Map<number, number>();
+  const ours = new Set<number>();
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // Fields after the parenthesised command: state, ppid, ..., utime (14th), stime (15th).
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parent.set(Number(pid), Number(fields[1]));
+      ticks.set(Number(pid), Number(fields[11]) + Number(fields[12]));
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] === executablePath) ours.add(Number(pid));
+    } catch {
+      /* exited while we read */
+    }
+  }
+  const descends = (pid: number): boolean => {
+    for (let at = parent.get(pid); at !== undefined && at > 1; at = parent.get(at)) if (at === process.pid) return true;
+    return false;
+  };
+  let total = 0;
+  for (const pid of ours) if (descends(pid)) total += ticks.get(pid)!;
+  return (total * 1000) / CLOCK_TICKS;
+}
+
 /**
  * Runs the IndexedDB phases (page.ts) for one scale in a fresh
  * headless Chromium (clean heap), and returns the page's result.
@@ -96,6 +137,8 @@ export async function runIndexedDbScale(
     const page = await browser.newPage();
     page.on('console', (message) => log(message.text()));
     page.on('pageerror', (error) => log(`page error: ${error.message}`));
+    // Each phase's CPU time, read from /proc around it (page.ts measure()).
+    await page.exposeFunction('parallaxBenchCpuMs', () => chromiumCpuMs(executablePath));
     await page.goto(url);
     await page.waitForFunction(() => 'parallaxBench' in globalThis);
     const result = await page.evaluate(

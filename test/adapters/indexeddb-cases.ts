@@ -4,7 +4,7 @@
  * a closed store, a versionchange from another connection (idle and in the
  * middle of a sync), a QuotaExceededError during the commit's writes,
  * readers during a sync (staged rows are invisible), aborted and stale
- * staging (+P4), SyncConflict, and the upgrade from schema version 1 with
+ * staging (+P4), SyncConflict, and the upgrades from schema versions 1 and 2 with
  * its rows kept. Runtime-neutral: vitest, parallax-edge and the IndexedDB
  * globals only.
  */
@@ -114,6 +114,29 @@ function createVersion1(db: IDBDatabase): void {
   history.createIndex('accountId', 'accountId');
   history.createIndex('connectorId', 'connectorId');
   history.createIndex('account_connector', ['accountId', 'connectorId']);
+}
+
+/** The version 2 layout (streaming staging, a `scope` index on both graph stores), as raw IndexedDB calls. */
+function createVersion2(db: IDBDatabase): void {
+  const scope = ['accountId', 'connectorId'];
+  const entities = db.createObjectStore('entities', { keyPath: 'id' });
+  entities.createIndex('account_type', ['accountId', 'entityType']);
+  entities.createIndex('account_class', ['accountId', 'entityClass']);
+  entities.createIndex('scope', scope);
+  const relationships = db.createObjectStore('relationships', { keyPath: 'id' });
+  relationships.createIndex('fromId', 'fromId');
+  relationships.createIndex('toId', 'toId');
+  relationships.createIndex('scope', scope);
+  relationships.createIndex('account_verb', ['accountId', 'verb']);
+  const history = db.createObjectStore('history', { keyPath: 'seq', autoIncrement: true });
+  history.createIndex('account_sync', ['accountId', 'syncId'], { unique: true });
+  history.createIndex('accountId', 'accountId');
+  history.createIndex('connectorId', 'connectorId');
+  history.createIndex('account_connector', ['accountId', 'connectorId']);
+  db.createObjectStore('staged_syncs', { keyPath: 'token' });
+  db.createObjectStore('staged_chunks');
+  db.createObjectStore('units');
+  db.createObjectStore('scopes');
 }
 
 const many = (prefix: string, n: number, over: { displayName?: string } = {}) =>
@@ -410,8 +433,8 @@ export function describeIndexedDbFailures(label: string, options: IndexedDbCaseO
       cleanup.push(() => raw.close());
       expect(raw.version).toBe(INDEXEDDB_SCHEMA_VERSION);
       const indexes = (s: string) => Array.from(raw.transaction(s).objectStore(s).indexNames).sort();
-      expect(indexes('entities')).toEqual(['account_class', 'account_type', 'scope']);
-      expect(indexes('relationships')).toEqual(['account_verb', 'fromId', 'scope', 'toId']);
+      expect(indexes('entities')).toEqual(['account_class', 'account_type']);
+      expect(indexes('relationships')).toEqual(['account_verb', 'fromId', 'toId']);
       raw.close();
       // The next sync diffs against the migrated rows: h-1 re-emitted, h-2 and its relationship gone.
       const result = await sync(store, { syncId: 's2', entities: [ent('host', 'h-1', { entityClass: 'Host', displayName: 'host h-1', properties: { os: 'linux' } })] });
@@ -420,6 +443,47 @@ export function describeIndexedDbFailures(label: string, options: IndexedDbCaseO
       expect(await sync(store, { syncId: 's3', entities: [ent('host', 'h-1', { entityClass: 'Host', displayName: 'host h-1', properties: { os: 'linux' } })] }).then((r) => r.stats)).toEqual(
         stats({ entitiesUnchanged: 1 }),
       );
+    });
+
+    it('schema upgrade: a version 2 database drops its scope indexes, keeps every row, lists by connector, and its next commit scans an untrusted scope', async () => {
+      const factory = options.factory();
+      const name = `upgrade2-${Date.now()}-${++names}`;
+      const opening = factory.open(name, 2);
+      opening.onupgradeneeded = () => createVersion2(opening.result);
+      const v2 = await request(opening);
+      const row = (key: string, connectorId: string) => ({
+        id: entityId('acme', 'host', key), entityType: 'host', entityKey: key, entityClass: 'Host', displayName: `host ${key}`, propertiesJson: '{}', hash: `v2-${key}`,
+        accountId: 'acme', connectorId, syncId: 's1', stepId: 'main',
+      });
+      const tx = v2.transaction(['entities', 'scopes'], 'readwrite');
+      for (const key of ['a-0', 'a-1', 'a-2']) tx.objectStore('entities').put(row(key, 'alpha'));
+      tx.objectStore('entities').put(row('b-0', 'beta'));
+      // alpha's units do not stand for its rows (as after a commit with kept steps).
+      tx.objectStore('scopes').put({ version: 3, trusted: false, entities: 0, relationships: 0, units: 0 }, ['acme', 'alpha']);
+      await new Promise((resolve, reject) => {
+        tx.oncomplete = resolve;
+        tx.onabort = () => reject(tx.error);
+      });
+      v2.close();
+
+      const store = await openIndexedDbStore(name, { indexedDB: factory });
+      cleanup.push(() => store.close());
+      const raw = await openRaw(factory, name);
+      expect(raw.version).toBe(INDEXEDDB_SCHEMA_VERSION);
+      const indexes = (s: string) => Array.from(raw.transaction(s).objectStore(s).indexNames).sort();
+      expect(indexes('entities')).toEqual(['account_class', 'account_type']);
+      expect(indexes('relationships')).toEqual(['account_verb', 'fromId', 'toId']);
+      raw.close();
+      const alpha = (await store.listEntities({ accountId: 'acme', connectorId: 'alpha' })).items.map((e) => e.entityKey);
+      expect(alpha).toEqual(['a-0', 'a-1', 'a-2'].sort((x, y) => (entityId('acme', 'host', x) < entityId('acme', 'host', y) ? -1 : 1)));
+      expect((await store.listEntities({ accountId: 'acme', connectorId: 'beta' })).items.map((e) => e.entityKey)).toEqual(['b-0']);
+      // a-1 and a-2 are no longer emitted: the scan finds them in alpha's scope; beta's b-0 is left alone.
+      const result = await sync(store, { syncId: 's2', entities: [ent('host', 'a-0')] });
+      expect(result.stats).toEqual(stats({ entitiesUpdated: 1, entitiesDeleted: 2 }));
+      expect((await store.listEntities({ accountId: 'acme' })).items.map((e) => e.entityKey).sort()).toEqual(['a-0', 'b-0']);
+      // Now trusted: the next commit takes alpha's ids from its units and deletes a-0.
+      expect((await sync(store, { syncId: 's3', entities: [ent('host', 'a-3')] })).stats).toEqual(stats({ entitiesCreated: 1, entitiesDeleted: 1 }));
+      expect((await store.listEntities({ accountId: 'acme' })).items.map((e) => e.entityKey).sort()).toEqual(['a-3', 'b-0']);
     });
 
     it('+P4: staged rows are invisible to every read until the commit, and a discarded run leaves no staging behind', async () => {

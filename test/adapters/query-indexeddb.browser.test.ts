@@ -6,6 +6,7 @@
  */
 import { deleteIndexedDbStore, openIndexedDbStore, type IndexedDbStore } from 'parallax-edge/adapters/indexeddb';
 import { describeQueryContract, describeQueryModel } from 'parallax-edge/testing';
+import { describeIndexedDbQueryPaths } from './query-indexeddb-cases.js';
 
 let databases = 0;
 
@@ -23,3 +24,4 @@ async function open(): Promise<IndexedDbStore> {
 
 describeQueryContract('indexeddb (Chromium)', open);
 describeQueryModel('indexeddb (Chromium)', open, { numRuns: 40 });
+describeIndexedDbQueryPaths('Chromium', open);

@@ -6,12 +6,14 @@ import { query } from 'parallax-edge';
 import { createMemoryStore } from 'parallax-edge/adapters/memory';
 import { openIndexedDbStore } from 'parallax-edge/adapters/indexeddb';
 import { describeQueryContract, describeQueryModel, ent, rel, sync } from 'parallax-edge/testing';
+import { describeIndexedDbQueryPaths } from './query-indexeddb-cases.js';
 
 // A fresh factory per store: every test starts from an empty origin.
 const open = () => openIndexedDbStore('query', { indexedDB: new IDBFactory() });
 
 describeQueryContract('indexeddb (fake-indexeddb)', open);
 describeQueryModel('indexeddb (fake-indexeddb)', open, { numRuns: 60 });
+describeIndexedDbQueryPaths('fake-indexeddb', open);
 
 describe('indexeddb (fake-indexeddb): a step reads per target or by the verb', () => {
   it('a verb with many relationships and few targets (a request per target) answers as memory, in every direction', async () => {
