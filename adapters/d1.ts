@@ -64,7 +64,17 @@ export interface D1StoreOptions {
   readonly stagingLeaseMs?: number;
   /** The shared SQL store's bulk-load threshold (`SqlStoreOptions.bulkLoadRows`): default 10,000 created rows; 0 turns it off. */
   readonly bulkLoadRows?: number;
+  /**
+   * The most rows one commit batch writes (`SqlStoreOptions.splitCommitRows`):
+   * D1 is atomic only within one `db.batch()`, which has 30 s, so a bigger
+   * commit is planned, built beside the graph in batches of this many rows
+   * and swapped in by one small batch. Default {@link DEFAULT_D1_SPLIT_COMMIT_ROWS}.
+   */
+  readonly splitCommitRows?: number;
 }
+
+/** 50,000 rows: a batch of that many took about 3 s inside workerd here (README, Benchmarks). */
+export const DEFAULT_D1_SPLIT_COMMIT_ROWS = 50_000;
 
 export interface D1Store extends GraphStore {
   readonly kind: 'd1';
@@ -133,5 +143,6 @@ export function createD1Store(db: D1DatabaseLike, options: D1StoreOptions = {}):
     ...(options.chunkBytes === undefined ? {} : { chunkBytes: options.chunkBytes }),
     ...(options.stagingLeaseMs === undefined ? {} : { stagingLeaseMs: options.stagingLeaseMs }),
     ...(options.bulkLoadRows === undefined ? {} : { bulkLoadRows: options.bulkLoadRows }),
+    splitCommitRows: options.splitCommitRows ?? DEFAULT_D1_SPLIT_COMMIT_ROWS,
   });
 }

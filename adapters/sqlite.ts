@@ -57,6 +57,8 @@ export interface SqliteStoreOptions {
   readonly trace?: (sql: string) => void;
   /** The shared SQL store's bulk-load threshold (`SqlStoreOptions.bulkLoadRows`): default 10,000 created rows; 0 turns it off. */
   readonly bulkLoadRows?: number;
+  /** Split big commits into bounded batches (`SqlStoreOptions.splitCommitRows`). Default 0: one transaction, which SQLite does fastest. */
+  readonly splitCommitRows?: number;
   /**
    * PQL queries read the committed graph through a read-only connection of
    * their own that maps up to this many bytes of the file (SQLite's
@@ -214,6 +216,7 @@ export function createSqliteStore(options: string | SqliteStoreOptions): SqliteS
     stagingChunkBytes,
     trace,
     bulkLoadRows,
+    splitCommitRows,
     queryMmapBytes = DEFAULT_QUERY_MMAP_BYTES,
   }: SqliteStoreOptions = typeof options === 'string' ? { path: options } : options;
   let db: Database.Database;
@@ -337,5 +340,6 @@ export function createSqliteStore(options: string | SqliteStoreOptions): SqliteS
       name: `SQLite database "${path}"`,
       ...(stagingChunkBytes === undefined ? {} : { chunkBytes: stagingChunkBytes }),
       ...(bulkLoadRows === undefined ? {} : { bulkLoadRows }),
+      ...(splitCommitRows === undefined ? {} : { splitCommitRows }),
     }), path };
 }

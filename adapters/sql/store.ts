@@ -43,8 +43,10 @@ import { DEFAULT_CHUNK_BYTES, type SqlStatement, type SqlValue } from './stateme
 import {
   STAGE_ENTITY_ROW,
   STAGE_RELATIONSHIP_ROW,
+  applyStatements,
   bulkLoadProbeStatements,
   cleanupStatements,
+  commitParams,
   commitStatements,
   danglingReportStatement,
   discardAloneStatements,
@@ -55,6 +57,8 @@ import {
   headerStatement,
   isBulkLoad,
   openStatement,
+  planStatements,
+  plannedFrom,
   priorEntityIdsStatement,
   priorEntitiesStatement,
   priorEntityStatement,
@@ -65,7 +69,21 @@ import {
   storedUnitsStatements,
   unchangedStatements,
   withIndexRebuild,
+  type GraphTable,
+  type PlannedCommit,
 } from './sync.js';
+import {
+  buildDropStatements,
+  buildTablesStatement,
+  buildStatements,
+  copyStatements,
+  dropOldStatements,
+  leftoverStatements,
+  swapSchemaStatement,
+  swapStamp,
+  swapStatements,
+  upsertStatements,
+} from './swap.js';
 
 /** Many rows through one statement text, bound row by row (for in-process drivers). */
 export interface RowInsert {
@@ -121,9 +139,23 @@ export interface SqlStoreOptions {
    * {@link DEFAULT_BULK_LOAD_ROWS}; 0 turns it off.
    */
   readonly bulkLoadRows?: number;
+  /**
+   * The most rows one commit batch should write: for a database whose atomic
+   * unit has a time limit (D1: 30 s a batch). A commit into a graph that
+   * holds or gets at least this many rows is split: a first batch plans it
+   * (guards, deletes, stats); one that writes fewer rows than this then
+   * writes them in one more batch, and a bigger one builds each graph table
+   * it changes beside the graph, this many rows a batch, then swaps them in
+   * with one small batch (`swap.ts`, INV-C01). Default 0: every commit is
+   * one atomic unit.
+   */
+  readonly splitCommitRows?: number;
 }
 
 export const DEFAULT_BULK_LOAD_ROWS = 10_000;
+
+/** A split commit that finds the graph changed by another commit since its plan plans again, this many times in all. */
+const SPLIT_COMMIT_ATTEMPTS = 3;
 
 export const DEFAULT_STAGING_LEASE_MS = 24 * 60 * 60_000;
 
@@ -140,6 +172,9 @@ export function createSqlStore<Kind extends string>(kind: Kind, executor: SqlExe
   const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   const leaseMs = options.stagingLeaseMs ?? DEFAULT_STAGING_LEASE_MS;
   const bulkLoadRows = options.bulkLoadRows ?? DEFAULT_BULK_LOAD_ROWS;
+  const splitCommitRows = options.splitCommitRows ?? 0;
+  /** Tells this store's table builds from another process's (SQLite's session tokens are only unique per connection). */
+  const buildTag = executor.localStaging ? crypto.randomUUID().slice(0, 8) : '';
   let closed = false;
   let tokens = 0;
   /** Sessions open on this store: with local staging and only one, its discard empties the tables whole. */
@@ -280,18 +315,22 @@ export function createSqlStore<Kind extends string>(kind: Kind, executor: SqlExe
         const doing = `committing sync "${header.syncId}"`;
         // +P2: an unchanged re-sync is recorded without looking at a row.
         const unchanged = await commitOrGuard(unchangedStatements(token, close, committedAt), close, committedAt, doing);
-        let results = unchanged;
+        let results: CommitBatch = unchanged;
         if (!resultRow(unchanged.statements, unchanged.results)) {
           await run(expandStatements(token), 'stage', doing);
-          const commit = commitStatements(token, close, committedAt, header.verify === true);
-          results = await commitOrGuard(await withBulkLoad(commit, close), close, committedAt, doing);
+          if (await isSplit(close)) {
+            results = await splitCommit(close, committedAt, doing);
+          } else {
+            const commit = commitStatements(token, close, committedAt, header.verify === true);
+            results = await commitOrGuard(await withBulkLoad(commit, close), close, committedAt, doing);
+          }
         }
         const row = resultRow(results.statements, results.results);
         if (!row) throw failure(`${options.name}: the sync-run record of "${header.syncId}" was not written; nothing was committed`);
         ended = true;
         await discard(token, 'cleaning up staging').catch(() => undefined);
         const record = syncRecordFromRow(row);
-        let rowsWritten = 0;
+        let rowsWritten = results.builtWrites ?? 0;
         results.statements.forEach((s, i) => {
           if (s.kind === 'graph') rowsWritten += results.results[i]!.changes;
         });
@@ -321,12 +360,93 @@ export function createSqlStore<Kind extends string>(kind: Kind, executor: SqlExe
       return withIndexRebuild(commit, indexes!.rows.map((r) => ({ name: String(r.name), sql: String(r.sql) })));
     }
 
+    /** Is the commit split (`splitCommitRows`)? When the graph holds or gets that many rows. */
+    async function isSplit(close: SyncClose): Promise<boolean> {
+      if (splitCommitRows <= 0) return false;
+      const emitted = close.entities + close.relationships;
+      if (emitted >= splitCommitRows) return true;
+      const [counts] = await run(bulkLoadProbeStatements().slice(0, 1), 'read', 'sizing a commit');
+      return emitted + Number(counts!.rows[0]!.stored) >= splitCommitRows;
+    }
+
+    /**
+     * The commit in several batches (see `splitCommitRows`): the plan, then
+     * the graph writes in one batch when they are few, or tables built
+     * beside the graph and swapped in. Only its last batch changes what
+     * readers see (INV-C01); it is refused when another commit came after
+     * the plan, and the commit then plans again.
+     */
+    async function splitCommit(close: SyncClose, committedAt: string, doing: string): Promise<CommitBatch> {
+      const verify = header.verify === true;
+      for (let attempt = 1; ; attempt++) {
+        const plan = planStatements(token, close, committedAt, verify);
+        const planned = plannedFrom((await commitOrGuard(plan, close, committedAt, doing)).results);
+        const count = (column: string): number => Number(planned.record[column]);
+        const writes: Record<GraphTable, number> = {
+          entities: count('entities_created') + count('entities_updated') + count('entities_deleted'),
+          relationships: count('relationships_created') + count('relationships_updated') + count('relationships_deleted'),
+        };
+        try {
+          if (writes.entities + writes.relationships < splitCommitRows) {
+            return await commitOrGuard(applyStatements(token, close, committedAt, verify, planned, 'graph'), close, committedAt, doing);
+          }
+          const tables = (['entities', 'relationships'] as const).filter((t) => writes[t] > 0);
+          return await swapCommit(tables, close, committedAt, planned, doing);
+        } catch (error) {
+          // The graph moved since the plan (the last batch's only guard): plan again.
+          if (error instanceof CommitError && error.code === 'SyncConflict' && attempt < SPLIT_COMMIT_ATTEMPTS) continue;
+          throw error;
+        }
+      }
+    }
+
+    /** Builds `tables` as the commit leaves them, beside the graph, then swaps them in with the commit's last batch. */
+    async function swapCommit(tables: readonly GraphTable[], close: SyncClose, committedAt: string, planned: PlannedCommit, doing: string): Promise<CommitBatch> {
+      const verify = header.verify === true;
+      const tag = `${buildTag}${token}`;
+      const stamp = swapStamp(Date.now(), tag);
+      const [schema] = await run([swapSchemaStatement()], 'read', doing);
+      const leftovers = leftoverStatements(schema!.rows, Date.now() - leaseMs, tag);
+      if (leftovers.length > 0) await run(leftovers, 'commit', 'dropping leftover table builds');
+      const params = commitParams(token, close, committedAt, verify);
+      let builtWrites = 0;
+      try {
+        for (const table of tables) {
+          const { create, indexes } = buildStatements(schema!.rows, table, stamp);
+          await run(create, 'commit', doing);
+          // Stored rows kept, then the sync's, each in id ranges of `splitCommitRows` rows.
+          for (let after = ''; ; ) {
+            const [range] = await run(copyStatements(table, stamp, token, after, splitCommitRows), 'commit', doing);
+            const hi = range!.rows[0]!.hi;
+            if (hi === null || hi === undefined) break;
+            after = String(hi);
+          }
+          for (let after = ''; ; ) {
+            const [range, upsert] = await run(upsertStatements(table, stamp, params, after, splitCommitRows), 'commit', doing);
+            const hi = range!.rows[0]!.hi;
+            if (hi === null || hi === undefined) break;
+            after = String(hi);
+            builtWrites += upsert!.changes;
+          }
+          for (const index of indexes) await run([index], 'commit', doing);
+        }
+        const deleted = Number(planned.record.entities_deleted) + Number(planned.record.relationships_deleted);
+        const swap = applyStatements(token, close, committedAt, verify, planned, swapStatements(tables, stamp));
+        const results = await commitOrGuard(swap, close, committedAt, doing);
+        await run(dropOldStatements(tables, stamp), 'commit', 'dropping swapped-out tables').catch(() => undefined);
+        return { ...results, builtWrites: builtWrites + deleted };
+      } catch (error) {
+        await run(buildDropStatements(tables, stamp), 'commit', 'dropping a table build').catch(() => undefined);
+        throw error;
+      }
+    }
+
     async function commitOrGuard(
       statements: SqlStatement[],
       close: SyncClose,
       committedAt: string,
       doing: string,
-    ): Promise<{ statements: SqlStatement[]; results: SqlResult[] }> {
+    ): Promise<CommitBatch> {
       ensureOpen();
       try {
         return { statements, results: await executor.batch(statements, 'commit') };
@@ -335,6 +455,13 @@ export function createSqlStore<Kind extends string>(kind: Kind, executor: SqlExe
         throw (await guardError(error, close, committedAt)) ?? failure(`${options.name}: ${doing} failed, nothing was committed: ${describeError(error)}`, error);
       }
     }
+  }
+
+  /** A commit's last batch, and the rows written by batches before it (a table build's). */
+  interface CommitBatch {
+    readonly statements: readonly SqlStatement[];
+    readonly results: readonly SqlResult[];
+    readonly builtWrites?: number;
   }
 
   const resultRow = (statements: readonly SqlStatement[], results: readonly SqlResult[]): Row | undefined =>
@@ -346,6 +473,12 @@ export function createSqlStore<Kind extends string>(kind: Kind, executor: SqlExe
       const token = executor.localStaging ? `s${++tokens}` : crypto.randomUUID();
       const now = Date.now();
       await run([...cleanupStatements(new Date(now - leaseMs).toISOString()), openStatement(token, header, new Date(now).toISOString())], 'stage', 'opening a sync');
+      if (splitCommitRows > 0) {
+        // +P4: tables a split commit built and never swapped in (it died), or swapped out and never dropped.
+        const [builds] = await run([buildTablesStatement()], 'read', 'opening a sync');
+        const leftovers = leftoverStatements(builds!.rows, now - leaseMs, '');
+        if (leftovers.length > 0) await run(leftovers, 'commit', 'dropping leftover table builds');
+      }
       return openSession(header, token);
     },
     async resumeSync(token) {

@@ -28,7 +28,8 @@
  */
 import type { PreparedEntity, PreparedRelationship, StagedChunk, SyncClose, SyncHeader } from '../../src/adapter-kit.js';
 import { STAGING_TABLE_NAMES, SYNC_RUN_COLUMNS } from './schema.js';
-import { statement, utf8Length, type SqlStatement, type SqlValue } from './statement.js';
+import type { Row } from './read.js';
+import { statement, utf8Length, type SqlStatement, type SqlValue, type StatementKind } from './statement.js';
 
 // ---------------------------------------------------------------------------
 // Session lifecycle
@@ -282,7 +283,7 @@ export function priorEntityStatement(token: string, steps: readonly string[], id
  * (JSON), ?3 failed steps (JSON), ?4 finishedAt, ?5 committedAt, ?6 verify
  * (0/1), ?7 entities emitted, ?8 relationships emitted.
  */
-function commitParams(token: string, close: SyncClose, committedAt: string, verify: boolean): SqlValue[] {
+export function commitParams(token: string, close: SyncClose, committedAt: string, verify: boolean): SqlValue[] {
   return [
     token,
     JSON.stringify(close.keptSteps),
@@ -381,12 +382,93 @@ const RELATIONSHIP_DIFFERS = (o: string, s: string, connector: string): string =
   OR ${o}.from_id IS NOT ${s}.from_id OR ${o}.to_id IS NOT ${s}.to_id)))`;
 
 /**
- * The full commit of a staged sync (after {@link expandStatements}): see
- * the module comment. Binds {@link commitParams}.
+ * The sync-run record, with the stats counted against the graph before the
+ * commit changes it (after the delete plan), its columns named as in `sync_runs`.
  */
-export function commitStatements(token: string, close: SyncClose, committedAt: string, verify: boolean): SqlStatement[] {
-  const params = commitParams(token, close, committedAt, verify);
-  const s = (kind: Parameters<typeof statement>[0], sql: string): SqlStatement => statement(kind, sql, params);
+const STATS = `SELECT h.account_id, h.connector_id, h.sync_id, h.started_at, ?4 AS finished_at, ?5 AS committed_at, ?3 AS failed_steps, ?2 AS kept_steps,
+        es.created AS entities_created, es.updated AS entities_updated,
+        es.unchanged + (SELECT COUNT(*) FROM staged_confirmed WHERE token = ?1 AND kind = 'entity') AS entities_unchanged,
+        (SELECT COUNT(*) FROM staged_entity_deletes WHERE token = ?1) AS entities_deleted,
+        (SELECT COUNT(*) FROM entities e WHERE ${IN_SCOPE('e')} AND e.step_id IN ${KEPT} AND NOT ${EMITTED_ENTITY('e.id')}) AS entities_kept,
+        rs.created AS relationships_created, rs.updated AS relationships_updated,
+        rs.unchanged + (SELECT COUNT(*) FROM staged_confirmed WHERE token = ?1 AND kind = 'relationship') AS relationships_unchanged,
+        (SELECT COUNT(*) FROM staged_relationship_deletes WHERE token = ?1) AS relationships_deleted,
+        (SELECT COUNT(*) FROM staged_relationship_deletes WHERE token = ?1 AND cascaded = 1) AS relationships_cascaded,
+        (SELECT COUNT(*) FROM relationships r WHERE ${IN_SCOPE('r')} AND r.step_id IN ${KEPT} AND NOT ${EMITTED_RELATIONSHIP('r.id')}
+          AND NOT EXISTS (SELECT 1 FROM staged_relationship_deletes d WHERE d.token = ?1 AND d.id = r.id)) AS relationships_kept
+       FROM staged_syncs h,
+        (SELECT COALESCE(SUM(o.id IS NULL), 0) AS created,
+           COALESCE(SUM(o.id IS NOT NULL AND ${ENTITY_DIFFERS('o', 's', 'x.connector_id')}), 0) AS updated,
+           COALESCE(SUM(o.id IS NOT NULL AND NOT ${ENTITY_DIFFERS('o', 's', 'x.connector_id')}), 0) AS unchanged
+         FROM staged_entities s JOIN staged_syncs x ON x.token = s.token LEFT JOIN entities o ON o.id = s.id WHERE s.token = ?1) es,
+        (SELECT COALESCE(SUM(o.id IS NULL), 0) AS created,
+           COALESCE(SUM(o.id IS NOT NULL AND ${RELATIONSHIP_DIFFERS('o', 's', 'x.connector_id')}), 0) AS updated,
+           COALESCE(SUM(o.id IS NOT NULL AND NOT ${RELATIONSHIP_DIFFERS('o', 's', 'x.connector_id')}), 0) AS unchanged
+         FROM staged_relationships s JOIN staged_syncs x ON x.token = s.token LEFT JOIN relationships o ON o.id = s.id WHERE s.token = ?1) rs
+       WHERE h.token = ?1`;
+
+/**
+ * Scopes this commit takes a row from or cascades one away from (rows
+ * `account_id, connector_id`). With `recorded`, only when the sync-run row
+ * just recorded counts an update (so an unchanged table is not visited).
+ */
+const TAKEN_SCOPES = (recorded: boolean): string => {
+  const counted = (column: string): string => (recorded ? `AND ${RECORDED(column)} > 0` : '');
+  return `SELECT o.account_id, o.connector_id FROM staged_entities s JOIN staged_syncs x ON x.token = s.token
+     JOIN entities o ON o.id = s.id WHERE s.token = ?1 AND ${ENTITY_DIFFERS('o', 's', 'x.connector_id')} ${counted('entities_updated')}
+     UNION
+     SELECT o.account_id, o.connector_id FROM staged_relationships s JOIN staged_syncs x ON x.token = s.token
+     JOIN relationships o ON o.id = s.id WHERE s.token = ?1 AND ${RELATIONSHIP_DIFFERS('o', 's', 'x.connector_id')} ${counted('relationships_updated')}
+     UNION
+     SELECT r.account_id, r.connector_id FROM staged_relationship_deletes d JOIN relationships r ON r.id = d.id
+     WHERE d.token = ?1 AND d.cascaded = 1`;
+};
+
+/** The graph tables. */
+export type GraphTable = 'entities' | 'relationships';
+
+/**
+ * Writes the sync's staged rows of `table` into `target` (the table itself,
+ * or one built beside it) where `where` holds: created rows, and stored
+ * rows whose content differs (+P2). Binds {@link commitParams}.
+ */
+export function upsertSql(table: GraphTable, target: string, where: string): string {
+  const into = target === table ? table : `"${target}"`;
+  if (table === 'entities') {
+    return `INSERT INTO ${into} (id, account_id, connector_id, sync_id, step_id, entity_type, entity_key, entity_class,
+        display_name, properties, hash)
+       SELECT s.id, h.account_id, h.connector_id, h.sync_id, s.step_id, s.entity_type, s.entity_key, s.entity_class,
+        s.display_name, s.properties, s.hash
+       FROM staged_entities s JOIN staged_syncs h ON h.token = s.token
+       WHERE s.token = ?1 AND ${where}
+       ON CONFLICT (id) DO UPDATE SET account_id = excluded.account_id, connector_id = excluded.connector_id,
+        sync_id = excluded.sync_id, step_id = excluded.step_id, entity_type = excluded.entity_type,
+        entity_key = excluded.entity_key, entity_class = excluded.entity_class, display_name = excluded.display_name,
+        properties = excluded.properties, hash = excluded.hash
+       WHERE ${ENTITY_DIFFERS(into, 'excluded', 'excluded.connector_id')}`;
+  }
+  return `INSERT INTO ${into} (id, account_id, connector_id, sync_id, step_id, from_id, to_id, from_type, from_key, verb,
+        to_type, to_key, properties, hash)
+       SELECT s.id, h.account_id, h.connector_id, h.sync_id, s.step_id, s.from_id, s.to_id, s.from_type, s.from_key, s.verb,
+        s.to_type, s.to_key, s.properties, s.hash
+       FROM staged_relationships s JOIN staged_syncs h ON h.token = s.token
+       WHERE s.token = ?1 AND ${where}
+       ON CONFLICT (id) DO UPDATE SET account_id = excluded.account_id, connector_id = excluded.connector_id,
+        sync_id = excluded.sync_id, step_id = excluded.step_id, from_id = excluded.from_id, to_id = excluded.to_id,
+        from_type = excluded.from_type, from_key = excluded.from_key, verb = excluded.verb, to_type = excluded.to_type,
+        to_key = excluded.to_key, properties = excluded.properties, hash = excluded.hash
+       WHERE ${RELATIONSHIP_DIFFERS(into, 'excluded', 'excluded.connector_id')}`;
+}
+
+/** Statements binding {@link commitParams}. */
+const withParams =
+  (params: readonly SqlValue[]) =>
+  (kind: StatementKind, sql: string): SqlStatement =>
+    statement(kind, sql, params);
+
+/** The guards and the delete plan (into the staging area), against the graph as it is. */
+function planParts(params: readonly SqlValue[]): SqlStatement[] {
+  const s = withParams(params);
   return [
     s('guard', DUPLICATE_SYNC),
     // Matched units stand for stored rows: those must be what the sync read.
@@ -439,78 +521,25 @@ export function commitStatements(token: string, close: SyncClose, committedAt: s
        SELECT d.token, r.id, 1 FROM staged_entity_deletes d JOIN relationships r ON r.to_id = d.id
        WHERE d.token = ?1 AND NOT ${EMITTED_RELATIONSHIP('r.id')}`,
     ),
-    // Stats, counted against the graph before it changes.
-    s(
-      'record',
-      `INSERT INTO sync_runs ${SYNC_RUN_COLUMNS}
-       SELECT h.account_id, h.connector_id, h.sync_id, h.started_at, ?4, ?5, ?3, ?2,
-        es.created, es.updated, es.unchanged + (SELECT COUNT(*) FROM staged_confirmed WHERE token = ?1 AND kind = 'entity'),
-        (SELECT COUNT(*) FROM staged_entity_deletes WHERE token = ?1),
-        (SELECT COUNT(*) FROM entities e WHERE ${IN_SCOPE('e')} AND e.step_id IN ${KEPT} AND NOT ${EMITTED_ENTITY('e.id')}),
-        rs.created, rs.updated, rs.unchanged + (SELECT COUNT(*) FROM staged_confirmed WHERE token = ?1 AND kind = 'relationship'),
-        (SELECT COUNT(*) FROM staged_relationship_deletes WHERE token = ?1),
-        (SELECT COUNT(*) FROM staged_relationship_deletes WHERE token = ?1 AND cascaded = 1),
-        (SELECT COUNT(*) FROM relationships r WHERE ${IN_SCOPE('r')} AND r.step_id IN ${KEPT} AND NOT ${EMITTED_RELATIONSHIP('r.id')}
-          AND NOT EXISTS (SELECT 1 FROM staged_relationship_deletes d WHERE d.token = ?1 AND d.id = r.id))
-       FROM staged_syncs h,
-        (SELECT COALESCE(SUM(o.id IS NULL), 0) AS created,
-           COALESCE(SUM(o.id IS NOT NULL AND ${ENTITY_DIFFERS('o', 's', 'x.connector_id')}), 0) AS updated,
-           COALESCE(SUM(o.id IS NOT NULL AND NOT ${ENTITY_DIFFERS('o', 's', 'x.connector_id')}), 0) AS unchanged
-         FROM staged_entities s JOIN staged_syncs x ON x.token = s.token LEFT JOIN entities o ON o.id = s.id WHERE s.token = ?1) es,
-        (SELECT COALESCE(SUM(o.id IS NULL), 0) AS created,
-           COALESCE(SUM(o.id IS NOT NULL AND ${RELATIONSHIP_DIFFERS('o', 's', 'x.connector_id')}), 0) AS updated,
-           COALESCE(SUM(o.id IS NOT NULL AND NOT ${RELATIONSHIP_DIFFERS('o', 's', 'x.connector_id')}), 0) AS unchanged
-         FROM staged_relationships s JOIN staged_syncs x ON x.token = s.token LEFT JOIN relationships o ON o.id = s.id WHERE s.token = ?1) rs
-       WHERE h.token = ?1`,
-    ),
-    // One more write for every scope this commit takes a row from or cascades one away from;
-    // their units no longer stand for their rows. (Its own scope may count too: its units are taken afresh below.)
-    s(
-      'record',
-      `INSERT INTO scope_state (account_id, connector_id, writes)
-       SELECT account_id, connector_id, 1 FROM (
-         SELECT o.account_id, o.connector_id FROM staged_entities s JOIN staged_syncs x ON x.token = s.token
-         JOIN entities o ON o.id = s.id WHERE s.token = ?1 AND ${ENTITY_DIFFERS('o', 's', 'x.connector_id')} AND ${RECORDED('entities_updated')} > 0
-         UNION
-         SELECT o.account_id, o.connector_id FROM staged_relationships s JOIN staged_syncs x ON x.token = s.token
-         JOIN relationships o ON o.id = s.id WHERE s.token = ?1 AND ${RELATIONSHIP_DIFFERS('o', 's', 'x.connector_id')} AND ${RECORDED('relationships_updated')} > 0
-         UNION
-         SELECT r.account_id, r.connector_id FROM staged_relationship_deletes d JOIN relationships r ON r.id = d.id
-         WHERE d.token = ?1 AND d.cascaded = 1
-       ) WHERE true
-       ON CONFLICT (account_id, connector_id) DO UPDATE SET writes = writes + 1`,
-    ),
+  ];
+}
+
+/** The graph writes: created or changed rows, and the planned deletes. */
+function graphParts(params: readonly SqlValue[]): SqlStatement[] {
+  const s = withParams(params);
+  return [
     // Created or changed rows only (+P2), in id order (the staging key); the last writer becomes the source.
-    s(
-      'graph',
-      `INSERT INTO entities (id, account_id, connector_id, sync_id, step_id, entity_type, entity_key, entity_class,
-        display_name, properties, hash)
-       SELECT s.id, h.account_id, h.connector_id, h.sync_id, s.step_id, s.entity_type, s.entity_key, s.entity_class,
-        s.display_name, s.properties, s.hash
-       FROM staged_entities s JOIN staged_syncs h ON h.token = s.token
-       WHERE s.token = ?1 AND ${RECORDED('entities_created')} + ${RECORDED('entities_updated')} > 0
-       ON CONFLICT (id) DO UPDATE SET account_id = excluded.account_id, connector_id = excluded.connector_id,
-        sync_id = excluded.sync_id, step_id = excluded.step_id, entity_type = excluded.entity_type,
-        entity_key = excluded.entity_key, entity_class = excluded.entity_class, display_name = excluded.display_name,
-        properties = excluded.properties, hash = excluded.hash
-       WHERE ${ENTITY_DIFFERS('entities', 'excluded', 'excluded.connector_id')}`,
-    ),
+    s('graph', upsertSql('entities', 'entities', `${RECORDED('entities_created')} + ${RECORDED('entities_updated')} > 0`)),
     s('graph', `DELETE FROM entities WHERE id IN (SELECT id FROM staged_entity_deletes WHERE token = ?1)`),
-    s(
-      'graph',
-      `INSERT INTO relationships (id, account_id, connector_id, sync_id, step_id, from_id, to_id, from_type, from_key, verb,
-        to_type, to_key, properties, hash)
-       SELECT s.id, h.account_id, h.connector_id, h.sync_id, s.step_id, s.from_id, s.to_id, s.from_type, s.from_key, s.verb,
-        s.to_type, s.to_key, s.properties, s.hash
-       FROM staged_relationships s JOIN staged_syncs h ON h.token = s.token
-       WHERE s.token = ?1 AND ${RECORDED('relationships_created')} + ${RECORDED('relationships_updated')} > 0
-       ON CONFLICT (id) DO UPDATE SET account_id = excluded.account_id, connector_id = excluded.connector_id,
-        sync_id = excluded.sync_id, step_id = excluded.step_id, from_id = excluded.from_id, to_id = excluded.to_id,
-        from_type = excluded.from_type, from_key = excluded.from_key, verb = excluded.verb, to_type = excluded.to_type,
-        to_key = excluded.to_key, properties = excluded.properties, hash = excluded.hash
-       WHERE ${RELATIONSHIP_DIFFERS('relationships', 'excluded', 'excluded.connector_id')}`,
-    ),
+    s('graph', upsertSql('relationships', 'relationships', `${RECORDED('relationships_created')} + ${RECORDED('relationships_updated')} > 0`)),
     s('graph', `DELETE FROM relationships WHERE id IN (SELECT id FROM staged_relationship_deletes WHERE token = ?1)`),
+  ];
+}
+
+/** The scope's units and state after the commit. */
+function unitParts(params: readonly SqlValue[]): SqlStatement[] {
+  const s = withParams(params);
+  return [
     // The scope's units: without kept steps the matched ones and the new ones stand for its rows; otherwise they are unknown.
     s(
       'record',
@@ -533,6 +562,106 @@ export function commitStatements(token: string, close: SyncClose, committedAt: s
        SELECT h.account_id, h.connector_id, 0, CASE WHEN ?2 = '[]' THEN 0 END FROM staged_syncs h WHERE h.token = ?1
        ON CONFLICT (account_id, connector_id) DO UPDATE SET units_writes = CASE WHEN excluded.units_writes IS NULL THEN NULL ELSE scope_state.writes END`,
     ),
+  ];
+}
+
+/**
+ * The full commit of a staged sync in one atomic unit (after
+ * {@link expandStatements}): see the module comment. Binds {@link commitParams}.
+ */
+export function commitStatements(token: string, close: SyncClose, committedAt: string, verify: boolean): SqlStatement[] {
+  const params = commitParams(token, close, committedAt, verify);
+  const s = withParams(params);
+  return [
+    ...planParts(params),
+    // Stats, counted against the graph before it changes.
+    s('record', `INSERT INTO sync_runs ${SYNC_RUN_COLUMNS} ${STATS}`),
+    // One more write for every scope this commit takes a row from or cascades one away from;
+    // their units no longer stand for their rows. (Its own scope may count too: its units are taken afresh below.)
+    s(
+      'record',
+      `INSERT INTO scope_state (account_id, connector_id, writes)
+       SELECT account_id, connector_id, 1 FROM (${TAKEN_SCOPES(true)}) WHERE true
+       ON CONFLICT (account_id, connector_id) DO UPDATE SET writes = writes + 1`,
+    ),
+    ...graphParts(params),
+    ...unitParts(params),
+    resultStatement(token),
+  ];
+}
+
+// ---------------------------------------------------------------------------
+// The split commit: a plan batch, then bounded writes, then one small batch
+
+/** What the plan batch read, for the batch that makes the commit visible. */
+export interface PlannedCommit {
+  /** The sync-run record as it will be written (columns of `sync_runs`). */
+  readonly record: Row;
+  /** Scopes that get one more write (rows `account_id, connector_id`). */
+  readonly takenScopes: readonly Row[];
+  /** The graph's last sync-run seq: the plan holds while no commit came after it. */
+  readonly seq: number;
+}
+
+/**
+ * The first batch of a commit too big for one batch: the guards and the
+ * delete plan, as in {@link commitStatements}, then reads of what the last
+ * batch will record ({@link plannedFrom}). It writes only the staging area.
+ */
+export function planStatements(token: string, close: SyncClose, committedAt: string, verify: boolean): SqlStatement[] {
+  const params = commitParams(token, close, committedAt, verify);
+  const s = withParams(params);
+  return [
+    // A plan of an earlier attempt (its commit found the graph moved) is made afresh.
+    s('plan', `DELETE FROM staged_entity_deletes WHERE token = ?1`),
+    s('plan', `DELETE FROM staged_relationship_deletes WHERE token = ?1`),
+    ...planParts(params),
+    s('read', STATS),
+    s('read', TAKEN_SCOPES(false)),
+    statement('read', `SELECT COALESCE(MAX(seq), 0) AS seq FROM sync_runs`),
+  ];
+}
+
+/** The reads of a {@link planStatements} batch's results. */
+export function plannedFrom(results: readonly { rows: readonly Row[] }[]): PlannedCommit {
+  const [record, takenScopes, seq] = results.slice(-3).map((r) => r.rows);
+  return { record: record![0]!, takenScopes: takenScopes!, seq: Number(seq![0]!.seq) };
+}
+
+const RUN_COLUMNS = SYNC_RUN_COLUMNS.replace(/[()\s]/g, '').split(',');
+
+/**
+ * The last batch of a split commit, which makes it visible: refused
+ * (`SyncConflict`) when a commit came after the plan, then the planned
+ * record and scope writes, `writes` (the graph writes, or the statements
+ * that swap in tables built beside the graph), the scope's units and the
+ * result. Binds {@link commitParams} except where it binds the plan.
+ */
+export function applyStatements(
+  token: string,
+  close: SyncClose,
+  committedAt: string,
+  verify: boolean,
+  planned: PlannedCommit,
+  writes: 'graph' | readonly SqlStatement[],
+): SqlStatement[] {
+  const params = commitParams(token, close, committedAt, verify);
+  return [
+    statement('guard', `INSERT INTO commit_guards (code) SELECT 'SyncConflict' WHERE (SELECT COALESCE(MAX(seq), 0) FROM sync_runs) <> ?1`, [planned.seq]),
+    statement(
+      'record',
+      `INSERT INTO sync_runs ${SYNC_RUN_COLUMNS} VALUES (${RUN_COLUMNS.map((_, i) => `?${i + 1}`).join(', ')})`,
+      RUN_COLUMNS.map((c) => planned.record[c] as SqlValue),
+    ),
+    statement(
+      'record',
+      `INSERT INTO scope_state (account_id, connector_id, writes)
+       SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), 1 FROM json_each(?1) WHERE true
+       ON CONFLICT (account_id, connector_id) DO UPDATE SET writes = writes + 1`,
+      [JSON.stringify(planned.takenScopes.map((r) => [r.account_id, r.connector_id]))],
+    ),
+    ...(writes === 'graph' ? graphParts(params) : writes),
+    ...unitParts(params),
     resultStatement(token),
   ];
 }

@@ -8,8 +8,9 @@
 import { applyD1Migrations, reset } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { CommitError, commitSync, runConnector, type Connector, type StreamedSyncOutput, type SyncInput } from 'parallax-edge';
+import { CommitError, commitSync, runConnector, type Connector, type GraphStore, type StreamedSyncOutput, type SyncInput } from 'parallax-edge';
 import { rowWrites } from 'parallax-edge/adapter-kit';
+import { createMemoryStore } from 'parallax-edge/adapters/memory';
 import { createD1Store, isTransientD1Error, migrateD1, type D1DatabaseLike, type D1PreparedStatementLike, type D1StoreOptions } from 'parallax-edge/adapters/d1';
 import { connectorOf, describeGraphStoreContract, dumpStore, ent, expectCommitError, rel, stats, streamSync, syncInput, describeModelBased } from 'parallax-edge/testing';
 import { expectWithinD1Limits, stagesRows, summary, touchesGraph, writesGraph } from './support/d1-calls.js';
@@ -29,6 +30,9 @@ describeGraphStoreContract('d1 (workerd)', async () => createD1Store(await fresh
 describeGraphStoreContract('d1 (workerd, 300-byte chunks)', async () => createD1Store(await freshDb(), { chunkBytes: 300 }), { mode: 'streaming' });
 describeModelBased('d1 (workerd)', async () => createD1Store(await freshDb()), { numRuns: 40 });
 describeModelBased('d1 (workerd)', async () => createD1Store(await freshDb()), { numRuns: 40, mode: 'streaming' });
+// Every commit split (plan, writes, swap) and built beside the graph in batches of 3 rows.
+describeGraphStoreContract('d1 (workerd, split commits)', async () => createD1Store(await freshDb(), { splitCommitRows: 3 }), { mode: 'streaming' });
+describeModelBased('d1 (workerd, split commits)', async () => createD1Store(await freshDb(), { splitCommitRows: 3 }), { numRuns: 25, mode: 'streaming' });
 
 
 // ---------------------------------------------------------------------------
@@ -83,7 +87,7 @@ const run = (connector: Connector, store: ReturnType<typeof createD1Store>, sync
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('D1: a large streamed sync within D1\'s limits', () => {
-  it('D1 limits and INV-C01: a streamed sync of 60k rows into the real D1 keeps every statement within D1\'s limits and writes the graph in one db.batch(); an unchanged re-sync touches no graph table; a 1% churn writes exactly the changes', async () => {
+  it('D1 limits and INV-C01: a streamed sync of 60k rows into the real D1 keeps every statement within D1\'s limits; its commit (over splitCommitRows) builds the graph tables beside the graph in bounded batches and makes them visible in one db.batch(); an unchanged re-sync touches no graph table; a 1% churn writes exactly the changes in one batch', async () => {
     const hosts = 30_000;
     const meter = meterD1(await freshDb());
     const store = createD1Store(meter.db);
@@ -92,7 +96,13 @@ describe('D1: a large streamed sync within D1\'s limits', () => {
     console.info(summary('first sync (workerd)', 2 * hosts, meter.calls));
     expectWithinD1Limits(meter.calls);
     expect(meter.calls.every((c) => c.kind === 'batch')).toBe(true);
-    expect(meter.calls.filter((c) => c.statements.some((s) => writesGraph(s.sql)))).toHaveLength(1);
+    // The live graph tables are never written row by row: built beside them, then swapped in with the sync-run record.
+    expect(meter.calls.filter((c) => c.statements.some((s) => writesGraph(s.sql)))).toHaveLength(0);
+    const swaps = meter.calls.filter((c) => c.statements.some((s) => /^ALTER TABLE (entities|relationships) RENAME/.test(s.sql)));
+    expect(swaps).toHaveLength(1);
+    expect(swaps[0]!.statements.some((s) => s.sql.startsWith('INSERT INTO sync_runs'))).toBe(true);
+    const builds = meter.calls.filter((c) => c.statements.some((s) => /^INSERT INTO "(entities|relationships)_next_/.test(s.sql)));
+    expect(builds.length).toBeGreaterThanOrEqual(4);
     expect(meter.calls.filter(stagesRows).length).toBeGreaterThanOrEqual(2 * Math.floor(hosts / 2256));
 
     meter.reset();
@@ -193,6 +203,171 @@ describe('D1: atomicity and Workers that die', () => {
     expect(error.message).toMatch(/not all there/);
     expect(await dumpStore(createD1Store(db))).toEqual(beta);
     expect(beta.entities.filter((e) => e.connectorId === 'alpha')).toEqual(before.entities);
+    expect(await stagedRows(db)).toEqual(noStagedRows);
+  });
+});
+
+describe('D1: a commit split into batches (splitCommitRows), swapped in by one', () => {
+  /** A D1 binding that runs `before(index, sqls)` ahead of each batch (it may throw: the Worker died before the call reached D1). */
+  function hooked(inner: D1DatabaseLike, before: (index: number, sqls: string[]) => Promise<void> | void): D1DatabaseLike & { calls: string[][] } {
+    const calls: string[][] = [];
+    const sqlOf = new WeakMap<object, string>();
+    const wrap = (statement: D1PreparedStatementLike, sql: string): D1PreparedStatementLike => {
+      const out: D1PreparedStatementLike = { bind: (...values) => wrap(statement.bind(...values), sql), first: () => statement.first(), all: () => statement.all(), run: () => statement.run() };
+      sqlOf.set(out, sql);
+      real.set(out, statement);
+      return out;
+    };
+    const real = new WeakMap<object, D1PreparedStatementLike>();
+    return {
+      calls,
+      prepare: (sql) => wrap(inner.prepare(sql), sql),
+      batch: async <T,>(statements: D1PreparedStatementLike[]) => {
+        const sqls = statements.map((st) => sqlOf.get(st) ?? '');
+        await before(calls.length, sqls);
+        calls.push(sqls);
+        return inner.batch<T>(statements.map((st) => real.get(st) ?? st));
+      },
+    };
+  }
+  const hosts = (from: number, to: number, over: (i: number) => Record<string, unknown> = () => ({})) =>
+    Array.from({ length: to - from }, (_, i) => ent('host', `h-${from + i}`, over(from + i)));
+  const uses = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => rel('user:u-1', 'USES', `host:h-${from + i}`));
+  const first = syncInput({ syncId: 'a-1', entities: [...hosts(0, 10), ent('user', 'u-1')], relationships: uses(0, 10) });
+  // Another connector's relationship to alpha's h-3: alpha's second sync deletes h-3, INV-03 cascades it.
+  const beta = (syncId: string, key = 'b-1') => syncInput({ syncId, connectorId: 'beta', entities: [ent('app', key)], relationships: [rel(`app:${key}`, 'RUNS_ON', 'host:h-3')] });
+  // Creates 5, updates 1, keeps 2 unchanged, deletes 7 hosts (and their relationships, one of them beta's).
+  const second = syncInput({
+    syncId: 'a-2',
+    entities: [...hosts(0, 3, (i) => (i === 0 ? { displayName: 'changed' } : {})), ...hosts(10, 15), ent('user', 'u-1')],
+    relationships: [...uses(0, 3), ...uses(10, 15)],
+  });
+  const graphOf = async (store: GraphStore) => {
+    const { entities, relationships, counts } = await dumpStore(store);
+    return { entities, relationships, counts };
+  };
+  const builds = async (db: D1DatabaseLike) =>
+    (await db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND (name GLOB '*_next_*' OR name GLOB '*_old_*')`).all()).results;
+  const split = { splitCommitRows: 4 };
+
+  async function reference(inputs: readonly SyncInput[]) {
+    const memory = createMemoryStore();
+    const results = [];
+    for (const input of inputs) results.push((await streamSync(memory, input)).stats);
+    return { stats: results, graph: await graphOf(memory) };
+  }
+
+  /** A database with `first` and `beta` committed, and `second` staged; the state a commit of it must leave alone until it lands. */
+  async function staged(options: D1StoreOptions = split) {
+    const db = await freshDb();
+    await streamSync(createD1Store(db, split), first);
+    await streamSync(createD1Store(db, split), beta('b-1'));
+    const before = { dump: await dumpStore(createD1Store(db)), scope: await scopeTables(db) };
+    const watched: { before: (index: number, sqls: string[]) => Promise<void> | void } = { before: () => {} };
+    const hook = hooked(db, (index, sqls) => watched.before(index, sqls));
+    const store = createD1Store(hook, options);
+    const output = await run(connectorOf(second), store, 'a-2');
+    hook.calls.length = 0;
+    return { db, hook, store, output, before, watched };
+  }
+
+  it('INV-C01: a readers\' view between every pair of the commit\'s batches is the graph before it; the swap batch alone makes the new graph visible, with the stats and rows of the memory reference', async () => {
+    const expected = await reference([first, beta('b-1'), second]);
+    const { db, hook, store, output, before, watched } = await staged();
+    let swapAt = -1;
+    watched.before = async (index, sqls) => {
+      if (swapAt >= 0) return;
+      // Between batch index-1 and index: what a reader sees.
+      expect({ dump: await dumpStore(createD1Store(db)), scope: await scopeTables(db) }, `before batch ${index}`).toEqual(before);
+      if (sqls.some((sql) => /^ALTER TABLE entities RENAME/.test(sql))) swapAt = index;
+    };
+    const result = await commitSync(store, output);
+    expect(result.stats).toEqual(expected.stats[2]);
+    expect(result.rowsWritten).toBe(rowWrites(result.stats));
+    expect(await graphOf(createD1Store(db))).toEqual(expected.graph);
+    // Plan, build (tables, copies, upserts, indexes), swap: many batches, one of them the swap.
+    expect(swapAt).toBeGreaterThanOrEqual(8);
+    expect(hook.calls.filter((sqls) => sqls.some((sql) => /^ALTER TABLE/.test(sql)))).toHaveLength(1);
+    expect(hook.calls.flat().filter(writesGraph)).toEqual([]);
+    expect(await builds(db)).toEqual([]);
+    expect(await stagedRows(db)).toEqual(noStagedRows);
+    // The indexes the migrations made, under the build's names.
+    const indexes = (await db.prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'entities' AND sql IS NOT NULL ORDER BY name`).all<{ name: string; sql: string }>()).results;
+    expect(indexes.map((i) => i.name.split('__')[0])).toEqual(['entities_account_class', 'entities_account_type', 'entities_class', 'entities_scope', 'entities_type']);
+  });
+
+  it('INV-C01 and +P4: a Worker dying before any one of the commit\'s batches leaves graph, history and scope exactly as they were, or (after the swap) committed; the next run commits as the memory reference and removes the dead run\'s tables', async () => {
+    const expected = await reference([first, beta('b-1'), second]);
+    const again = (await reference([first, beta('b-1'), second, { ...second, syncId: 'a-3' }])).stats[3];
+    const retried = await reference([first, beta('b-1'), { ...second, syncId: 'a-3' }]);
+    const probe = await staged();
+    let swapAt = -1;
+    probe.watched.before = (index, sqls) => {
+      if (sqls.some((sql) => /^ALTER TABLE entities RENAME/.test(sql))) swapAt = index;
+    };
+    await commitSync(probe.store, probe.output);
+    const batches = probe.hook.calls.length;
+    expect(swapAt).toBeGreaterThanOrEqual(8);
+    expect(batches).toBeGreaterThan(swapAt + 1);
+    for (let dieAt = 0; dieAt < batches; dieAt++) {
+      const { db, store, output, before, watched } = await staged();
+      watched.before = (index) => {
+        if (index >= dieAt) throw new Error(`simulated: the Worker died before batch ${index} reached D1`);
+      };
+      const landed = dieAt > swapAt; // only the cleanups after the swap died
+      if (landed) {
+        expect((await commitSync(store, output)).stats, `dying at batch ${dieAt}`).toEqual(expected.stats[2]);
+      } else {
+        await expect(commitSync(store, output), `dying at batch ${dieAt}`).rejects.toThrow(/simulated/);
+        expect({ dump: await dumpStore(createD1Store(db)), scope: await scopeTables(db) }, `dying at batch ${dieAt}`).toEqual(before);
+      }
+      await sleep(5);
+      const next = await streamSync(createD1Store(db, { ...split, stagingLeaseMs: 1 }), { ...second, syncId: 'a-3' });
+      expect(next.stats, `dying at batch ${dieAt}`).toEqual(landed ? again : retried.stats[2]);
+      expect(await graphOf(createD1Store(db)), `dying at batch ${dieAt}`).toEqual(landed ? expected.graph : retried.graph);
+      expect(await builds(db), `dying at batch ${dieAt}`).toEqual([]);
+      expect(await stagedRows(db), `dying at batch ${dieAt}`).toEqual(noStagedRows);
+    }
+  });
+
+  it('INV-C01: another connector\'s commit landing between the plan and the swap makes the swap refuse; the commit plans again on the new graph and lands as the memory reference of both in that order', async () => {
+    const expected = await reference([first, beta('b-1'), beta('b-2', 'b-2'), second]);
+    const { db, hook, store, output, watched } = await staged();
+    let landed = false;
+    let planned = false;
+    watched.before = async (_index, sqls) => {
+      if (planned && !landed) {
+        landed = true;
+        await streamSync(createD1Store(db), beta('b-2', 'b-2'));
+      }
+      planned ||= sqls.some((sql) => sql.startsWith('INSERT INTO staged_entity_deletes'));
+    };
+    const result = await commitSync(store, output);
+    expect(landed).toBe(true);
+    expect(result.stats).toEqual(expected.stats[3]);
+    expect(await graphOf(createD1Store(db))).toEqual(expected.graph);
+    // Two plans; one swap landed.
+    expect(hook.calls.filter((sqls) => sqls.some((sql) => sql.startsWith('INSERT INTO staged_entity_deletes')))).toHaveLength(2);
+    expect(await builds(db)).toEqual([]);
+  });
+
+  it('a split commit that writes fewer than splitCommitRows rows writes the live graph in one batch after its plan, and a guard of the plan (INV-C04) refuses it with nothing written', async () => {
+    const db = await freshDb();
+    const store = createD1Store(db, { splitCommitRows: 8 });
+    await streamSync(store, first);
+    const before = await dumpStore(createD1Store(db));
+    const calls: string[][] = [];
+    const watched = hooked(db, (_i, sqls) => void calls.push(sqls));
+    const small = { ...first, syncId: 'a-2', entities: first.entities.map((e, i) => (i === 0 ? { ...e, displayName: 'renamed' } : e)) };
+    const result = await streamSync(createD1Store(watched, { splitCommitRows: 8 }), small);
+    expect(result.stats.entitiesUpdated).toBe(1);
+    expect(calls.filter((sqls) => sqls.some(writesGraph))).toHaveLength(1);
+    expect(calls.flat().some((sql) => sql.startsWith('ALTER TABLE'))).toBe(false);
+    const afterSmall = await dumpStore(createD1Store(db));
+    expect(afterSmall.history).toHaveLength(before.history.length + 1);
+    const dangling = { ...first, syncId: 'a-3', relationships: [...first.relationships, rel('user:u-1', 'USES', 'host:nowhere')] };
+    await expectCommitError(streamSync(createD1Store(db, { splitCommitRows: 8 }), dangling), 'DanglingRelationship');
+    expect(await dumpStore(createD1Store(db))).toEqual(afterSmall);
     expect(await stagedRows(db)).toEqual(noStagedRows);
   });
 });

@@ -16,3 +16,6 @@ describeGraphStoreContract('sqlite (file)', () => createSqliteStore(freshPath())
 describeGraphStoreContract('sqlite (file, JSON-chunk staging)', () => createSqliteStore({ path: freshPath(), stagingChunkBytes: 300 }), { mode: 'streaming' });
 describeModelBased('sqlite (file)', () => createSqliteStore(freshPath()), { numRuns: 60 });
 describeModelBased('sqlite (file)', () => createSqliteStore(freshPath()), { numRuns: 60, mode: 'streaming' });
+// Every commit split (plan, writes, swap) and built beside the graph in batches of 3 rows.
+describeGraphStoreContract('sqlite (file, split commits)', () => createSqliteStore({ path: freshPath(), splitCommitRows: 3 }), { mode: 'streaming' });
+describeModelBased('sqlite (file, split commits)', () => createSqliteStore({ path: freshPath(), splitCommitRows: 3 }), { numRuns: 40, mode: 'streaming' });

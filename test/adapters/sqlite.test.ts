@@ -1073,7 +1073,7 @@ describe('D1 limits and the statement lists', () => {
 
 it('the SQL module imports nothing platform-specific (the D1 store shares it)', () => {
   const files = readdirSync(new URL('../../adapters/sql/', import.meta.url)).filter((f) => f.endsWith('.ts'));
-  expect(files.sort()).toEqual(['guard.ts', 'index.ts', 'query.ts', 'read.ts', 'schema.ts', 'statement.ts', 'store.ts', 'sync.ts']);
+  expect(files.sort()).toEqual(['guard.ts', 'index.ts', 'query.ts', 'read.ts', 'schema.ts', 'statement.ts', 'store.ts', 'swap.ts', 'sync.ts']);
   for (const file of files) {
     const code = readFileSync(new URL(`../../adapters/sql/${file}`, import.meta.url), 'utf8');
     const specifiers = [...code.matchAll(/from\s+['"]([^'"]+)['"]/g)].map((m) => m[1]!);
