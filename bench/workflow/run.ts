@@ -41,7 +41,7 @@ function workerSql(): string[] {
 }
 
 interface Report {
-  timings: { step: string; statements: number; ms: number }[];
+  timings: { step: string; statements: number; ms: number; firstSql: string }[];
   steps: { name: string; ms: number }[];
   counts: { entities: number; relationships: number };
 }
@@ -90,7 +90,8 @@ try {
   const report = (await (await mf.dispatchFetch('http://bench.local/report')).json()) as Report;
   const rows = report.counts.entities + report.counts.relationships;
   const commit = report.timings.filter((t) => t.step === 'commit');
-  const promote = commit.reduce((a, b) => (b.ms > a.ms ? b : a), { step: '', statements: 0, ms: 0 });
+  const promote = commit.reduce((a, b) => (b.ms > a.ms ? b : a), { step: '', statements: 0, ms: 0, firstSql: '' });
+  const byLabel = (label: string) => commit.filter((t) => t.firstSql === label).map((t) => t.ms);
   const pages = report.timings.filter((t) => t.step !== 'commit' && t.step !== 'begin');
   const statements = sum(report.timings.map((t) => t.statements));
   const result = {
@@ -106,9 +107,14 @@ try {
     statements,
     statementsPer100kRows: Math.round((statements / rows) * 100_000),
     pageBatchMs: { count: pages.length, p50: Math.round(quantile(pages.map((t) => t.ms), 0.5)), p99: Math.round(quantile(pages.map((t) => t.ms), 0.99)), max: Math.round(Math.max(...pages.map((t) => t.ms))) },
-    commitBatches: commit.map((t) => ({ statements: t.statements, ms: Math.round(t.ms) })),
-    promoteMs: Math.round(promote.ms),
-    promoteStatements: promote.statements,
+    commitMs: Math.round(sum(commit.map((t) => t.ms))),
+    commitBatchCount: commit.length,
+    // The commit's slowest batch (D1 gives one batch 30 s), and the one that makes the sync visible.
+    slowestCommitBatch: { ms: Math.round(promote.ms), statements: promote.statements, does: promote.firstSql },
+    swapBatchMs: byLabel('swap').map(Math.round),
+    buildBatchMs: { count: byLabel('build').length, max: Math.round(Math.max(0, ...byLabel('build'))) },
+    indexBatchMs: byLabel('index').map(Math.round),
+    otherCommitBatches: commit.filter((t) => !['swap', 'build', 'index'].includes(t.firstSql)).map((t) => ({ ms: Math.round(t.ms), does: t.firstSql })),
     slowestSteps: [...report.steps].sort((a, b) => b.ms - a.ms).slice(0, 5).map((s) => ({ name: s.name, ms: Math.round(s.ms) })),
   };
   console.log(JSON.stringify(result, null, 2));

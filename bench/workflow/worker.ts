@@ -46,17 +46,38 @@ const timings: BatchTiming[] = [];
 const steps: { name: string; ms: number }[] = [];
 let currentStep = '';
 
+/** What a batch of the commit does, by its statements: `swap`, `build`, `index`, else its first statement. */
+function labelOf(sqls: readonly string[]): string {
+  if (sqls.some((sql) => sql.startsWith('ALTER TABLE'))) return 'swap';
+  if (sqls.some((sql) => /^INSERT INTO "\w+_next_/.test(sql))) return 'build';
+  if (sqls.some((sql) => sql.startsWith('CREATE INDEX'))) return 'index';
+  return (sqls[0] ?? '').replace(/\s+/g, ' ').slice(0, 60);
+}
+
 function timed(db: D1DatabaseLike): D1DatabaseLike {
+  const sqlOf = new WeakMap<object, string>();
+  const real = new WeakMap<object, D1PreparedStatementLike>();
+  const wrap = (statement: D1PreparedStatementLike, sql: string): D1PreparedStatementLike => {
+    const out: D1PreparedStatementLike = {
+      bind: (...values) => wrap(statement.bind(...values), sql),
+      first: () => statement.first(),
+      all: () => statement.all(),
+      run: () => statement.run(),
+    };
+    sqlOf.set(out, sql);
+    real.set(out, statement);
+    return out;
+  };
   return {
-    prepare: (sql: string) => db.prepare(sql),
+    prepare: (sql: string) => wrap(db.prepare(sql), sql),
     async batch<T>(statements: D1PreparedStatementLike[]) {
       const step = currentStep;
       const started = performance.now();
       try {
-        return await db.batch<T>(statements);
+        return await db.batch<T>(statements.map((s) => real.get(s) ?? s));
       } finally {
         // workerd's clock advances on I/O, so a batch's time is its round trip.
-        timings.push({ step, statements: statements.length, ms: performance.now() - started, firstSql: '' });
+        timings.push({ step, statements: statements.length, ms: performance.now() - started, firstSql: labelOf(statements.map((s) => sqlOf.get(s) ?? '')) });
       }
     },
   };
