@@ -370,7 +370,8 @@ export function createSqlStore<Kind extends string>(kind: Kind, executor: SqlExe
     }
 
     /**
-     * The commit in several batches (see `splitCommitRows`): the plan, then
+     * The commit in several batches (see `splitCommitRows`): the plan (a
+     * batch per statement), then
      * the graph writes in one batch when they are few, or tables built
      * beside the graph and swapped in. Only its last batch changes what
      * readers see (INV-C01); it is refused when another commit came after
@@ -379,8 +380,12 @@ export function createSqlStore<Kind extends string>(kind: Kind, executor: SqlExe
     async function splitCommit(close: SyncClose, committedAt: string, doing: string): Promise<CommitBatch> {
       const verify = header.verify === true;
       for (let attempt = 1; ; attempt++) {
-        const plan = planStatements(token, close, committedAt, verify);
-        const planned = plannedFrom((await commitOrGuard(plan, close, committedAt, doing)).results);
+        // One statement a batch: each is a pass over the staged rows (the stats took 7 s at 1M rows inside workerd).
+        const planResults: SqlResult[] = [];
+        for (const step of planStatements(token, close, committedAt, verify)) {
+          planResults.push(...(await commitOrGuard([step], close, committedAt, doing)).results);
+        }
+        const planned = plannedFrom(planResults);
         const count = (column: string): number => Number(planned.record[column]);
         const writes: Record<GraphTable, number> = {
           entities: count('entities_created') + count('entities_updated') + count('entities_deleted'),

@@ -604,28 +604,31 @@ export interface PlannedCommit {
 }
 
 /**
- * The first batch of a commit too big for one batch: the guards and the
- * delete plan, as in {@link commitStatements}, then reads of what the last
- * batch will record ({@link plannedFrom}). It writes only the staging area.
+ * The plan of a commit too big for one batch: the guards and the delete
+ * plan, as in {@link commitStatements}, then reads of what the last batch
+ * will record ({@link plannedFrom}). It writes only the staging area, so its
+ * statements may run as batches of their own: each reads the graph as the
+ * first one did, or a commit landed in between and the last batch refuses.
  */
 export function planStatements(token: string, close: SyncClose, committedAt: string, verify: boolean): SqlStatement[] {
   const params = commitParams(token, close, committedAt, verify);
   const s = withParams(params);
   return [
+    // First: the plan holds while no commit lands after this read.
+    statement('read', `SELECT COALESCE(MAX(seq), 0) AS seq FROM sync_runs`),
     // A plan of an earlier attempt (its commit found the graph moved) is made afresh.
     s('plan', `DELETE FROM staged_entity_deletes WHERE token = ?1`),
     s('plan', `DELETE FROM staged_relationship_deletes WHERE token = ?1`),
     ...planParts(params),
     s('read', STATS),
     s('read', TAKEN_SCOPES(false)),
-    statement('read', `SELECT COALESCE(MAX(seq), 0) AS seq FROM sync_runs`),
   ];
 }
 
-/** The reads of a {@link planStatements} batch's results. */
+/** The reads of {@link planStatements}' results. */
 export function plannedFrom(results: readonly { rows: readonly Row[] }[]): PlannedCommit {
-  const [record, takenScopes, seq] = results.slice(-3).map((r) => r.rows);
-  return { record: record![0]!, takenScopes: takenScopes!, seq: Number(seq![0]!.seq) };
+  const [record, takenScopes] = results.slice(-2).map((r) => r.rows);
+  return { record: record![0]!, takenScopes: takenScopes!, seq: Number(results[0]!.rows[0]!.seq) };
 }
 
 const RUN_COLUMNS = SYNC_RUN_COLUMNS.replace(/[()\s]/g, '').split(',');
