@@ -5,7 +5,11 @@
  * batch, statements per 100k rows, the commit's promote batch, and the peak
  * rows any page held in JS (from the instance's output).
  *
- * `npx tsx bench/workflow/run.ts [--n 333334] [--page-size 1000] [--json out.json]`
+ * With `--heap-mb 128`, workerd runs with V8's heap capped at that size
+ * (`--max-old-space-size`, through `workerd-heap-cap.mjs`), as a Worker's
+ * 128 MB isolate would be: the run fails if the sync's JS heap outgrows it.
+ *
+ * `npx tsx bench/workflow/run.ts [--n 333334] [--page-size 1000] [--heap-mb 128] [--json out.json]`
  */
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +26,7 @@ const argument = (name: string): string | undefined => {
 
 const n = Number(argument('--n') ?? 333_334);
 const pageSize = Number(argument('--page-size') ?? 0);
+const heapMb = Number(argument('--heap-mb') ?? 0);
 
 /** The Worker tables (0100 and up) as single statements; the graph schema comes from migrateD1. */
 function workerSql(): string[] {
@@ -67,6 +72,11 @@ const bundle = await build({
   logLevel: 'silent',
 });
 const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'parallax-bench-workflow-'));
+if (heapMb > 0) {
+  // Read by Miniflare when it spawns workerd.
+  process.env.MINIFLARE_WORKERD_PATH = here('./workerd-heap-cap.mjs');
+  process.env.PARALLAX_HEAP_MB = String(heapMb);
+}
 const mf = new Miniflare({
   modules: true,
   script: bundle.outputFiles[0]!.text,
@@ -96,6 +106,7 @@ try {
   const statements = sum(report.timings.map((t) => t.statements));
   const result = {
     n,
+    heapMb: heapMb > 0 ? heapMb : 'unlimited',
     rows,
     wallMs: Math.round(wallMs),
     run: status.output!.run.status,
