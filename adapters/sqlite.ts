@@ -305,6 +305,8 @@ export function createSqliteStore(options: string | SqliteStoreOptions): SqliteS
   const executor: SqlExecutor = {
     rowInserts: stagingChunkBytes === undefined,
     localStaging: true,
+    // TEMP row tables stage without their key (tempStagingStatements).
+    unkeyedStaging: true,
     async batch(work, mode) {
       if (mode === 'query') {
         const { db: reader, exec: run } = queryConnection();

@@ -367,6 +367,17 @@ const STAGED_DANGLING = `EXISTS (SELECT 1 FROM (
   ) x WHERE NOT (EXISTS (SELECT 1 FROM entities e WHERE e.id = x.id) AND NOT ${DELETED_ENTITY('x.id')}))`;
 
 /**
+ * Staged rows of `staged` not in `graph`: read from the staging key and the
+ * graph's primary key alone, in key order. The stats count created rows so,
+ * and only rows the graph holds are joined for updated and unchanged
+ * (CROSS JOIN keeps the staged side outer): a staged row's other columns
+ * are read only for those, never (in a first sync) in random order from a
+ * staging table bigger than its cache.
+ */
+const STAGED_NEW = (staged: string, graph: string): string =>
+  `(SELECT COUNT(*) FROM ${staged} n WHERE n.token = ?1 AND NOT EXISTS (SELECT 1 FROM ${graph} g WHERE g.id = n.id))`;
+
+/**
  * Does a stored row differ from what the sync emitted (`o` stored, `s` the
  * staged row with the sync's connector as `connector`)? By the content
  * hash; in verify mode (?6) also column by column, which finds rows edited
@@ -382,10 +393,19 @@ const RELATIONSHIP_DIFFERS = (o: string, s: string, connector: string): string =
 
 /**
  * The full commit of a staged sync (after {@link expandStatements}): see
- * the module comment. Binds {@link commitParams}.
+ * the module comment. Binds {@link commitParams}. With `scanStaged` (the
+ * executor's `SqlExecutor.unkeyedStaging`), the graph writes read the
+ * staged rows in one scan and sort them by id, instead of walking the
+ * staging key and fetching each row from wherever it was staged.
  */
-export function commitStatements(token: string, close: SyncClose, committedAt: string, verify: boolean): SqlStatement[] {
+export function commitStatements(token: string, close: SyncClose, committedAt: string, verify: boolean, scanStaged = false): SqlStatement[] {
   const params = commitParams(token, close, committedAt, verify);
+  const staged = (table: string, recorded: string): string =>
+    scanStaged
+      ? `FROM ${table} s NOT INDEXED JOIN staged_syncs h ON h.token = s.token
+       WHERE +s.token = ?1 AND ${RECORDED(`${recorded}_created`)} + ${RECORDED(`${recorded}_updated`)} > 0 ORDER BY s.id`
+      : `FROM ${table} s JOIN staged_syncs h ON h.token = s.token
+       WHERE s.token = ?1 AND ${RECORDED(`${recorded}_created`)} + ${RECORDED(`${recorded}_updated`)} > 0`;
   const s = (kind: Parameters<typeof statement>[0], sql: string): SqlStatement => statement(kind, sql, params);
   return [
     s('guard', DUPLICATE_SYNC),
@@ -453,14 +473,14 @@ export function commitStatements(token: string, close: SyncClose, committedAt: s
         (SELECT COUNT(*) FROM relationships r WHERE ${IN_SCOPE('r')} AND r.step_id IN ${KEPT} AND NOT ${EMITTED_RELATIONSHIP('r.id')}
           AND NOT EXISTS (SELECT 1 FROM staged_relationship_deletes d WHERE d.token = ?1 AND d.id = r.id))
        FROM staged_syncs h,
-        (SELECT COALESCE(SUM(o.id IS NULL), 0) AS created,
-           COALESCE(SUM(o.id IS NOT NULL AND ${ENTITY_DIFFERS('o', 's', 'x.connector_id')}), 0) AS updated,
-           COALESCE(SUM(o.id IS NOT NULL AND NOT ${ENTITY_DIFFERS('o', 's', 'x.connector_id')}), 0) AS unchanged
-         FROM staged_entities s JOIN staged_syncs x ON x.token = s.token LEFT JOIN entities o ON o.id = s.id WHERE s.token = ?1) es,
-        (SELECT COALESCE(SUM(o.id IS NULL), 0) AS created,
-           COALESCE(SUM(o.id IS NOT NULL AND ${RELATIONSHIP_DIFFERS('o', 's', 'x.connector_id')}), 0) AS updated,
-           COALESCE(SUM(o.id IS NOT NULL AND NOT ${RELATIONSHIP_DIFFERS('o', 's', 'x.connector_id')}), 0) AS unchanged
-         FROM staged_relationships s JOIN staged_syncs x ON x.token = s.token LEFT JOIN relationships o ON o.id = s.id WHERE s.token = ?1) rs
+        (SELECT ${STAGED_NEW('staged_entities', 'entities')} AS created,
+           COALESCE(SUM(${ENTITY_DIFFERS('o', 's', 'x.connector_id')}), 0) AS updated,
+           COALESCE(SUM(NOT ${ENTITY_DIFFERS('o', 's', 'x.connector_id')}), 0) AS unchanged
+         FROM staged_entities s CROSS JOIN entities o ON o.id = s.id JOIN staged_syncs x ON x.token = s.token WHERE s.token = ?1) es,
+        (SELECT ${STAGED_NEW('staged_relationships', 'relationships')} AS created,
+           COALESCE(SUM(${RELATIONSHIP_DIFFERS('o', 's', 'x.connector_id')}), 0) AS updated,
+           COALESCE(SUM(NOT ${RELATIONSHIP_DIFFERS('o', 's', 'x.connector_id')}), 0) AS unchanged
+         FROM staged_relationships s CROSS JOIN relationships o ON o.id = s.id JOIN staged_syncs x ON x.token = s.token WHERE s.token = ?1) rs
        WHERE h.token = ?1`,
     ),
     // One more write for every scope this commit takes a row from or cascades one away from;
@@ -480,15 +500,14 @@ export function commitStatements(token: string, close: SyncClose, committedAt: s
        ) WHERE true
        ON CONFLICT (account_id, connector_id) DO UPDATE SET writes = writes + 1`,
     ),
-    // Created or changed rows only (+P2), in id order (the staging key); the last writer becomes the source.
+    // Created or changed rows only (+P2), in id order (the staging key, or a sort of one scan); the last writer becomes the source.
     s(
       'graph',
       `INSERT INTO entities (id, account_id, connector_id, sync_id, step_id, entity_type, entity_key, entity_class,
         display_name, properties, hash)
        SELECT s.id, h.account_id, h.connector_id, h.sync_id, s.step_id, s.entity_type, s.entity_key, s.entity_class,
         s.display_name, s.properties, s.hash
-       FROM staged_entities s JOIN staged_syncs h ON h.token = s.token
-       WHERE s.token = ?1 AND ${RECORDED('entities_created')} + ${RECORDED('entities_updated')} > 0
+       ${staged('staged_entities', 'entities')}
        ON CONFLICT (id) DO UPDATE SET account_id = excluded.account_id, connector_id = excluded.connector_id,
         sync_id = excluded.sync_id, step_id = excluded.step_id, entity_type = excluded.entity_type,
         entity_key = excluded.entity_key, entity_class = excluded.entity_class, display_name = excluded.display_name,
@@ -502,8 +521,7 @@ export function commitStatements(token: string, close: SyncClose, committedAt: s
         to_type, to_key, properties, hash)
        SELECT s.id, h.account_id, h.connector_id, h.sync_id, s.step_id, s.from_id, s.to_id, s.from_type, s.from_key, s.verb,
         s.to_type, s.to_key, s.properties, s.hash
-       FROM staged_relationships s JOIN staged_syncs h ON h.token = s.token
-       WHERE s.token = ?1 AND ${RECORDED('relationships_created')} + ${RECORDED('relationships_updated')} > 0
+       ${staged('staged_relationships', 'relationships')}
        ON CONFLICT (id) DO UPDATE SET account_id = excluded.account_id, connector_id = excluded.connector_id,
         sync_id = excluded.sync_id, step_id = excluded.step_id, from_id = excluded.from_id, to_id = excluded.to_id,
         from_type = excluded.from_type, from_key = excluded.from_key, verb = excluded.verb, to_type = excluded.to_type,
