@@ -389,6 +389,14 @@ describe('sqlite: opening, closing, read-only', () => {
     await store.close();
   });
 
+  it('issue 11: the syncing connection bounds its caches (the file\'s pages, which also bound its sorters, and the TEMP staging), set when it opens', async () => {
+    const sql: string[] = [];
+    const store = createSqliteStore({ path: freshPath(), trace: (text) => sql.push(text) });
+    expect(sql).toContain('PRAGMA main.cache_size = -8192');
+    expect(sql).toContain('PRAGMA temp.cache_size = -32768');
+    await store.close();
+  });
+
   it('a closed store refuses runs, commits and reads with StoreFailure; closing twice is fine', async () => {
     const store = createSqliteStore(freshPath());
     await store.close();
