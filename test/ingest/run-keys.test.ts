@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { entityIdWords } from '../../src/model/ids.js';
-import { RunKeys, SEGMENT_BITS } from '../../src/ingest/run-keys.js';
+import { RunKeys, SEGMENT_BITS, free } from '../../src/ingest/run-keys.js';
 
 const SEGMENTS = 1 << SEGMENT_BITS;
 
@@ -110,6 +110,17 @@ describe('RunKeys', () => {
     expect(() => keys.releaseStep(1)).toThrow(/released when the run ended/);
     keys.release();
     expect(keys.released).toBe(true);
+  });
+
+  it('free() hands a table\u2019s memory back at once: a resizable buffer shrinks to 0 bytes, a plain one is detached (0 bytes here)', () => {
+    const resizable = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer)(4096, { maxByteLength: 4096 });
+    const plain = new ArrayBuffer(4096);
+    free(resizable);
+    free(plain);
+    expect(resizable.byteLength).toBe(0);
+    expect(plain.byteLength).toBe(0);
+    free(plain);
+    expect(plain.byteLength).toBe(0);
   });
 
   it('answers as a map from id to its first step, under any sequence of claims and step releases (model-based)', () => {
