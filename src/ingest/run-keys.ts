@@ -10,11 +10,10 @@
  * Why segments: a segment grows on its own, so growing copies 1/SEGMENTS of
  * the set and the old and new tables live side by side only for that
  * segment, not for the whole set. Where the runtime has resizable
- * ArrayBuffers, a table's memory is returned the moment it is replaced or
- * {@link RunKeys.release}d, instead of at the next full garbage collection
- * (which, in a CLI sync, comes after the commit's peak). Views on them are
- * slower in Node 20's V8 (about 1 µs more a claim, measured), a small price
- * next to the 25-30 MB a 1M-row run hands back before its commit.
+ * ArrayBuffers, a big table's memory is returned the moment it is replaced
+ * or {@link RunKeys.release}d, instead of at the next full garbage
+ * collection (which, in a CLI sync, comes after the commit's peak): the
+ * 25-30 MB of a 1M-row run go back before its commit.
  */
 
 /** A slot nobody claimed. */
@@ -38,9 +37,17 @@ const slotOf = (a: number, slots: number): number => (((a >>> 11) * slots) / 2_0
 type ResizableArrayBufferConstructor = new (bytes: number, options: { maxByteLength: number }) => ArrayBuffer;
 const RESIZABLE = typeof (ArrayBuffer.prototype as { resize?: unknown }).resize === 'function';
 
-/** A table's storage: resizable where the runtime allows, so that {@link free} returns its memory at once. */
+/**
+ * Tables from this size are resizable (where the runtime allows), so that
+ * {@link free} returns their memory at once: in a big run they hold nearly
+ * all of the set. Smaller ones are plain: a resizable buffer costs several
+ * times as much to allocate (measured in Node 20), and a segment is
+ * allocated again at every growth.
+ */
+const RESIZABLE_BYTES = 256 * 1024;
+
 function storage(bytes: number): ArrayBuffer {
-  return RESIZABLE ? new (ArrayBuffer as ResizableArrayBufferConstructor)(bytes, { maxByteLength: bytes }) : new ArrayBuffer(bytes);
+  return RESIZABLE && bytes >= RESIZABLE_BYTES ? new (ArrayBuffer as ResizableArrayBufferConstructor)(bytes, { maxByteLength: bytes }) : new ArrayBuffer(bytes);
 }
 
 /**
