@@ -80,6 +80,12 @@ const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 const DEFAULT_QUERY_MMAP_BYTES = 1024 * 1024 * 1024;
 /** Pages of the TEMP staging tables held in memory (KiB, as a negative cache_size); the rest spills to a temp file. */
 const STAGING_CACHE_KIB = 32 * 1024;
+/**
+ * The syncing connection's page cache of the file (KiB). SQLite's sorters
+ * (the commit's sort of staged rows, index builds) hold up to this much
+ * of their input in memory too, so it bounds the commit's peak twice.
+ */
+const SYNC_CACHE_KIB = 8 * 1024;
 
 function storeFailure(message: string, cause?: unknown): CommitError {
   return new CommitError('StoreFailure', message, cause === undefined ? {} : { cause });
@@ -243,6 +249,7 @@ export function createSqliteStore(options: string | SqliteStoreOptions): SqliteS
       db.pragma('temp_store = FILE');
       db.pragma(`temp.cache_size = -${STAGING_CACHE_KIB}`);
       db.pragma('temp.journal_mode = MEMORY');
+      db.pragma(`main.cache_size = -${SYNC_CACHE_KIB}`);
       for (const s of tempStagingStatements()) exec(s);
     } else {
       checkSchema(db, path);
@@ -308,6 +315,8 @@ export function createSqliteStore(options: string | SqliteStoreOptions): SqliteS
   const executor: SqlExecutor = {
     rowInserts: stagingChunkBytes === undefined,
     localStaging: true,
+    // TEMP row tables stage without their key (tempStagingStatements).
+    unkeyedStaging: true,
     async batch(work, mode) {
       if (mode === 'query') {
         const { db: reader, exec: run } = queryConnection();

@@ -118,6 +118,12 @@ export interface SqlExecutor {
   readonly rowInserts: boolean;
   /** Staging tables are this connection's own (SQLite TEMP): a session token need only be unique here. */
   readonly localStaging: boolean;
+  /**
+   * The staged row tables keep rows in staging order with their (token, id)
+   * key as a separate index (SQLite's TEMP staging): the commit then reads
+   * them in one scan and a sort, not row by row through the key.
+   */
+  readonly unkeyedStaging?: boolean;
   close(): Promise<void>;
 }
 
@@ -321,7 +327,7 @@ export function createSqlStore<Kind extends string>(kind: Kind, executor: SqlExe
           if (await isSplit(close)) {
             results = await splitCommit(close, committedAt, doing);
           } else {
-            const commit = commitStatements(token, close, committedAt, header.verify === true);
+            const commit = commitStatements(token, close, committedAt, header.verify === true, executor.unkeyedStaging === true);
             results = await commitOrGuard(await withBulkLoad(commit, close), close, committedAt, doing);
           }
         }

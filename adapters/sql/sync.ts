@@ -368,6 +368,17 @@ const STAGED_DANGLING = `EXISTS (SELECT 1 FROM (
   ) x WHERE NOT (EXISTS (SELECT 1 FROM entities e WHERE e.id = x.id) AND NOT ${DELETED_ENTITY('x.id')}))`;
 
 /**
+ * Staged rows of `staged` not in `graph`: read from the staging key and the
+ * graph's primary key alone, in key order. The stats count created rows so,
+ * and only rows the graph holds are joined for updated and unchanged
+ * (CROSS JOIN keeps the staged side outer): a staged row's other columns
+ * are read only for those, never (in a first sync) in random order from a
+ * staging table bigger than its cache.
+ */
+const STAGED_NEW = (staged: string, graph: string): string =>
+  `(SELECT COUNT(*) FROM ${staged} n WHERE n.token = ?1 AND NOT EXISTS (SELECT 1 FROM ${graph} g WHERE g.id = n.id))`;
+
+/**
  * Does a stored row differ from what the sync emitted (`o` stored, `s` the
  * staged row with the sync's connector as `connector`)? By the content
  * hash; in verify mode (?6) also column by column, which finds rows edited
@@ -397,14 +408,14 @@ const STATS = `SELECT h.account_id, h.connector_id, h.sync_id, h.started_at, ?4 
         (SELECT COUNT(*) FROM relationships r WHERE ${IN_SCOPE('r')} AND r.step_id IN ${KEPT} AND NOT ${EMITTED_RELATIONSHIP('r.id')}
           AND NOT EXISTS (SELECT 1 FROM staged_relationship_deletes d WHERE d.token = ?1 AND d.id = r.id)) AS relationships_kept
        FROM staged_syncs h,
-        (SELECT COALESCE(SUM(o.id IS NULL), 0) AS created,
-           COALESCE(SUM(o.id IS NOT NULL AND ${ENTITY_DIFFERS('o', 's', 'x.connector_id')}), 0) AS updated,
-           COALESCE(SUM(o.id IS NOT NULL AND NOT ${ENTITY_DIFFERS('o', 's', 'x.connector_id')}), 0) AS unchanged
-         FROM staged_entities s JOIN staged_syncs x ON x.token = s.token LEFT JOIN entities o ON o.id = s.id WHERE s.token = ?1) es,
-        (SELECT COALESCE(SUM(o.id IS NULL), 0) AS created,
-           COALESCE(SUM(o.id IS NOT NULL AND ${RELATIONSHIP_DIFFERS('o', 's', 'x.connector_id')}), 0) AS updated,
-           COALESCE(SUM(o.id IS NOT NULL AND NOT ${RELATIONSHIP_DIFFERS('o', 's', 'x.connector_id')}), 0) AS unchanged
-         FROM staged_relationships s JOIN staged_syncs x ON x.token = s.token LEFT JOIN relationships o ON o.id = s.id WHERE s.token = ?1) rs
+        (SELECT ${STAGED_NEW('staged_entities', 'entities')} AS created,
+           COALESCE(SUM(${ENTITY_DIFFERS('o', 's', 'x.connector_id')}), 0) AS updated,
+           COALESCE(SUM(NOT ${ENTITY_DIFFERS('o', 's', 'x.connector_id')}), 0) AS unchanged
+         FROM staged_entities s CROSS JOIN entities o ON o.id = s.id JOIN staged_syncs x ON x.token = s.token WHERE s.token = ?1) es,
+        (SELECT ${STAGED_NEW('staged_relationships', 'relationships')} AS created,
+           COALESCE(SUM(${RELATIONSHIP_DIFFERS('o', 's', 'x.connector_id')}), 0) AS updated,
+           COALESCE(SUM(NOT ${RELATIONSHIP_DIFFERS('o', 's', 'x.connector_id')}), 0) AS unchanged
+         FROM staged_relationships s CROSS JOIN relationships o ON o.id = s.id JOIN staged_syncs x ON x.token = s.token WHERE s.token = ?1) rs
        WHERE h.token = ?1`;
 
 /**
@@ -430,17 +441,25 @@ export type GraphTable = 'entities' | 'relationships';
 /**
  * Writes the sync's staged rows of `table` into `target` (the table itself,
  * or one built beside it) where `where` holds: created rows, and stored
- * rows whose content differs (+P2). Binds {@link commitParams}.
+ * rows whose content differs (+P2), in id order. With `scan` (the
+ * executor's `SqlExecutor.unkeyedStaging`) the staged rows are read in one
+ * scan and sorted by id, instead of walking the staging key and fetching
+ * each row from wherever it was staged. Binds {@link commitParams}.
  */
-export function upsertSql(table: GraphTable, target: string, where: string): string {
+export function upsertSql(table: GraphTable, target: string, where: string, scan = false): string {
   const into = target === table ? table : `"${target}"`;
+  const staged = table === 'entities' ? 'staged_entities' : 'staged_relationships';
+  const from = scan
+    ? `FROM ${staged} s NOT INDEXED JOIN staged_syncs h ON h.token = s.token
+       WHERE +s.token = ?1 AND ${where} ORDER BY s.id`
+    : `FROM ${staged} s JOIN staged_syncs h ON h.token = s.token
+       WHERE s.token = ?1 AND ${where}`;
   if (table === 'entities') {
     return `INSERT INTO ${into} (id, account_id, connector_id, sync_id, step_id, entity_type, entity_key, entity_class,
         display_name, properties, hash)
        SELECT s.id, h.account_id, h.connector_id, h.sync_id, s.step_id, s.entity_type, s.entity_key, s.entity_class,
         s.display_name, s.properties, s.hash
-       FROM staged_entities s JOIN staged_syncs h ON h.token = s.token
-       WHERE s.token = ?1 AND ${where}
+       ${from}
        ON CONFLICT (id) DO UPDATE SET account_id = excluded.account_id, connector_id = excluded.connector_id,
         sync_id = excluded.sync_id, step_id = excluded.step_id, entity_type = excluded.entity_type,
         entity_key = excluded.entity_key, entity_class = excluded.entity_class, display_name = excluded.display_name,
@@ -451,8 +470,7 @@ export function upsertSql(table: GraphTable, target: string, where: string): str
         to_type, to_key, properties, hash)
        SELECT s.id, h.account_id, h.connector_id, h.sync_id, s.step_id, s.from_id, s.to_id, s.from_type, s.from_key, s.verb,
         s.to_type, s.to_key, s.properties, s.hash
-       FROM staged_relationships s JOIN staged_syncs h ON h.token = s.token
-       WHERE s.token = ?1 AND ${where}
+       ${from}
        ON CONFLICT (id) DO UPDATE SET account_id = excluded.account_id, connector_id = excluded.connector_id,
         sync_id = excluded.sync_id, step_id = excluded.step_id, from_id = excluded.from_id, to_id = excluded.to_id,
         from_type = excluded.from_type, from_key = excluded.from_key, verb = excluded.verb, to_type = excluded.to_type,
@@ -524,14 +542,14 @@ function planParts(params: readonly SqlValue[]): SqlStatement[] {
   ];
 }
 
-/** The graph writes: created or changed rows, and the planned deletes. */
-function graphParts(params: readonly SqlValue[]): SqlStatement[] {
+/** The graph writes: created or changed rows, and the planned deletes ({@link upsertSql} for `scan`). */
+function graphParts(params: readonly SqlValue[], scan: boolean): SqlStatement[] {
   const s = withParams(params);
   return [
     // Created or changed rows only (+P2), in id order (the staging key); the last writer becomes the source.
-    s('graph', upsertSql('entities', 'entities', `${RECORDED('entities_created')} + ${RECORDED('entities_updated')} > 0`)),
+    s('graph', upsertSql('entities', 'entities', `${RECORDED('entities_created')} + ${RECORDED('entities_updated')} > 0`, scan)),
     s('graph', `DELETE FROM entities WHERE id IN (SELECT id FROM staged_entity_deletes WHERE token = ?1)`),
-    s('graph', upsertSql('relationships', 'relationships', `${RECORDED('relationships_created')} + ${RECORDED('relationships_updated')} > 0`)),
+    s('graph', upsertSql('relationships', 'relationships', `${RECORDED('relationships_created')} + ${RECORDED('relationships_updated')} > 0`, scan)),
     s('graph', `DELETE FROM relationships WHERE id IN (SELECT id FROM staged_relationship_deletes WHERE token = ?1)`),
   ];
 }
@@ -568,8 +586,9 @@ function unitParts(params: readonly SqlValue[]): SqlStatement[] {
 /**
  * The full commit of a staged sync in one atomic unit (after
  * {@link expandStatements}): see the module comment. Binds {@link commitParams}.
+ * `scanStaged`: the executor's `SqlExecutor.unkeyedStaging` ({@link upsertSql}).
  */
-export function commitStatements(token: string, close: SyncClose, committedAt: string, verify: boolean): SqlStatement[] {
+export function commitStatements(token: string, close: SyncClose, committedAt: string, verify: boolean, scanStaged = false): SqlStatement[] {
   const params = commitParams(token, close, committedAt, verify);
   const s = withParams(params);
   return [
@@ -584,7 +603,7 @@ export function commitStatements(token: string, close: SyncClose, committedAt: s
        SELECT account_id, connector_id, 1 FROM (${TAKEN_SCOPES(true)}) WHERE true
        ON CONFLICT (account_id, connector_id) DO UPDATE SET writes = writes + 1`,
     ),
-    ...graphParts(params),
+    ...graphParts(params, scanStaged),
     ...unitParts(params),
     resultStatement(token),
   ];
@@ -663,7 +682,7 @@ export function applyStatements(
        ON CONFLICT (account_id, connector_id) DO UPDATE SET writes = writes + 1`,
       [JSON.stringify(planned.takenScopes.map((r) => [r.account_id, r.connector_id]))],
     ),
-    ...(writes === 'graph' ? graphParts(params) : writes),
+    ...(writes === 'graph' ? graphParts(params, false) : writes),
     ...unitParts(params),
     resultStatement(token),
   ];

@@ -208,13 +208,16 @@ export async function runConnector(connector: Connector, options: RunOptions): P
         const error = asConnectorError(thrown, stepId);
         const durationMs = performance.now() - started;
         // Its records may be partial: nobody downstream or at commit sees them.
-        keys.release(stepNumbers.get(stepId)!);
+        keys.releaseStep(stepNumbers.get(stepId)!);
         records.delete(stepId);
         await stepWriter?.fail();
         emit({ type: 'stepFailed', ...base, stepId, error, durationMs });
         return { ctx, error, pages, durationMs };
       }
     });
+    // Every step has ended: nothing claims or looks up an id any more, and the commit needs none,
+    // so the id set's memory is returned before the commit's own peak.
+    keys.release();
     const output = finish(graph, outcomes, records, { connectorId, accountId, syncId, startedAt, finishedAt: now() }, emit, store && writer && { store, writer });
     if (output.mode === 'streamed') streamed.set(output, writer!);
     return output;

@@ -189,6 +189,8 @@ export class SyncWriter {
       entities += step.entities;
       relationships += step.relationships;
     }
+    // The commit reads no id of the run: its memory goes before the commit's peak.
+    this.keys.release();
     return this.session.commit({ ...close, entities, relationships });
   }
 }

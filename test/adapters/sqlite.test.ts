@@ -389,6 +389,14 @@ describe('sqlite: opening, closing, read-only', () => {
     await store.close();
   });
 
+  it('issue 11: the syncing connection bounds its caches (the file\'s pages, which also bound its sorters, and the TEMP staging), set when it opens', async () => {
+    const sql: string[] = [];
+    const store = createSqliteStore({ path: freshPath(), trace: (text) => sql.push(text) });
+    expect(sql).toContain('PRAGMA main.cache_size = -8192');
+    expect(sql).toContain('PRAGMA temp.cache_size = -32768');
+    await store.close();
+  });
+
   it('a closed store refuses runs, commits and reads with StoreFailure; closing twice is fine', async () => {
     const store = createSqliteStore(freshPath());
     await store.close();
@@ -882,6 +890,34 @@ describe('the JSON-chunk staging path (stagingChunkBytes: the way D1 stages)', (
       expect(traced.staged()).toBe(0);
       await traced.store.close();
     }
+  });
+});
+
+describe('the commit on TEMP staging (issue 11: a commit linear in its rows)', () => {
+  it('the graph writes read the TEMP staging in one scan and a sort, not row by row through its key: the memory store\'s results and graph, and a first sync\'s rows stored in id order', async () => {
+    const inputs = [bigInput(300, 's1'), bigInput(320, 's2', (i) => i % 6 === 0), withFailedStep(bigInput(280, 's3', (i) => i % 5 === 0), 'step-2')];
+    const memory = await replayOnMemory(inputs);
+    const traced = tracedStore(freshPath(), { bulkLoadRows: 0 });
+    for (const [i, input] of inputs.entries()) {
+      const { stats: s, rowsWritten } = await streamed(traced.store, input);
+      expect({ stats: s, rowsWritten }, input.syncId).toEqual(memory.results[i]);
+      if (i === 0) {
+        // A first sync: SQLite gave rowids in insert order, so the rows went in sorted by id.
+        const db = raw(traced.store.path, { readonly: true });
+        for (const table of ['entities', 'relationships']) {
+          const ids = (db.prepare(`SELECT id FROM ${table} ORDER BY rowid`).all() as { id: string }[]).map((r) => r.id);
+          expect(ids, table).toEqual([...ids].sort());
+        }
+        db.close();
+      }
+    }
+    expect(comparable(await dumpStore(traced.store))).toEqual(comparable(await dumpStore(memory.store)));
+    for (const table of ['entities', 'relationships']) {
+      const writes = traced.sql.filter((sql) => sql.startsWith(`INSERT INTO ${table} (id,`));
+      expect(writes.length, table).toBeGreaterThan(0);
+      for (const sql of writes) expect(sql).toMatch(new RegExp(`FROM staged_${table} s NOT INDEXED .* ORDER BY s\\.id`, 's'));
+    }
+    await traced.store.close();
   });
 });
 

@@ -13,6 +13,7 @@ import {
   type SyncEvent,
 } from 'parallax-edge';
 import { createMemoryStore } from 'parallax-edge/adapters/memory';
+import { streamed } from '../../src/ingest/streamed.js';
 
 /** A connector whose steps are plain functions, for driving the scheduler. */
 function connector(steps: StepDefinition[], run: Record<string, (ctx: StepContext) => Promise<void | StepPage> | void | StepPage>): Connector {
@@ -310,6 +311,48 @@ describe('emit errors are non-fatal by default, as in the guide', () => {
     expect(second?.message).toContain('already emitted in this run by step "a"');
     expect(output.entities).toHaveLength(1);
     expect(output.steps[1]?.rejected).toBe(1);
+  });
+
+  it.each([
+    ['in memory', () => ({})],
+    ['streamed into a store', () => ({ store: createMemoryStore() })],
+  ] as const)('a duplicate across steps is still refused after the run\u2019s id set grew many times (%s)', async (_mode, extra) => {
+    const refused: (string | undefined)[] = [];
+    const output = await runConnector(
+      connector([step('a', 'A').build(), step('b', 'B').dependsOn(['a']).build()], {
+        a: (ctx) => {
+          for (let i = 0; i < 30_000; i++) ctx.emitEntity(user(`u${i}`));
+        },
+        b: (ctx) => {
+          for (const i of [0, 17, 29_999]) refused.push(ctx.emitEntity(user(`u${i}`).displayName('other')).error?.message);
+          ctx.emitEntity(user('u30000'));
+        },
+      }),
+      { accountId: 'acme', ...extra() },
+    );
+    expect(refused).toHaveLength(3);
+    for (const message of refused) expect(message).toContain('already emitted in this run by step "a"');
+    expect(output.steps.map((s) => [s.stepId, s.entities, s.rejected])).toEqual([
+      ['a', 30_000, 0],
+      ['b', 1, 3],
+    ]);
+  });
+
+  it('the run\u2019s id set is released when the last step ends: a prior kept past the run throws instead of answering', async () => {
+    let kept: StepContext | undefined;
+    const output = await runConnector(
+      connector([step('a', 'A').build(), step('b', 'B').dependsOn(['a']).iteratesPrior().build()], {
+        a: (ctx) => void ctx.emitEntity(user('u1')),
+        b: (ctx) => {
+          expect(ctx.prior.has('user', 'u1')).toBe(true);
+          kept = ctx;
+        },
+      }),
+      { accountId: 'acme', store: createMemoryStore() },
+    );
+    expect(output.failedSteps).toEqual([]);
+    expect(streamed.get(output)!.keys.released).toBe(true);
+    expect(() => kept!.prior.has('user', 'u1')).toThrow(/released when the run ended/);
   });
 
   it('.orThrow() makes an emit fatal: the step fails with the emit error', async () => {
