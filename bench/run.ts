@@ -29,10 +29,14 @@ import { DEFAULT_PHASE_SETTINGS, type PhaseSettings } from './phases.js';
 import { evaluateChecks, formatReport, type BenchReport, type CliRun, type D1Run, type ScaleResult } from './report.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const ALL = [...NODE_ADAPTERS, 'cli', 'd1', 'indexeddb', 'query'] as const;
+const ALL = [...NODE_ADAPTERS, 'cli', 'd1', 'workflow', 'indexeddb', 'query'] as const;
 type Section = (typeof ALL)[number];
-const DEFAULT_SECTIONS = 'sqlite,cli,d1,indexeddb,query';
+const DEFAULT_SECTIONS = 'sqlite,cli,d1,workflow,indexeddb,query';
 const QUERY_DEFAULT_N = 100_000;
+/** The Workflow run: about 1.02M rows, pages of 5,000 slots, V8's heap capped at a Worker's 128 MB. */
+const WORKFLOW_DEFAULT_N = 333_334;
+const WORKFLOW_PAGE_SIZE = 5_000;
+const WORKFLOW_HEAP_MB = 128;
 const DEFAULT_SCALES = '30000';
 
 const HELP = `Usage: npm run bench -- [options]
@@ -46,9 +50,11 @@ Options:
   --cli-scales LIST  scales n of the whole-CLI runs (default ${CLI_DEFAULT_SCALES.join(',')}: ~100k, ~300k, ~1M rows)
   --d1-scales LIST   scales n of the D1 run inside workerd (default ${D1_DEFAULT_SCALES.join(',')}: ~1M rows)
   --idb-scales LIST  scales n of IndexedDB in Chromium (default ${INDEXEDDB_DEFAULT_SCALES.join(',')})
+  --workflow-n N     n of the sync as one Cloudflare Workflow instance inside workerd (bench/workflow/run.ts: pages of
+                     ${WORKFLOW_PAGE_SIZE} slots, V8 heap capped at ${WORKFLOW_HEAP_MB} MB) (default ${WORKFLOW_DEFAULT_N}: ~1M rows)
   --query-n N        n of the PQL query timings (bench/query.ts: SQLite, memory, D1) (default ${QUERY_DEFAULT_N})
   --repeat N         repetitions of the in-process phases, each on a fresh store; medians (default ${DEFAULT_PHASE_SETTINGS.repeat})
-  --quick            small smoke run: --scales 2000 --cli-scales ${CLI_QUICK_SCALES.join(',')} --d1-scales ${D1_QUICK_SCALES.join(',')} --idb-scales 2000
+  --quick            small smoke run: --scales 2000 --cli-scales ${CLI_QUICK_SCALES.join(',')} --d1-scales ${D1_QUICK_SCALES.join(',')} --idb-scales 2000 --workflow-n 2000
   --seed N           connector seed (default ${DEFAULT_PHASE_SETTINGS.seed})
   --churn F          churn fraction of the churn phase (default ${DEFAULT_PHASE_SETTINGS.churnFraction})
   --fail-step ID     step failing in the failed-step phase (default ${DEFAULT_PHASE_SETTINGS.failStep})
@@ -96,6 +102,32 @@ async function runQueryTimings(n: number): Promise<string> {
   return out.trimEnd().split('\n').slice(0, -1).join('\n');
 }
 
+/** The Workflow run (bench/workflow/run.ts) in a child: its summary, as lines for the report. */
+async function runWorkflow(n: number): Promise<string> {
+  const args = ['--import', import.meta.resolve('tsx'), fileURLToPath(new URL('./workflow/run.ts', import.meta.url))];
+  args.push('--n', String(n), '--page-size', String(WORKFLOW_PAGE_SIZE), '--heap-mb', String(WORKFLOW_HEAP_MB));
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (text: string) => (out += text));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (exitCode, signal) => resolve(signal ? null : exitCode));
+  });
+  if (code !== 0) throw new Error(`the Workflow run failed (exit ${code ?? 'by signal'})`);
+  const r = JSON.parse(out.slice(out.indexOf('{'))) as {
+    rows: number; wallMs: number; run: string; peakRowsHeld: number; workflowSteps: number; batches: number; statementsPer100kRows: number;
+    pageBatchMs: { p50: number; p99: number; max: number }; commitMs: number; commitBatchCount: number;
+    slowestCommitBatch: { ms: number; does: string }; swapBatchMs: number[];
+  };
+  const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+  return [
+    `Workflow (one SyncWorkflow instance inside workerd, V8 heap capped at ${WORKFLOW_HEAP_MB} MB, pages of ${WORKFLOW_PAGE_SIZE} slots)`,
+    `  ${r.rows.toLocaleString('en')} rows, run ${r.run}, wall ${s(r.wallMs)}, ${r.workflowSteps} step.dos, ${r.batches.toLocaleString('en')} D1 batches, ${r.statementsPer100kRows} statements per 100k rows`,
+    `  peak rows held in JS ${r.peakRowsHeld.toLocaleString('en')}; staging batches p50 ${r.pageBatchMs.p50} ms, p99 ${r.pageBatchMs.p99} ms, max ${r.pageBatchMs.max} ms`,
+    `  commit ${s(r.commitMs)} in ${r.commitBatchCount} batches; slowest ${s(r.slowestCommitBatch.ms)} (${r.slowestCommitBatch.does}); the swap ${r.swapBatchMs.map(s).join(', ') || 'none (one batch)'}`,
+  ].join('\n');
+}
+
 const log = (line: string): void => {
   process.stderr.write(`${line}\n`);
 };
@@ -140,6 +172,7 @@ async function main(): Promise<void> {
       'd1-scales': { type: 'string' },
       'idb-scales': { type: 'string' },
       'query-n': { type: 'string' },
+      'workflow-n': { type: 'string' },
       repeat: { type: 'string' },
       quick: { type: 'boolean', default: false },
       seed: { type: 'string' },
@@ -177,6 +210,8 @@ async function main(): Promise<void> {
   const d1Scales = ints(values['d1-scales'], (quick ? D1_QUICK_SCALES : D1_DEFAULT_SCALES).join(','), '--d1-scales');
   const queryN = positiveInt(values['query-n'] ?? (quick ? '2000' : String(QUERY_DEFAULT_N)), '--query-n');
   let queryTable = '';
+  let workflowSummary = '';
+  const workflowN = positiveInt(values['workflow-n'] ?? (quick ? '2000' : String(WORKFLOW_DEFAULT_N)), '--workflow-n');
   const idbScales = ints(values['idb-scales'], quick ? '2000' : INDEXEDDB_DEFAULT_SCALES.join(','), '--idb-scales');
   const churnFraction = values.churn === undefined ? DEFAULT_PHASE_SETTINGS.churnFraction : Number(values.churn);
   if (!(churnFraction > 0 && churnFraction <= 1)) fail(`--churn must be a fraction in (0, 1], got "${values.churn}"`);
@@ -218,6 +253,9 @@ async function main(): Promise<void> {
         log(`== d1 n=${n} (workerd)`);
         await attempt(`d1 n=${n}`, async () => void d1.push(...(await runD1Scale({ n, seed, ...(chunkRows === undefined ? {} : { chunkRows }) }, (line) => log(`[d1 n=${n}] ${line}`)))));
       }
+    } else if (section === 'workflow') {
+      log(`== workflow n=${workflowN} (workerd)`);
+      await attempt(`workflow n=${workflowN}`, async () => void (workflowSummary = await runWorkflow(workflowN)));
     } else if (section === 'query') {
       log(`== query n=${queryN}`);
       await attempt(`query n=${queryN}`, async () => void (queryTable = await runQueryTimings(queryN)));
@@ -260,7 +298,7 @@ async function main(): Promise<void> {
   };
   const report: BenchReport = { startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), host, settings, results, cli, d1, checks };
 
-  process.stdout.write(`\n${formatReport(report)}\n${queryTable ? `\n${queryTable}\n` : ''}${failures.map((f) => `\nFAILED SECTION  ${f}`).join('')}\n\n`);
+  process.stdout.write(`\n${formatReport(report)}\n${workflowSummary ? `\n${workflowSummary}\n` : ''}${queryTable ? `\n${queryTable}\n` : ''}${failures.map((f) => `\nFAILED SECTION  ${f}`).join('')}\n\n`);
 
   const outDir = values.out ?? join(HERE, 'results');
   mkdirSync(outDir, { recursive: true });
