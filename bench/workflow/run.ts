@@ -6,7 +6,7 @@
  * rows any page held in JS (from the instance's output).
  *
  * With `--heap-mb 128`, workerd runs with V8's heap capped at that size
- * (`--max-old-space-size`, through `workerd-heap-cap.mjs`), as a Worker's
+ * (`--max-old-space-size`, through `workerd-heap-cap.sh`), as a Worker's
  * 128 MB isolate would be: the run fails if the sync's JS heap outgrows it.
  *
  * `npx tsx bench/workflow/run.ts [--n 333334] [--page-size 1000] [--heap-mb 128] [--json out.json]`
@@ -74,7 +74,7 @@ const bundle = await build({
 const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'parallax-bench-workflow-'));
 if (heapMb > 0) {
   // Read by Miniflare when it spawns workerd.
-  process.env.MINIFLARE_WORKERD_PATH = here('./workerd-heap-cap.mjs');
+  process.env.MINIFLARE_WORKERD_PATH = here('./workerd-heap-cap.sh');
   process.env.PARALLAX_HEAP_MB = String(heapMb);
 }
 const mf = new Miniflare({

@@ -1,9 +1,6 @@
-#!/usr/bin/env node
-// A workerd with a V8 heap ceiling (bench:workflow --heap-mb): Miniflare spawns us as its workerd
-// (MINIFLARE_WORKERD_PATH) and writes its binary Cap'n Proto config to our stdin; we set the config's
-// `v8Flags` (pointer 2 of the root `Config` struct, a List(Text)) and hand it to the real workerd,
-// with the same arguments and control pipe (fd 3).
-import { spawn } from 'node:child_process';
+// For workerd-heap-cap.sh: `config` reads Miniflare's binary Cap'n Proto config from stdin and writes
+// it with the config's `v8Flags` (pointer 2 of the root `Config` struct, a List(Text)) set to the heap
+// ceiling; `path` prints the real workerd's path.
 import { createRequire } from 'node:module';
 
 const flag = `--max-old-space-size=${Number(process.env.PARALLAX_HEAP_MB)}`;
@@ -37,11 +34,10 @@ function withV8Flag(message) {
   return out;
 }
 
-const chunks = [];
-process.stdin.on('data', (chunk) => chunks.push(chunk));
-process.stdin.on('end', () => {
-  const child = spawn(workerd, process.argv.slice(2), { stdio: ['pipe', 'inherit', 'inherit', 3] });
-  child.stdin.end(withV8Flag(Buffer.concat(chunks)));
-  for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => child.kill(signal));
-  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
-});
+if (process.argv[2] === 'path') {
+  process.stdout.write(workerd);
+} else {
+  const chunks = [];
+  process.stdin.on('data', (chunk) => chunks.push(chunk));
+  process.stdin.on('end', () => process.stdout.write(withV8Flag(Buffer.concat(chunks))));
+}
