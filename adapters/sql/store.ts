@@ -43,10 +43,12 @@ import { DEFAULT_CHUNK_BYTES, type SqlStatement, type SqlValue } from './stateme
 import {
   STAGE_ENTITY_ROW,
   STAGE_RELATIONSHIP_ROW,
+  STAGE_UNIT_ROW,
   applyStatements,
   bulkLoadProbeStatements,
   cleanupStatements,
   commitParams,
+  byUnitsFor,
   commitStatements,
   danglingReportStatement,
   discardAloneStatements,
@@ -56,6 +58,7 @@ import {
   expandStatements,
   headerStatement,
   isBulkLoad,
+  matchedUnitsStatement,
   openStatement,
   planStatements,
   plannedFrom,
@@ -68,6 +71,7 @@ import {
   stageUnitStatements,
   storedUnitsStatements,
   unchangedStatements,
+  unitValues,
   withIndexRebuild,
   type GraphTable,
   type PlannedCommit,
@@ -248,6 +252,8 @@ export function createSqlStore<Kind extends string>(kind: Kind, executor: SqlExe
         case 'StagingIncomplete':
           return failure(`${options.name}: the staged rows of sync "${header.syncId}" are not all there (cleaned up as stale?); nothing was committed`, error);
         case 'DanglingRelationship': {
+          // A commit planned by units left matched units unexpanded; the report reads them row by row.
+          await run(expandStatements(token), 'stage', 'reporting a dangling relationship');
           const [row] = await rowsOf(danglingReportStatement(token, close, committedAt), 'reporting a dangling relationship');
           if (!row) return failure('INV-C04 guard fired but no dangling relationship was found; nothing was committed', error);
           const named = {
@@ -275,14 +281,15 @@ export function createSqlStore<Kind extends string>(kind: Kind, executor: SqlExe
       async stage(chunk: StagedChunk) {
         assertStagedChunk(chunk);
         live();
-        const rows: SqlWork[] = executor.rowInserts
+        const work: SqlWork[] = executor.rowInserts
           ? [
               { sql: STAGE_ENTITY_ROW, rows: chunk.entities.map((e) => entityValues(token, chunk.page, e)) },
               { sql: STAGE_RELATIONSHIP_ROW, rows: chunk.relationships.map((r) => relationshipValues(token, chunk.page, r)) },
+              { sql: STAGE_UNIT_ROW, rows: unitValues(token, chunk) },
             ]
-          : stageRowStatements(token, chunk, chunkBytes);
+          : [...stageRowStatements(token, chunk, chunkBytes), ...stageUnitStatements(token, chunk, chunkBytes)];
         try {
-          await run([...rows, ...stageUnitStatements(token, chunk, chunkBytes)], 'stage', `staging sync "${header.syncId}"`);
+          await run(work, 'stage', `staging sync "${header.syncId}"`);
         } catch (error) {
           // The core refuses a repeat within a run; across invocations (pages of a Workflow) staging's key finds it.
           if (/UNIQUE constraint failed: staged_(entities|relationships)/.test(describeError(error))) {
@@ -323,11 +330,14 @@ export function createSqlStore<Kind extends string>(kind: Kind, executor: SqlExe
         const unchanged = await commitOrGuard(unchangedStatements(token, close, committedAt), close, committedAt, doing);
         let results: CommitBatch = unchanged;
         if (!resultRow(unchanged.statements, unchanged.results)) {
-          await run(expandStatements(token), 'stage', doing);
+          const verify = header.verify === true;
+          const [matched] = await rowsOf(matchedUnitsStatement(token), doing);
+          const byUnits = byUnitsFor(close, verify, Number(matched?.matched) === 1);
+          if (!byUnits) await run(expandStatements(token), 'stage', doing);
           if (await isSplit(close)) {
-            results = await splitCommit(close, committedAt, doing);
+            results = await splitCommit(close, committedAt, doing, byUnits);
           } else {
-            const commit = commitStatements(token, close, committedAt, header.verify === true, executor.unkeyedStaging === true);
+            const commit = commitStatements(token, close, committedAt, verify, { scanStaged: executor.unkeyedStaging === true, byUnits });
             results = await commitOrGuard(await withBulkLoad(commit, close), close, committedAt, doing);
           }
         }
@@ -383,12 +393,12 @@ export function createSqlStore<Kind extends string>(kind: Kind, executor: SqlExe
      * readers see (INV-C01); it is refused when another commit came after
      * the plan, and the commit then plans again.
      */
-    async function splitCommit(close: SyncClose, committedAt: string, doing: string): Promise<CommitBatch> {
+    async function splitCommit(close: SyncClose, committedAt: string, doing: string, byUnits: boolean): Promise<CommitBatch> {
       const verify = header.verify === true;
       for (let attempt = 1; ; attempt++) {
         // One statement a batch: each is a pass over the staged rows (the stats took 7 s at 1M rows inside workerd).
         const planResults: SqlResult[] = [];
-        for (const step of planStatements(token, close, committedAt, verify)) {
+        for (const step of planStatements(token, close, committedAt, verify, byUnits)) {
           planResults.push(...(await commitOrGuard([step], close, committedAt, doing)).results);
         }
         const planned = plannedFrom(planResults);

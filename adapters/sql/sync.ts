@@ -13,9 +13,11 @@
  * 1. the unchanged fast path (+P2): when nothing was staged, every stored
  *    unit of the scope was matched, and the scope's units still stand for
  *    its rows, the sync-run record is the only write ({@link unchangedStatements});
- * 2. otherwise matched units are expanded into `staged_confirmed`
- *    ({@link expandStatements}), and the full commit runs
- *    ({@link commitStatements}): guards (reused sync id, a matched unit gone
+ * 2. otherwise the full commit runs ({@link commitStatements}); without
+ *    kept steps its delete plan reads only the stored units the sync did
+ *    not match ({@link unitDeleteParts}), else matched units are first
+ *    expanded into `staged_confirmed` ({@link expandStatements}) and the plan
+ *    reads the scope row by row. Guards (reused sync id, a matched unit gone
  *    stale, staging incomplete), the delete plan (+P1 kept steps, INV-03
  *    cascade), INV-C04 against the graph as it will be, the sync-run record
  *    with stats counted by SQL, write counts for other scopes, the graph
@@ -177,14 +179,24 @@ export function* jsonChunks(rows: readonly string[], maxBytes: number): Generato
   if (parts.length > 0) yield `[${parts.join(',')}]`;
 }
 
-/** A chunk's units: new ones with their ids, matched ones by digest. */
-export function stageUnitStatements(token: string, chunk: StagedChunk, chunkBytes: number): SqlStatement[] {
-  const units = [
-    ...chunk.units.map((u) => JSON.stringify([u.kind, u.digest, u.stepId, chunk.page, 0, JSON.stringify(u.ids)])),
-    ...chunk.matched.map((m) => JSON.stringify([m.kind, m.digest, chunk.stepId, chunk.page, m.ord, null])),
+const UNIT_COLUMNS = `token, kind, digest, step_id, page, ord, ids`;
+
+/** One staged unit per statement, bound from {@link unitValues} (in-process drivers). */
+export const STAGE_UNIT_ROW = `INSERT INTO staged_units (${UNIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`;
+
+/** A chunk's units as rows of `staged_units`: new ones with their ids (JSON), matched ones by digest. */
+export function unitValues(token: string, chunk: StagedChunk): SqlValue[][] {
+  return [
+    ...chunk.units.map((u) => [token, u.kind, u.digest, u.stepId, chunk.page, 0, JSON.stringify(u.ids)]),
+    ...chunk.matched.map((m) => [token, m.kind, m.digest, chunk.stepId, chunk.page, m.ord, null]),
   ];
+}
+
+/** A chunk's units as statements of at most `chunkBytes` of bound JSON each ({@link unitValues} expanded by `json_each`: D1). */
+export function stageUnitStatements(token: string, chunk: StagedChunk, chunkBytes: number): SqlStatement[] {
+  const units = unitValues(token, chunk).map((row) => JSON.stringify(row.slice(1)));
   return [...jsonChunks(units, chunkBytes)].map((json) =>
-    statement('stage', `INSERT INTO staged_units (token, kind, digest, step_id, page, ord, ids) SELECT ?1, ${fromJson(6)} FROM json_each(?2)`, [token, json]),
+    statement('stage', `INSERT INTO staged_units (${UNIT_COLUMNS}) SELECT ?1, ${fromJson(6)} FROM json_each(?2)`, [token, json]),
   );
 }
 
@@ -392,21 +404,26 @@ const RELATIONSHIP_DIFFERS = (o: string, s: string, connector: string): string =
   ${o}.properties IS NOT ${s}.properties OR ${o}.step_id IS NOT ${s}.step_id OR ${o}.connector_id IS NOT ${connector}
   OR ${o}.from_id IS NOT ${s}.from_id OR ${o}.to_id IS NOT ${s}.to_id)))`;
 
+/** Rows of the sync's matched units: expanded into staged_confirmed for a plan row by row, counted from the units for one by units. */
+const CONFIRMED_ROWS = (kind: string, byUnits: boolean): string =>
+  byUnits ? MATCHED_ROWS(kind) : `(SELECT COUNT(*) FROM staged_confirmed WHERE token = ?1 AND kind = '${kind}')`;
+
 /**
  * The sync-run record, with the stats counted against the graph before the
  * commit changes it (after the delete plan), its columns named as in `sync_runs`.
+ * By units there are no kept steps.
  */
-const STATS = `SELECT h.account_id, h.connector_id, h.sync_id, h.started_at, ?4 AS finished_at, ?5 AS committed_at, ?3 AS failed_steps, ?2 AS kept_steps,
+const STATS = (byUnits: boolean): string => `SELECT h.account_id, h.connector_id, h.sync_id, h.started_at, ?4 AS finished_at, ?5 AS committed_at, ?3 AS failed_steps, ?2 AS kept_steps,
         es.created AS entities_created, es.updated AS entities_updated,
-        es.unchanged + (SELECT COUNT(*) FROM staged_confirmed WHERE token = ?1 AND kind = 'entity') AS entities_unchanged,
+        es.unchanged + ${CONFIRMED_ROWS('entity', byUnits)} AS entities_unchanged,
         (SELECT COUNT(*) FROM staged_entity_deletes WHERE token = ?1) AS entities_deleted,
-        (SELECT COUNT(*) FROM entities e WHERE ${IN_SCOPE('e')} AND e.step_id IN ${KEPT} AND NOT ${EMITTED_ENTITY('e.id')}) AS entities_kept,
+        ${byUnits ? '0' : `(SELECT COUNT(*) FROM entities e WHERE ${IN_SCOPE('e')} AND e.step_id IN ${KEPT} AND NOT ${EMITTED_ENTITY('e.id')})`} AS entities_kept,
         rs.created AS relationships_created, rs.updated AS relationships_updated,
-        rs.unchanged + (SELECT COUNT(*) FROM staged_confirmed WHERE token = ?1 AND kind = 'relationship') AS relationships_unchanged,
+        rs.unchanged + ${CONFIRMED_ROWS('relationship', byUnits)} AS relationships_unchanged,
         (SELECT COUNT(*) FROM staged_relationship_deletes WHERE token = ?1) AS relationships_deleted,
         (SELECT COUNT(*) FROM staged_relationship_deletes WHERE token = ?1 AND cascaded = 1) AS relationships_cascaded,
-        (SELECT COUNT(*) FROM relationships r WHERE ${IN_SCOPE('r')} AND r.step_id IN ${KEPT} AND NOT ${EMITTED_RELATIONSHIP('r.id')}
-          AND NOT EXISTS (SELECT 1 FROM staged_relationship_deletes d WHERE d.token = ?1 AND d.id = r.id)) AS relationships_kept
+        ${byUnits ? '0' : `(SELECT COUNT(*) FROM relationships r WHERE ${IN_SCOPE('r')} AND r.step_id IN ${KEPT} AND NOT ${EMITTED_RELATIONSHIP('r.id')}
+          AND NOT EXISTS (SELECT 1 FROM staged_relationship_deletes d WHERE d.token = ?1 AND d.id = r.id))`} AS relationships_kept
        FROM staged_syncs h,
         (SELECT ${STAGED_NEW('staged_entities', 'entities')} AS created,
            COALESCE(SUM(${ENTITY_DIFFERS('o', 's', 'x.connector_id')}), 0) AS updated,
@@ -484,9 +501,26 @@ const withParams =
   (kind: StatementKind, sql: string): SqlStatement =>
     statement(kind, sql, params);
 
-/** The guards and the delete plan (into the staging area), against the graph as it is. */
-function planParts(params: readonly SqlValue[]): SqlStatement[] {
+/**
+ * The guards and the delete plan (into the staging area), against the graph
+ * as it is; `byUnits` plans deletes by units ({@link unitDeleteParts}).
+ */
+function planParts(params: readonly SqlValue[], byUnits: boolean): SqlStatement[] {
   const s = withParams(params);
+  const confirmed = (kind: string): string => CONFIRMED_ROWS(kind, byUnits);
+  // Is relationship `r` (of any scope) emitted? By units: staged, or in scope and not in the plan's own deletes (so confirmed).
+  const emitted = (r: string): string =>
+    byUnits
+      ? `(EXISTS (SELECT 1 FROM staged_relationships s WHERE s.token = ?1 AND s.id = ${r}.id)
+         OR (${IN_SCOPE(r)} AND NOT EXISTS (SELECT 1 FROM staged_relationship_deletes x WHERE x.token = ?1 AND x.id = ${r}.id AND x.cascaded = 0)))`
+      : EMITTED_RELATIONSHIP(`${r}.id`);
+  // A confirmed relationship with an endpoint (`side`) this commit deletes.
+  const confirmedDangling = (side: string): string =>
+    byUnits
+      ? `EXISTS (SELECT 1 FROM staged_entity_deletes d JOIN staged_syncs h ON h.token = d.token JOIN relationships r ON r.${side} = d.id
+           WHERE d.token = ?1 AND ${emitted('r')} AND NOT EXISTS (SELECT 1 FROM staged_relationships s WHERE s.token = ?1 AND s.id = r.id))`
+      : `EXISTS (SELECT 1 FROM staged_entity_deletes d JOIN relationships r ON r.${side} = d.id
+           JOIN staged_confirmed c ON c.token = ?1 AND c.kind = 'relationship' AND c.id = r.id WHERE d.token = ?1)`;
   return [
     s('guard', DUPLICATE_SYNC),
     // Matched units stand for stored rows: those must be what the sync read.
@@ -502,43 +536,69 @@ function planParts(params: readonly SqlValue[]): SqlStatement[] {
     s(
       'guard',
       `INSERT INTO commit_guards (code) SELECT 'StagingIncomplete' WHERE
-         (SELECT COUNT(*) FROM staged_entities WHERE token = ?1) + (SELECT COUNT(*) FROM staged_confirmed WHERE token = ?1 AND kind = 'entity') <> ?7
-         OR (SELECT COUNT(*) FROM staged_relationships WHERE token = ?1) + (SELECT COUNT(*) FROM staged_confirmed WHERE token = ?1 AND kind = 'relationship') <> ?8`,
+         (SELECT COUNT(*) FROM staged_entities WHERE token = ?1) + ${confirmed('entity')} <> ?7
+         OR (SELECT COUNT(*) FROM staged_relationships WHERE token = ?1) + ${confirmed('relationship')} <> ?8`,
     ),
-    // Reference `deletes` of the entity plan: in scope, not emitted, step not kept (+P1).
+    ...(byUnits ? unitDeleteParts(s) : rowDeleteParts(s)),
+    // INV-C04 against the graph as it will be: a staged relationship whose endpoint
+    // will not exist, or a confirmed (unchanged) one whose endpoint this commit deletes.
+    s(
+      'guard',
+      `INSERT INTO commit_guards (code) SELECT 'DanglingRelationship' WHERE ${STAGED_DANGLING} OR ${confirmedDangling('from_id')} OR ${confirmedDangling('to_id')}`,
+    ),
+    // INV-03's cascade, from any connector.
+    s(
+      'plan',
+      `INSERT OR IGNORE INTO staged_relationship_deletes (token, id, cascaded)
+       SELECT d.token, r.id, 1 FROM staged_entity_deletes d JOIN staged_syncs h ON h.token = d.token JOIN relationships r ON r.from_id = d.id
+       WHERE d.token = ?1 AND NOT ${emitted('r')}
+       UNION
+       SELECT d.token, r.id, 1 FROM staged_entity_deletes d JOIN staged_syncs h ON h.token = d.token JOIN relationships r ON r.to_id = d.id
+       WHERE d.token = ?1 AND NOT ${emitted('r')}`,
+    ),
+  ];
+}
+
+/**
+ * The delete plans row by row: every row of the scope, less those emitted
+ * (staged, or confirmed by an expanded matched unit) and those of kept
+ * steps (+P1).
+ */
+function rowDeleteParts(s: ReturnType<typeof withParams>): SqlStatement[] {
+  return [
     s(
       'plan',
       `INSERT INTO staged_entity_deletes (token, id)
        SELECT h.token, e.id FROM staged_syncs h JOIN entities e ON ${IN_SCOPE('e')}
        WHERE h.token = ?1 AND e.step_id NOT IN ${KEPT} AND NOT ${EMITTED_ENTITY('e.id')}`,
     ),
-    // INV-C04 against the graph as it will be: a staged relationship whose endpoint
-    // will not exist, or a confirmed (unchanged) one whose endpoint this commit deletes.
-    s(
-      'guard',
-      `INSERT INTO commit_guards (code) SELECT 'DanglingRelationship' WHERE ${STAGED_DANGLING} OR EXISTS (
-         SELECT 1 FROM staged_entity_deletes d JOIN relationships r ON r.from_id = d.id
-         JOIN staged_confirmed c ON c.token = ?1 AND c.kind = 'relationship' AND c.id = r.id WHERE d.token = ?1
-       ) OR EXISTS (
-         SELECT 1 FROM staged_entity_deletes d JOIN relationships r ON r.to_id = d.id
-         JOIN staged_confirmed c ON c.token = ?1 AND c.kind = 'relationship' AND c.id = r.id WHERE d.token = ?1)`,
-    ),
-    // The relationship plan: in scope, not emitted, step not kept; then INV-03's cascade, from any connector.
     s(
       'plan',
       `INSERT INTO staged_relationship_deletes (token, id, cascaded)
        SELECT h.token, r.id, 0 FROM staged_syncs h JOIN relationships r ON ${IN_SCOPE('r')}
        WHERE h.token = ?1 AND r.step_id NOT IN ${KEPT} AND NOT ${EMITTED_RELATIONSHIP('r.id')}`,
     ),
-    s(
-      'plan',
-      `INSERT OR IGNORE INTO staged_relationship_deletes (token, id, cascaded)
-       SELECT d.token, r.id, 1 FROM staged_entity_deletes d JOIN relationships r ON r.from_id = d.id
-       WHERE d.token = ?1 AND NOT ${EMITTED_RELATIONSHIP('r.id')}
-       UNION
-       SELECT d.token, r.id, 1 FROM staged_entity_deletes d JOIN relationships r ON r.to_id = d.id
-       WHERE d.token = ?1 AND NOT ${EMITTED_RELATIONSHIP('r.id')}`,
-    ),
+  ];
+}
+
+/**
+ * The delete plans by units, for a commit without kept steps whose scope's
+ * units stand for its rows (the SyncConflict guard holds it to that): each
+ * row of the scope is in exactly one stored unit, so the rows that go are
+ * those of the stored units the sync did not match, less those it staged
+ * again. A 1% churn then reads the few changed units, not every row of the
+ * scope nor every matched unit's ids.
+ */
+function unitDeleteParts(s: ReturnType<typeof withParams>): SqlStatement[] {
+  const dropped = (kind: 'entity' | 'relationship', staged: string, graph: string): string =>
+    `SELECT h.token, j.value FROM staged_syncs h JOIN scope_units u ON ${IN_SCOPE('u')}, json_each(u.ids) j
+       WHERE h.token = ?1 AND u.kind = '${kind}'
+         AND NOT EXISTS (SELECT 1 FROM staged_units m WHERE m.token = ?1 AND m.kind = u.kind AND m.digest = u.digest AND m.ids IS NULL)
+         AND NOT EXISTS (SELECT 1 FROM ${staged} s WHERE s.token = ?1 AND s.id = j.value)
+         AND EXISTS (SELECT 1 FROM ${graph} g WHERE g.id = j.value AND ${IN_SCOPE('g')})`;
+  return [
+    s('plan', `INSERT OR IGNORE INTO staged_entity_deletes (token, id) ${dropped('entity', 'staged_entities', 'entities')}`),
+    s('plan', `INSERT OR IGNORE INTO staged_relationship_deletes (token, id, cascaded) SELECT *, 0 FROM (${dropped('relationship', 'staged_relationships', 'relationships')})`),
   ];
 }
 
@@ -583,18 +643,41 @@ function unitParts(params: readonly SqlValue[]): SqlStatement[] {
   ];
 }
 
+/** How a commit plans. */
+export interface CommitPlan {
+  /** The executor's `SqlExecutor.unkeyedStaging` ({@link upsertSql}). */
+  readonly scanStaged?: boolean;
+  /**
+   * Plan deletes by units ({@link unitDeleteParts}), without expanding the
+   * matched units: only for a commit without kept steps, not in verify
+   * mode, that matched at least one unit ({@link byUnitsFor}).
+   */
+  readonly byUnits?: boolean;
+}
+
+/** May a commit plan by units? Without kept steps, not verifying, with matched units (`matched`: {@link matchedUnitsStatement}). */
+export function byUnitsFor(close: SyncClose, verify: boolean, matched: boolean): boolean {
+  return matched && !verify && close.keptSteps.length === 0;
+}
+
+/** Rows `matched`: 1 when the sync matched a stored unit. */
+export function matchedUnitsStatement(token: string): SqlStatement {
+  return statement('read', `SELECT EXISTS (SELECT 1 FROM staged_units WHERE token = ?1 AND ids IS NULL) AS matched`, [token]);
+}
+
 /**
  * The full commit of a staged sync in one atomic unit (after
- * {@link expandStatements}): see the module comment. Binds {@link commitParams}.
- * `scanStaged`: the executor's `SqlExecutor.unkeyedStaging` ({@link upsertSql}).
+ * {@link expandStatements}, unless it plans by units): see the module
+ * comment. Binds {@link commitParams}.
  */
-export function commitStatements(token: string, close: SyncClose, committedAt: string, verify: boolean, scanStaged = false): SqlStatement[] {
+export function commitStatements(token: string, close: SyncClose, committedAt: string, verify: boolean, plan: CommitPlan = {}): SqlStatement[] {
   const params = commitParams(token, close, committedAt, verify);
   const s = withParams(params);
+  const byUnits = plan.byUnits === true;
   return [
-    ...planParts(params),
+    ...planParts(params, byUnits),
     // Stats, counted against the graph before it changes.
-    s('record', `INSERT INTO sync_runs ${SYNC_RUN_COLUMNS} ${STATS}`),
+    s('record', `INSERT INTO sync_runs ${SYNC_RUN_COLUMNS} ${STATS(byUnits)}`),
     // One more write for every scope this commit takes a row from or cascades one away from;
     // their units no longer stand for their rows. (Its own scope may count too: its units are taken afresh below.)
     s(
@@ -603,7 +686,7 @@ export function commitStatements(token: string, close: SyncClose, committedAt: s
        SELECT account_id, connector_id, 1 FROM (${TAKEN_SCOPES(true)}) WHERE true
        ON CONFLICT (account_id, connector_id) DO UPDATE SET writes = writes + 1`,
     ),
-    ...graphParts(params, scanStaged),
+    ...graphParts(params, plan.scanStaged === true),
     ...unitParts(params),
     resultStatement(token),
   ];
@@ -629,7 +712,7 @@ export interface PlannedCommit {
  * statements may run as batches of their own: each reads the graph as the
  * first one did, or a commit landed in between and the last batch refuses.
  */
-export function planStatements(token: string, close: SyncClose, committedAt: string, verify: boolean): SqlStatement[] {
+export function planStatements(token: string, close: SyncClose, committedAt: string, verify: boolean, byUnits = false): SqlStatement[] {
   const params = commitParams(token, close, committedAt, verify);
   const s = withParams(params);
   return [
@@ -638,8 +721,8 @@ export function planStatements(token: string, close: SyncClose, committedAt: str
     // A plan of an earlier attempt (its commit found the graph moved) is made afresh.
     s('plan', `DELETE FROM staged_entity_deletes WHERE token = ?1`),
     s('plan', `DELETE FROM staged_relationship_deletes WHERE token = ?1`),
-    ...planParts(params),
-    s('read', STATS),
+    ...planParts(params, byUnits),
+    s('read', STATS(byUnits)),
     s('read', TAKEN_SCOPES(false)),
   ];
 }

@@ -738,8 +738,48 @@ describe('+P2 zero writes, measured by SQLite', () => {
     expect(new Set(staged)).toEqual(expected);
     expect(staged).toHaveLength(expected.size);
     expect(traced.stagedIds('staged_relationships')).toEqual([]);
-    // About 32 records a unit: far fewer than every row.
+    // About UNIT_END_MASK + 1 records a unit: far fewer than every row.
     expect(staged.length).toBeLessThan(n / 3);
+    await traced.store.close();
+  });
+
+  it('+P2 and INV-03: a churn commit without kept steps plans its deletes by units (no matched unit is expanded row by row), deleting and cascading exactly what the memory reference does; with a kept step (+P1) it plans row by row', async () => {
+    const n = 2000;
+    const gone = (i: number): boolean => i % 97 === 5;
+    const first = bigInput(n, 's1');
+    // Removed hosts take their own relationships with them; the relationships pointing at them are cascaded (INV-03).
+    const churn: SyncInput = { ...bigInput(n, 's2', (i) => i % 89 === 3), entities: bigInput(n, 's2', (i) => i % 89 === 3).entities.filter((_, i) => !gone(i)) };
+    const ids = new Set(churn.entities.map((e) => `${e.entityType}:${e.entityKey}`));
+    const consistent: SyncInput = { ...churn, relationships: churn.relationships.filter((r) => ids.has(`${r.fromType}:${r.fromKey}`) && ids.has(`${r.toType}:${r.toKey}`)) };
+    // Another connector's relationship to a host that goes: the commit cascades it.
+    const beta = syncInput({
+      syncId: 'b1',
+      connectorId: 'beta',
+      entities: [ent('user', 'u-1')],
+      relationships: [rel('user:u-1', 'OWNS', 'host:h-5'), rel('user:u-1', 'OWNS', 'host:h-6')],
+    });
+    const traced = tracedStore(freshPath());
+    await streamed(traced.store, first);
+    await streamed(traced.store, beta);
+    traced.reset();
+    const result = await streamed(traced.store, consistent);
+    const expandedRowByRow = (): number => traced.sql.filter((q) => q.startsWith('INSERT INTO staged_confirmed')).length;
+    expect(expandedRowByRow()).toBe(0);
+    const reference = await replayOnMemory([first, beta, consistent]);
+    expect({ stats: result.stats, rowsWritten: result.rowsWritten }).toEqual(reference.results[2]);
+    expect(result.stats.entitiesDeleted).toBe(Array.from({ length: n }, (_, i) => i).filter(gone).length);
+    expect(result.stats.relationshipsDeleted).toBeGreaterThan(1);
+    expect(result.stats.relationshipsCascaded).toBe(1);
+    expect(comparable(await dumpStore(traced.store))).toEqual(comparable(await dumpStore(reference.store)));
+
+    // A failed, kept step: its rows stay, and the plan reads the scope row by row.
+    traced.reset();
+    const kept = withFailedStep({ ...consistent, syncId: 's3' }, 'step-1');
+    const keptResult = await streamed(traced.store, kept);
+    expect(expandedRowByRow()).toBeGreaterThan(0);
+    const keptReference = await replayOnMemory([first, beta, consistent, kept]);
+    expect({ stats: keptResult.stats, rowsWritten: keptResult.rowsWritten }).toEqual(keptReference.results[3]);
+    expect(comparable(await dumpStore(traced.store))).toEqual(comparable(await dumpStore(keptReference.store)));
     await traced.store.close();
   });
 });
