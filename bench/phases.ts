@@ -126,6 +126,9 @@ function timedStore(store: GraphStore, clock: StoreClock, timing: 'sync' | 'asyn
     get token() {
       return inner.token;
     },
+    get unitRecords() {
+      return inner.unitRecords;
+    },
     storedUnits: (stepId, kind) => time(() => inner.storedUnits(stepId, kind)),
     stage: (chunk) => time(() => inner.stage(chunk)),
     discardStep: (stepId, fromPage) => time(() => inner.discardStep(stepId, fromPage)),

@@ -84,6 +84,7 @@ function timedStore(store: GraphStore): { store: GraphStore; take: () => number 
   const session = (s: SyncSession): SyncSession => ({
     header: s.header,
     token: s.token,
+    ...(s.unitRecords === undefined ? {} : { unitRecords: s.unitRecords }),
     storedUnits: (...a) => time(() => s.storedUnits(...a)),
     stage: (...a) => time(() => s.stage(...a)),
     discardStep: (...a) => time(() => s.discardStep(...a)),

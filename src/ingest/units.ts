@@ -20,8 +20,12 @@ import type { RecordKind } from '../store/types.js';
  * and nothing of it is prepared, staged or written.
  */
 
-/** A unit ends after a record whose id's first word has these bits zero: about 32 records a unit. */
-export const UNIT_END_MASK = 31;
+/**
+ * Records a unit holds on average unless the store says otherwise
+ * (`SyncSession.unitRecords`): a unit ends after a record whose id's first
+ * word has its low bits, `unitRecords - 1`, zero.
+ */
+export const DEFAULT_UNIT_RECORDS = 32;
 export const MAX_UNIT_RECORDS = 256;
 /** Bumped whenever preparing derives anything differently: a stored digest of another version never matches. */
 const VERSION = 'parallax-edge unit 3';
@@ -33,12 +37,17 @@ export class UnitBuffer<R extends EntityData | RelationshipData> {
   /** Each record's {@link propertiesText}: digested here, and the canonical text is made from it when the unit is prepared. */
   readonly properties: string[] = [];
   #texts: string[] = [];
+  readonly #endMask: number;
 
   constructor(
     readonly kind: RecordKind,
     /** JSON of the scope, step and kind, the first line of every digest. */
     private readonly header: string,
-  ) {}
+    /** A power of two from 1 to {@link MAX_UNIT_RECORDS} ({@link unitRecordsOf}). */
+    unitRecords = DEFAULT_UNIT_RECORDS,
+  ) {
+    this.#endMask = unitRecordsOf(unitRecords) - 1;
+  }
 
   get length(): number {
     return this.records.length;
@@ -56,7 +65,7 @@ export class UnitBuffer<R extends EntityData | RelationshipData> {
     const properties = propertiesText(record.properties);
     this.properties.push(properties);
     this.#texts.push(recordJson(this.kind, record, properties));
-    return (id[0]! & UNIT_END_MASK) === 0 || index + 1 === MAX_UNIT_RECORDS;
+    return (id[0]! & this.#endMask) === 0 || index + 1 === MAX_UNIT_RECORDS;
   }
 
   /** The unit's input digest. */
@@ -70,6 +79,18 @@ export class UnitBuffer<R extends EntityData | RelationshipData> {
     this.properties.length = 0;
     this.#texts = [];
   }
+}
+
+/**
+ * `unitRecords` checked: a power of two from 1 to {@link MAX_UNIT_RECORDS}.
+ * Where units end never changes what a digest means (it covers exactly
+ * its unit's records), so stores may choose differently.
+ */
+export function unitRecordsOf(unitRecords: number): number {
+  if (!Number.isInteger(unitRecords) || unitRecords < 1 || unitRecords > MAX_UNIT_RECORDS || (unitRecords & (unitRecords - 1)) !== 0) {
+    throw new RangeError(`unitRecords must be a power of two from 1 to ${MAX_UNIT_RECORDS}, got ${String(unitRecords)}`);
+  }
+  return unitRecords;
 }
 
 /** The first line of a unit's digest input. */

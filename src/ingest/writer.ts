@@ -16,7 +16,7 @@ import { stagedChunk } from './chunk.js';
 import { RowPreparer } from './prepare.js';
 import { RunKeys } from './run-keys.js';
 import { nextTurn } from '../connect/turn.js';
-import { UnitBuffer, unitHeader } from './units.js';
+import { UnitBuffer, unitHeader, unitRecordsOf } from './units.js';
 
 /**
  * `PreparedRelationship.ord`: step number × ORD_STEP + page × ORD_PAGE +
@@ -72,6 +72,7 @@ export class SyncWriter {
     if (!Number.isInteger(this.chunkRows) || this.chunkRows < 1) {
       throw new RangeError(`chunkRows must be a positive integer, got ${String(options.chunkRows)}`);
     }
+    if (session.unitRecords !== undefined) unitRecordsOf(session.unitRecords);
   }
 
   /** Counts rows coming into (positive) or leaving (negative) the writer's memory. */
@@ -223,8 +224,9 @@ export class StepWriter {
     private readonly stored: Readonly<Record<RecordKind, ReadonlySet<string>>>,
   ) {
     const { accountId, connectorId } = writer.session.header;
-    this.#entityUnit = new UnitBuffer('entity', unitHeader(accountId, connectorId, stepId, 'entity'));
-    this.#relationshipUnit = new UnitBuffer('relationship', unitHeader(accountId, connectorId, stepId, 'relationship'));
+    const { unitRecords } = writer.session;
+    this.#entityUnit = new UnitBuffer('entity', unitHeader(accountId, connectorId, stepId, 'entity'), unitRecords);
+    this.#relationshipUnit = new UnitBuffer('relationship', unitHeader(accountId, connectorId, stepId, 'relationship'), unitRecords);
   }
 
   /** A validated entity whose id (4 words) the run has claimed for this step. */

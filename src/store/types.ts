@@ -162,6 +162,13 @@ export interface SyncSession {
   /** Names the staging area: {@link GraphStore.resumeSync} opens it again, in another invocation. */
   readonly token: string;
   /**
+   * About how many records a unit holds (a power of two from 1 to 256;
+   * default 32). Smaller units stage less of a churned estate again, at a
+   * cost per unit: the SQL stores, whose commit plans set-wise, take 8; a
+   * store with a cost per unit record (IndexedDB) keeps the default.
+   */
+  readonly unitRecords?: number;
+  /**
    * Digests of the units of `kind` that `stepId` emitted when the scope was
    * last committed in full; empty when the scope's units cannot be trusted
    * (a commit that kept rows, writes by other connectors since, verify mode).

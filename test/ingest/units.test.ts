@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { entityId, relationshipId, type EntityData, type RelationshipData } from 'parallax-edge';
 import { entityIdWords } from '../../src/model/ids.js';
 import { RowPreparer } from '../../src/ingest/prepare.js';
-import { MAX_UNIT_RECORDS, UnitBuffer, unitHeader } from '../../src/ingest/units.js';
+import { MAX_UNIT_RECORDS, UnitBuffer, unitHeader, unitRecordsOf } from '../../src/ingest/units.js';
 
 const host = (key: string, extra: Partial<EntityData> = {}): EntityData => ({
   entityType: 'host',
@@ -117,6 +117,16 @@ describe('unit digests (+P2: the input digest of a run of records)', () => {
     expect(unit.add(host('a'), [33, 1, 2, 3])).toBe(false);
     for (let i = 1; i < MAX_UNIT_RECORDS - 1; i++) expect(unit.add(host(`k${i}`), [1, 0, 0, 0])).toBe(false);
     expect(unit.add(host('last'), [1, 0, 0, 0])).toBe(true);
+  });
+
+  it('a store may take smaller units (unitRecords, a power of two): with 8, a unit ends after an id whose low 3 bits are zero; anything but a power of two from 1 to 256 is a RangeError', () => {
+    const unit = new UnitBuffer<EntityData>('entity', header(), 8);
+    expect(unit.add(host('a'), [40, 1, 2, 3])).toBe(true);
+    unit.clear();
+    expect(unit.add(host('a'), [36, 1, 2, 3])).toBe(false);
+    expect(new UnitBuffer<EntityData>('entity', header(), 1).add(host('a'), [37, 0, 0, 0])).toBe(true);
+    for (const bad of [0, 3, 12, 512, 1.5, Number.NaN, -8]) expect(() => new UnitBuffer<EntityData>('entity', header(), bad)).toThrow(RangeError);
+    expect(() => unitRecordsOf(6)).toThrow(/unitRecords must be a power of two from 1 to 256, got 6/);
   });
 
   it('+P2 locality: adding or removing one record changes only the unit it falls in; every other unit keeps its digest', () => {
