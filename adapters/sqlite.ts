@@ -287,7 +287,7 @@ export function createSqliteStore(options: string | SqliteStoreOptions): SqliteS
    * the next sync stages without it too.
    */
   let keyed = false;
-  const readsStaging = (w: SqlWork): boolean => isStatement(w) && /\bstaged_(entities|relationships)\b/.test(w.sql);
+  const readsStaging = (w: SqlWork): boolean => isStatement(w) && /\bstaged_(entities|relationships|units)\b/.test(w.sql);
   const ensureKeys = (): void => {
     if (keyed) return;
     for (const key of TEMP_STAGING_KEYS) db.exec(key.create);

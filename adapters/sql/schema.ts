@@ -413,28 +413,34 @@ function bumpScope(row: 'NEW' | 'OLD'): string {
  * connection; safe to run again.
  */
 export function tempStagingStatements(): SqlStatement[] {
-  return STAGING_TABLES.map((sql) =>
-    statement(
-      'stage',
-      sql
-        .replace(/^CREATE TABLE IF NOT EXISTS /, 'CREATE TEMP TABLE IF NOT EXISTS ')
-        // The row tables stage as plain rowid tables without their key: TEMP_STAGING_KEYS builds it,
-        // sorted, when something first looks rows up (in-process, one INSERT per row, that is cheaper).
-        .replace(/,\s*PRIMARY KEY \(token, id\)\s*\) WITHOUT ROWID$/, (match) => (isStagedRowTable(sql) ? '\n  )' : match)),
-    ),
-  );
+  return STAGING_TABLES.map((sql) => {
+    const table = /CREATE TABLE IF NOT EXISTS (\w+)/.exec(sql)![1]!;
+    const key = TEMP_UNKEYED[table];
+    let temp = sql.replace(/^CREATE TABLE IF NOT EXISTS /, 'CREATE TEMP TABLE IF NOT EXISTS ');
+    // The row and unit tables stage as plain rowid tables without their key: TEMP_STAGING_KEYS builds it,
+    // sorted, when something first looks rows up (in-process, one INSERT per row, that is cheaper).
+    if (key) temp = temp.replace(`,\n    PRIMARY KEY (${key})\n  ) WITHOUT ROWID`, '\n  )');
+    return statement('stage', temp);
+  });
 }
 
+/** The TEMP staging tables that stage without their key, and its columns. */
+const TEMP_UNKEYED: Readonly<Record<string, string>> = {
+  staged_entities: 'token, id',
+  staged_relationships: 'token, id',
+  staged_units: 'token, kind, digest',
+};
+
 /**
- * The (token, id) keys of the TEMP row tables, which {@link tempStagingStatements}
- * leaves out: SQLite builds one in a sort when prior reads or the commit
- * first need it, instead of updating it for every staged row. Unique, as in
+ * The keys of the TEMP tables that {@link tempStagingStatements} leaves
+ * out: SQLite builds one in a sort when prior reads or the commit first
+ * need it, instead of updating it for every staged row. Unique, as in
  * migration 5.
  */
-export const TEMP_STAGING_KEYS: readonly { readonly table: string; readonly create: string; readonly drop: string }[] = ['staged_entities', 'staged_relationships'].map(
-  (table) => ({
+export const TEMP_STAGING_KEYS: readonly { readonly table: string; readonly create: string; readonly drop: string }[] = Object.entries(TEMP_UNKEYED).map(
+  ([table, key]) => ({
     table,
-    create: `CREATE UNIQUE INDEX IF NOT EXISTS temp.${table}_key ON ${table} (token, id)`,
+    create: `CREATE UNIQUE INDEX IF NOT EXISTS temp.${table}_key ON ${table} (${key})`,
     drop: `DROP INDEX IF EXISTS temp.${table}_key`,
   }),
 );

@@ -621,10 +621,11 @@ function unitParts(params: readonly SqlValue[]): SqlStatement[] {
     // The scope's units: without kept steps the matched ones and the new ones stand for its rows; otherwise they are unknown.
     s(
       'record',
-      `DELETE FROM scope_units WHERE EXISTS (
-         SELECT 1 FROM staged_syncs h WHERE h.token = ?1 AND ${IN_SCOPE('scope_units')}
-           AND (?2 <> '[]' OR NOT EXISTS (
-             SELECT 1 FROM staged_units m WHERE m.token = ?1 AND m.ids IS NULL AND m.kind = scope_units.kind AND m.digest = scope_units.digest)))`,
+      // The scope's key read once (not correlated), so only its own units are visited.
+      `DELETE FROM scope_units WHERE account_id = (SELECT account_id FROM staged_syncs WHERE token = ?1)
+         AND connector_id = (SELECT connector_id FROM staged_syncs WHERE token = ?1)
+         AND (?2 <> '[]' OR NOT EXISTS (
+           SELECT 1 FROM staged_units m WHERE m.token = ?1 AND m.ids IS NULL AND m.kind = scope_units.kind AND m.digest = scope_units.digest))`,
     ),
     s(
       'record',
