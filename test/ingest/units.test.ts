@@ -190,4 +190,19 @@ describe('unit digests (+P2: the input digest of a run of records)', () => {
     const r = new RowPreparer('acme', 'alpha', 'hosts').relationship(link('h-1', 'h-2'), relationshipId('acme', 'host', 'h-1', 'CONNECTS', 'host', 'h-2'), 0);
     expect(r).toMatchObject({ fromId: entityId('acme', 'host', 'h-1'), toId: entityId('acme', 'host', 'h-2') });
   });
+
+  it('INV-C03: end ids kept from the last relationship are the derived ones, whatever repeats (same key of another type, same type of another key, swapped ends)', () => {
+    const end = fc.record({ type: fc.constantFrom('host', 'user', ''), key: fc.constantFrom('h-1', 'h-2', 'user', '', '\u00e9') });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(end, end), { maxLength: 30 }), (ends) => {
+        const preparer = new RowPreparer('acme', 'alpha', 'links');
+        for (const [from, to] of ends) {
+          const r = preparer.relationship(link(from.key, to.key, { fromType: from.type, toType: to.type }), 'id', 0);
+          expect(r.fromId).toBe(entityId('acme', from.type, from.key));
+          expect(r.toId).toBe(entityId('acme', to.type, to.key));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
