@@ -132,9 +132,9 @@ export function idWords(hex: string): Uint32Array {
   return words;
 }
 
-/** Lowercase hex of the 16 bytes held little-endian in the first 4 `words`. */
-export function idHex(words: ArrayLike<number>): string {
-  for (let i = 0; i < 16; i++) hexByte(i, (words[i >> 2]! >>> ((i & 3) << 3)) & 0xff);
+/** Lowercase hex of the 16 bytes held little-endian in the 4 `words` from `at`. */
+export function idHex(words: ArrayLike<number>, at = 0): string {
+  for (let i = 0; i < 16; i++) hexByte(i, (words[at + (i >> 2)]! >>> ((i & 3) << 3)) & 0xff);
   return hexString();
 }
 
