@@ -2,8 +2,9 @@
  * BLAKE3 for one chunk (inputs of at most 1024 bytes), the size of every id
  * input: the chunk's blocks compressed in a row, the last one as the root.
  * Written for ids, where a general hasher's set-up (objects, typed arrays,
- * a digest buffer) costs more than the compression: state lives in local
- * variables and one reused message buffer. Same output as any BLAKE3 for
+ * a digest buffer) costs more than the compression: state and message
+ * words live in local variables, and an id's bytes are read where they were
+ * encoded ({@link blake3Message}). Same output as any BLAKE3 for
  * the same bytes (test/model/blake3.test.ts checks b3sum vectors and noble's
  * BLAKE3 at every length up to 1024); longer inputs are the caller's to
  * hash with a general implementation.
@@ -25,9 +26,6 @@ const CHUNK_START = 1;
 const CHUNK_END = 2;
 const ROOT = 8;
 
-/** BLAKE3's message permutation, applied between rounds: word i of the next round is word PERMUTATION[i] of this one. */
-// 2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8 (written out in compress).
-
 /** Where {@link blake3Words} copies its input: one chunk, aligned, as words. */
 const chunk = new Uint32Array(BLAKE3_CHUNK_BYTES / 4);
 const chunkBytes = new Uint8Array(chunk.buffer);
@@ -39,8 +37,9 @@ const rotr = (x: number, n: number): number => (x >>> n) | (x << (32 - n));
 /**
  * One compression of the block at word `at` of `m` into `cv` (BLAKE3's
  * compress, keeping the first 8 output words). The message words live in
- * locals, permuted between rounds as the specification does: cheaper than
- * looking each one up through a schedule.
+ * locals, permuted between rounds as the specification does (word i of the
+ * next round is word 2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8
+ * of this one): cheaper than looking each one up through a schedule.
  */
 function compress(m: Uint32Array, at: number, blockLen: number, flags: number): void {
   let v0 = cv[0]!, v1 = cv[1]!, v2 = cv[2]!, v3 = cv[3]!, v4 = cv[4]!, v5 = cv[5]!, v6 = cv[6]!, v7 = cv[7]!;
