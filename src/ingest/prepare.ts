@@ -29,6 +29,14 @@ export class RowPreparer {
   // Relationships often carry the same properties (none, or a few shared
   // values): their hash input then repeats, and its hash is reused.
   readonly #relationshipHashes = new Map<string, string>();
+  // Consecutive relationships often share an end (a host's groups, a VPC's
+  // subnets): the last id of each end is kept, not derived again.
+  #fromType = '';
+  #fromKey = '';
+  #fromId = '';
+  #toType = '';
+  #toKey = '';
+  #toId = '';
   constructor(
     readonly accountId: string,
     connectorId: string,
@@ -59,11 +67,21 @@ export class RowPreparer {
       // Bounded: a step of all-different properties gains nothing from remembering them.
       if (this.#relationshipHashes.size < MAX_REUSED_HASHES) this.#relationshipHashes.set(hashInput, hash);
     }
+    if (this.#fromId === '' || r.fromKey !== this.#fromKey || r.fromType !== this.#fromType) {
+      this.#fromId = idHex(entityIdWords(this.accountId, r.fromType, r.fromKey));
+      this.#fromType = r.fromType;
+      this.#fromKey = r.fromKey;
+    }
+    if (this.#toId === '' || r.toKey !== this.#toKey || r.toType !== this.#toType) {
+      this.#toId = idHex(entityIdWords(this.accountId, r.toType, r.toKey));
+      this.#toType = r.toType;
+      this.#toKey = r.toKey;
+    }
     return {
       id,
       ord,
-      fromId: idHex(entityIdWords(this.accountId, r.fromType, r.fromKey)),
-      toId: idHex(entityIdWords(this.accountId, r.toType, r.toKey)),
+      fromId: this.#fromId,
+      toId: this.#toId,
       fromType: r.fromType,
       fromKey: r.fromKey,
       verb: r.verb,

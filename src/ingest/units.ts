@@ -36,7 +36,8 @@ export class UnitBuffer<R extends EntityData | RelationshipData> {
   readonly ids = new Uint32Array(MAX_UNIT_RECORDS * 4);
   /** Each record's {@link propertiesText}: digested here, and the canonical text is made from it when the unit is prepared. */
   readonly properties: string[] = [];
-  #texts: string[] = [];
+  /** The digest's lines: the header, then each record's {@link recordJson}. */
+  #texts: string[];
   readonly #endMask: number;
 
   constructor(
@@ -47,6 +48,7 @@ export class UnitBuffer<R extends EntityData | RelationshipData> {
     unitRecords = DEFAULT_UNIT_RECORDS,
   ) {
     this.#endMask = unitRecordsOf(unitRecords) - 1;
+    this.#texts = [header];
   }
 
   get length(): number {
@@ -70,14 +72,15 @@ export class UnitBuffer<R extends EntityData | RelationshipData> {
 
   /** The unit's input digest. */
   digest(): string {
-    return sha256Hex(`${this.header}\n${this.#texts.join('\n')}`);
+    // One join: the text is flat once, as hashing needs it (an empty unit's text is the header and a newline).
+    return sha256Hex(this.#texts.length === 1 ? `${this.header}\n` : this.#texts.join('\n'));
   }
 
   /** Empties the buffer for the next unit. */
   clear(): void {
     this.records.length = 0;
     this.properties.length = 0;
-    this.#texts = [];
+    this.#texts = [this.header];
   }
 }
 
@@ -103,10 +106,25 @@ export function unitHeader(accountId: string, connectorId: string, stepId: strin
  * array of its text fields (self-delimiting) and then its properties text.
  */
 function recordJson(kind: RecordKind, record: EntityData | RelationshipData, properties: string): string {
+  // Reused arrays: no array to allocate and collect for every record (serializing is synchronous).
   if (kind === 'entity') {
     const e = record as EntityData;
-    return `${JSON.stringify([e.entityType, e.entityKey, e.entityClass, e.displayName])}${properties}`;
+    const f = entityFields;
+    f[0] = e.entityType;
+    f[1] = e.entityKey;
+    f[2] = e.entityClass;
+    f[3] = e.displayName;
+    return `${JSON.stringify(f)}${properties}`;
   }
   const r = record as RelationshipData;
-  return `${JSON.stringify([r.fromType, r.fromKey, r.verb, r.toType, r.toKey])}${properties}`;
+  const f = relationshipFields;
+  f[0] = r.fromType;
+  f[1] = r.fromKey;
+  f[2] = r.verb;
+  f[3] = r.toType;
+  f[4] = r.toKey;
+  return `${JSON.stringify(f)}${properties}`;
 }
+
+const entityFields: string[] = ['', '', '', ''];
+const relationshipFields: string[] = ['', '', '', '', ''];

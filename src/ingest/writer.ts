@@ -332,7 +332,7 @@ export class StepWriter {
       return undefined;
     }
     const ids = new Array<string>(unit.length);
-    for (let i = 0; i < ids.length; i++) ids[i] = idHex(unit.ids.subarray(i * 4, i * 4 + 4));
+    for (let i = 0; i < ids.length; i++) ids[i] = idHex(unit.ids, i * 4);
     this.#pendingUnits.push({ digest, stepId: this.stepId, kind, ids });
     return ids;
   }

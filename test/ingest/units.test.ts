@@ -9,7 +9,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { entityId, relationshipId, type EntityData, type RelationshipData } from 'parallax-edge';
-import { entityIdWords } from '../../src/model/ids.js';
+import { entityIdWords, sha256Hex } from '../../src/model/ids.js';
 import { RowPreparer } from '../../src/ingest/prepare.js';
 import { MAX_UNIT_RECORDS, UnitBuffer, unitHeader, unitRecordsOf } from '../../src/ingest/units.js';
 
@@ -53,6 +53,31 @@ const prepared = (records: readonly EntityData[]) => {
 };
 
 describe('unit digests (+P2: the input digest of a run of records)', () => {
+  it('+P2: digests keep their bytes: pinned values, and the plain formula (header, then each record\'s text fields and properties JSON, a line each) for any records', () => {
+    const e = new UnitBuffer<EntityData>('entity', unitHeader('acme', 'alpha', 'hosts', 'entity'));
+    e.add({ entityType: 'host', entityKey: 'h-1', entityClass: 'Host', displayName: 'H "1"\n', properties: { b: 1, a: ['x', '\u00e9\u{1f600}'], c: null } }, [1, 2, 3, 4]);
+    e.add({ entityType: 'host', entityKey: 'h-2', entityClass: 'Host', displayName: 'h-2', properties: {} }, [5, 6, 7, 8]);
+    expect(e.digest()).toBe('a8dd8cbf6a51f7948570202fbe1550a61f4260e83b463fdffb91d481f8140bbe');
+    const r = new UnitBuffer<RelationshipData>('relationship', unitHeader('acme', 'alpha', 'hosts', 'relationship'));
+    r.add({ fromType: 'host', fromKey: 'h-1', verb: 'CONNECTS', toType: 'host', toKey: 'h-2', properties: { port: 443 } }, [1, 0, 0, 0]);
+    expect(r.digest()).toBe('cdca53a233268b8896e61ad1a09e0a9aee8bc86a4011fc413134bbce7e4e39a6');
+    const text = fc.string({ unit: 'binary', maxLength: 12 });
+    fc.assert(
+      fc.property(fc.array(fc.record({ key: text, name: text, props: fc.dictionary(text, fc.oneof(text, fc.integer(), fc.boolean(), fc.constant(null))) }), { maxLength: 8 }), (rows) => {
+        const h = unitHeader('acme', 'alpha', 'hosts', 'entity');
+        const unit = new UnitBuffer<EntityData>('entity', h);
+        const lines = [h];
+        for (const row of rows) {
+          const data: EntityData = { entityType: 'host', entityKey: row.key, entityClass: 'Host', displayName: row.name, properties: { ...row.props } };
+          unit.add(data, [1, 2, 3, 4]);
+          lines.push(`${JSON.stringify([data.entityType, data.entityKey, data.entityClass, data.displayName])}${JSON.stringify(data.properties)}`);
+        }
+        expect(unit.digest()).toBe(sha256Hex(rows.length === 0 ? `${h}\n` : lines.join('\n')));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('+P2: the same records give the same digest, a lowercase hex SHA-256; so do equal copies', () => {
     const records = [host('h-1'), host('h-2')];
     const digest = entityDigest(records);
@@ -199,5 +224,20 @@ describe('unit digests (+P2: the input digest of a run of records)', () => {
   it('INV-C03: relationship ids of the preparer are the derived ones', () => {
     const r = new RowPreparer('acme', 'alpha', 'hosts').relationship(link('h-1', 'h-2'), relationshipId('acme', 'host', 'h-1', 'CONNECTS', 'host', 'h-2'), 0);
     expect(r).toMatchObject({ fromId: entityId('acme', 'host', 'h-1'), toId: entityId('acme', 'host', 'h-2') });
+  });
+
+  it('INV-C03: end ids kept from the last relationship are the derived ones, whatever repeats (same key of another type, same type of another key, swapped ends)', () => {
+    const end = fc.record({ type: fc.constantFrom('host', 'user', ''), key: fc.constantFrom('h-1', 'h-2', 'user', '', '\u00e9') });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(end, end), { maxLength: 30 }), (ends) => {
+        const preparer = new RowPreparer('acme', 'alpha', 'links');
+        for (const [from, to] of ends) {
+          const r = preparer.relationship(link(from.key, to.key, { fromType: from.type, toType: to.type }), 'id', 0);
+          expect(r.fromId).toBe(entityId('acme', from.type, from.key));
+          expect(r.toId).toBe(entityId('acme', to.type, to.key));
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -6,7 +6,7 @@ import { blake3 } from '@noble/hashes/blake3.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BLAKE3_CHUNK_BYTES, blake3Words } from '../../src/model/blake3.js';
+import { BLAKE3_CHUNK_BYTES, LITTLE_ENDIAN, blake3Message, blake3Words } from '../../src/model/blake3.js';
 
 const hexOf = (words: Uint32Array, bytes: number): string => {
   let out = '';
@@ -38,7 +38,30 @@ describe('INV-C03: the one-chunk BLAKE3 behind every id', () => {
     expect(hexOf(blake3Words(new TextEncoder().encode('abc')), 32)).toBe('6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85');
   });
 
+  it('INV-C03: hashing in place (blake3Message) equals BLAKE3 whatever the buffer holds past the input', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: BLAKE3_CHUNK_BYTES }), fc.integer({ min: 0, max: 255 }), (input, junk) => {
+        // The input, then junk to the end of the chunk (a longer input written there before).
+        const words = new Uint32Array(BLAKE3_CHUNK_BYTES / 4 + 16);
+        const bytes = new Uint8Array(words.buffer);
+        bytes.fill(junk || 0xa5);
+        bytes.set(input);
+        if (!LITTLE_ENDIAN) for (let i = 0; i < words.length; i++) words[i] = new DataView(words.buffer).getUint32(i * 4, true);
+        expect(hexOf(blake3Message(words, input.length), 32)).toBe(bytesToHex(blake3(input)));
+      }),
+      { numRuns: 400 },
+    );
+    const words = new Uint32Array(BLAKE3_CHUNK_BYTES / 4).fill(0xffffffff);
+    for (let length = 0; length <= BLAKE3_CHUNK_BYTES; length += 1) {
+      words.fill(0xffffffff);
+      new Uint8Array(words.buffer).fill(7, 0, length);
+      const expected = bytesToHex(blake3(new Uint8Array(length).fill(7)));
+      if (LITTLE_ENDIAN) expect(hexOf(blake3Message(words, length), 32), `length ${length}`).toBe(expected);
+    }
+  });
+
   it('refuses an input longer than one chunk (ids of that size go through the general BLAKE3)', () => {
     expect(() => blake3Words(new Uint8Array(BLAKE3_CHUNK_BYTES + 1))).toThrow(RangeError);
+    expect(() => blake3Message(new Uint32Array(300), BLAKE3_CHUNK_BYTES + 1)).toThrow(RangeError);
   });
 });
