@@ -37,6 +37,8 @@ export interface Connection {
   /** IndexedDB failures as `CommitError` `StoreFailure`; our own errors (CommitError, RangeError) pass through. */
   failure(error: unknown, doing: string, writing?: boolean): unknown;
   close(reason: string): void;
+  /** Ties a live session's Web Lock to the connection: released when the session ends or the store closes, whichever comes first. */
+  holding(release: () => void): () => void;
 }
 
 export function factoryOf(options: IndexedDbStoreOptions, name: string, doing: string): IDBFactory {
@@ -70,9 +72,14 @@ export async function connect(name: string, options: IndexedDbStoreOptions): Pro
   const native = unwrap(db);
   let closedReason: string | undefined;
   const active = new Set<IDBTransaction>();
+  const locks = new Set<() => void>();
+  const releaseLocks = (): void => {
+    for (const release of [...locks]) release();
+  };
 
   const shutDown = (reason: string): void => {
     closedReason ??= reason;
+    releaseLocks();
     for (const tx of active) {
       try {
         tx.abort();
@@ -130,7 +137,15 @@ export async function connect(name: string, options: IndexedDbStoreOptions): Pro
     },
     close(reason) {
       closedReason ??= reason;
+      releaseLocks();
       native.close();
+    },
+    holding(release) {
+      const once = (): void => {
+        if (locks.delete(once)) release();
+      };
+      locks.add(once);
+      return once;
     },
   };
   return connection;

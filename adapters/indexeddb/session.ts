@@ -76,7 +76,8 @@ export async function openSession(connection: Connection, header: SyncHeader, le
   const token = crypto.randomUUID();
   const manager = locks();
   const lock = manager ? `parallax-edge:indexeddb:${connection.name}:${token}` : undefined;
-  const release = manager && lock ? await holdLock(manager, lock) : () => undefined;
+  // A closed store's sessions cannot commit: their locks go with it, so this page's next sync may remove their staging.
+  const release = connection.holding(manager && lock ? await holdLock(manager, lock) : () => undefined);
   try {
     const row: StagedSyncRow = { token, header, openedAt: Date.now(), ...(lock ? { lock } : {}) };
     await inTransaction(connection, ['staged_syncs'], 'readwrite', `opening sync "${header.syncId}"`, async (tx) => {

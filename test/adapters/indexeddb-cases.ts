@@ -536,6 +536,28 @@ export function describeIndexedDbFailures(label: string, options: IndexedDbCaseO
       expect((await commitSync(store, live)).stats).toEqual(stats({ entitiesCreated: 3 }));
     });
 
+    it('+P4: closing the store releases its live syncs\' Web Locks, so the page\'s next sync removes their staging (without Web Locks it waits out the lease)', async () => {
+      const { store, factory, name } = await fresh();
+      const live = await stage(store, { syncId: 'c1', connectorId: 'gamma', entities: many('c', 3) });
+      await store.close();
+      const again = await openIndexedDbStore(name, { indexedDB: factory });
+      cleanup.push(() => again.close());
+      await sync(again, { syncId: 's1', entities: many('a', 2) });
+      const raw = await openRaw(factory, name);
+      cleanup.push(() => raw.close());
+      const tokens = await request(raw.transaction('staged_syncs').objectStore('staged_syncs').getAllKeys());
+      const locks = (globalThis as { navigator?: { locks?: { query(): Promise<{ held?: { name?: string }[] }> } } }).navigator?.locks;
+      if (locks) {
+        expect(tokens).toHaveLength(0);
+        expect(((await locks.query()).held ?? []).filter((l) => l.name?.includes(name))).toEqual([]);
+      } else {
+        expect(tokens).toHaveLength(1);
+      }
+      // The closed store's run cannot commit, and nothing of it shows.
+      await expectCommitError(commitSync(store, live), 'StoreFailure');
+      expect((await again.listEntities({ accountId: 'acme', connectorId: 'gamma' })).items).toEqual([]);
+    });
+
     it('SyncConflict: a re-sync that matched stored units is refused when another commit changed the scope while it staged, and nothing changes', async () => {
       const { store } = await fresh();
       const first = { syncId: 's1', entities: many('a', 20), relationships: [rel('host:a-0', 'CONNECTS', 'host:a-1')] };
