@@ -411,27 +411,28 @@ const CONFIRMED_ROWS = (kind: string, byUnits: boolean): string =>
 /**
  * The sync-run record, with the stats counted against the graph before the
  * commit changes it (after the delete plan), its columns named as in `sync_runs`.
- * By units there are no kept steps.
+ * Unchanged rows are the emitted ones less those created or updated: the
+ * StagingIncomplete guard holds staged plus confirmed to the emitted counts
+ * (?7, ?8), so the matched units' ids need no second count. By units there
+ * are no kept steps.
  */
 const STATS = (byUnits: boolean): string => `SELECT h.account_id, h.connector_id, h.sync_id, h.started_at, ?4 AS finished_at, ?5 AS committed_at, ?3 AS failed_steps, ?2 AS kept_steps,
         es.created AS entities_created, es.updated AS entities_updated,
-        es.unchanged + ${CONFIRMED_ROWS('entity', byUnits)} AS entities_unchanged,
+        ?7 - es.created - es.updated AS entities_unchanged,
         (SELECT COUNT(*) FROM staged_entity_deletes WHERE token = ?1) AS entities_deleted,
         ${byUnits ? '0' : `(SELECT COUNT(*) FROM entities e WHERE ${IN_SCOPE('e')} AND e.step_id IN ${KEPT} AND NOT ${EMITTED_ENTITY('e.id')})`} AS entities_kept,
         rs.created AS relationships_created, rs.updated AS relationships_updated,
-        rs.unchanged + ${CONFIRMED_ROWS('relationship', byUnits)} AS relationships_unchanged,
+        ?8 - rs.created - rs.updated AS relationships_unchanged,
         (SELECT COUNT(*) FROM staged_relationship_deletes WHERE token = ?1) AS relationships_deleted,
         (SELECT COUNT(*) FROM staged_relationship_deletes WHERE token = ?1 AND cascaded = 1) AS relationships_cascaded,
         ${byUnits ? '0' : `(SELECT COUNT(*) FROM relationships r WHERE ${IN_SCOPE('r')} AND r.step_id IN ${KEPT} AND NOT ${EMITTED_RELATIONSHIP('r.id')}
           AND NOT EXISTS (SELECT 1 FROM staged_relationship_deletes d WHERE d.token = ?1 AND d.id = r.id))`} AS relationships_kept
        FROM staged_syncs h,
         (SELECT ${STAGED_NEW('staged_entities', 'entities')} AS created,
-           COALESCE(SUM(${ENTITY_DIFFERS('o', 's', 'x.connector_id')}), 0) AS updated,
-           COALESCE(SUM(NOT ${ENTITY_DIFFERS('o', 's', 'x.connector_id')}), 0) AS unchanged
+           COALESCE(SUM(${ENTITY_DIFFERS('o', 's', 'x.connector_id')}), 0) AS updated
          FROM staged_entities s CROSS JOIN entities o ON o.id = s.id JOIN staged_syncs x ON x.token = s.token WHERE s.token = ?1) es,
         (SELECT ${STAGED_NEW('staged_relationships', 'relationships')} AS created,
-           COALESCE(SUM(${RELATIONSHIP_DIFFERS('o', 's', 'x.connector_id')}), 0) AS updated,
-           COALESCE(SUM(NOT ${RELATIONSHIP_DIFFERS('o', 's', 'x.connector_id')}), 0) AS unchanged
+           COALESCE(SUM(${RELATIONSHIP_DIFFERS('o', 's', 'x.connector_id')}), 0) AS updated
          FROM staged_relationships s CROSS JOIN relationships o ON o.id = s.id JOIN staged_syncs x ON x.token = s.token WHERE s.token = ?1) rs
        WHERE h.token = ?1`;
 
