@@ -188,14 +188,26 @@ interface Connection {
   exec(s: SqlStatement): SqlResult;
 }
 
+/**
+ * Prepared statements a connection keeps, least recently used out first:
+ * the store's own texts are a few dozen, but every PQL query shape (and
+ * every table build's DDL) is a text of its own, so a long-lived process
+ * would otherwise hold one per shape it ever saw.
+ */
+export const STATEMENT_CACHE_SIZE = 256;
+
 function connection(db: Database.Database): Connection {
   const cache = new Map<string, Database.Statement>();
   const prepare = (sql: string): Database.Statement => {
     let prepared = cache.get(sql);
-    if (!prepared) {
+    if (prepared) {
+      // A Map iterates in insertion order: re-inserting makes it the most recent.
+      cache.delete(sql);
+    } else {
       prepared = db.prepare(sql);
-      cache.set(sql, prepared);
+      if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
     }
+    cache.set(sql, prepared);
     return prepared;
   };
   const args = (s: SqlStatement): unknown[] => (s.params.length > 0 ? [numberedParams(s.params)] : []);

@@ -13,13 +13,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import {
   CommitError,
   MAX_ID_BYTES,
   MAX_ROW_BYTES,
   commitSync,
   entityId,
+  query,
   relationshipId,
   runConnector,
   type CommitResult,
@@ -29,7 +30,7 @@ import {
 } from 'parallax-edge';
 import { canonicalProperties, rowWrites, type StagedChunk, type SyncClose, type SyncHeader } from 'parallax-edge/adapter-kit';
 import { createMemoryStore } from 'parallax-edge/adapters/memory';
-import { createSqliteStore, SqliteSchemaError, type SqliteStoreOptions } from 'parallax-edge/adapters/sqlite';
+import { createSqliteStore, SqliteSchemaError, STATEMENT_CACHE_SIZE, type SqliteStoreOptions } from 'parallax-edge/adapters/sqlite';
 import {
   D1_LIMITS,
   DEFAULT_CHUNK_BYTES,
@@ -396,6 +397,35 @@ describe('sqlite: opening, closing, read-only', () => {
     expect(sql).toContain('PRAGMA main.cache_size = -8192');
     expect(sql).toContain('PRAGMA temp.cache_size = -32768');
     await store.close();
+  });
+
+  it('a long-lived store holds at most STATEMENT_CACHE_SIZE prepared statements a connection, the least recently used going first: every PQL query shape is a text of its own', async () => {
+    const store = createSqliteStore(freshPath());
+    await streamSync(store, syncInput({ syncId: 's1', entities: [ent('host', 'a', { properties: { os: 'linux' } })] }));
+    // k values before 'linux': a statement text per k.
+    const shape = (k: number) => `FIND host WITH os IN (${Array.from({ length: k }, (_, i) => `'v${i}', `).join('')}'linux')`;
+    const keys = async (k: number) => (await query(store, shape(k))).entities.map((e) => e.entityKey);
+    const prepare = vi.spyOn(Database.prototype, 'prepare');
+    try {
+      expect(await keys(0)).toEqual(['a']);
+      const hot = prepare.mock.calls.length;
+      expect(hot).toBeGreaterThan(0);
+      expect(await keys(0)).toEqual(['a']);
+      expect(prepare.mock.calls.length, 'a cached shape is not prepared again').toBe(hot);
+      for (let k = 1; k <= STATEMENT_CACHE_SIZE; k++) {
+        expect(await keys(k)).toEqual(['a']);
+        if (k % 16 === 0) await keys(0);
+      }
+      await keys(0);
+      const hotTexts = new Set(prepare.mock.calls.slice(0, hot).map(([sql]) => sql));
+      expect(prepare.mock.calls.slice(hot).filter(([sql]) => hotTexts.has(sql)), 'a shape used all along is never prepared again').toEqual([]);
+      const before = prepare.mock.calls.length;
+      await keys(1);
+      expect(prepare.mock.calls.length, 'the least recently used shape was dropped, so it is prepared again').toBeGreaterThan(before);
+    } finally {
+      prepare.mockRestore();
+      await store.close();
+    }
   });
 
   it('a closed store refuses runs, commits and reads with StoreFailure; closing twice is fine', async () => {
