@@ -3,7 +3,7 @@
  * sync into the staging tables, the commit with its unchanged fast path
  * and guards (`sync.ts`), and the reads (`read.ts`). What differs between
  * the databases is only how statements run, behind a {@link SqlExecutor}:
- * `adapters/sqlite.ts` (better-sqlite3 transactions) and `adapters/d1.ts`
+ * `adapters/sqlite/` (better-sqlite3 transactions) and `adapters/d1.ts`
  * (D1 batches) are executors and nothing else.
  */
 import {
