@@ -503,12 +503,11 @@ export function createSqlStore<Kind extends string>(kind: Kind, executor: SqlExe
       const token = executor.localStaging ? `s${++tokens}` : crypto.randomUUID();
       const now = Date.now();
       await run([...cleanupStatements(new Date(now - leaseMs).toISOString()), openStatement(token, header, new Date(now).toISOString())], 'stage', 'opening a sync');
-      if (splitCommitRows > 0) {
-        // +P4: tables a split commit built and never swapped in (it died), or swapped out and never dropped.
-        const [builds] = await run([buildTablesStatement()], 'read', 'opening a sync');
-        const leftovers = leftoverStatements(builds!.rows, now - leaseMs, '');
-        if (leftovers.length > 0) await run(leftovers, 'commit', 'dropping leftover table builds');
-      }
+      // +P4: tables a split commit built and never swapped in (it died), or swapped out and never dropped;
+      // also when this store does not split, so a file once synced with splitCommitRows does not keep them.
+      const [builds] = await run([buildTablesStatement()], 'read', 'opening a sync');
+      const leftovers = leftoverStatements(builds!.rows, now - leaseMs, '');
+      if (leftovers.length > 0) await run(leftovers, 'commit', 'dropping leftover table builds');
       return openSession(header, token);
     },
     async resumeSync(token) {

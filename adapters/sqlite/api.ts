@@ -25,6 +25,12 @@ export interface SqliteStoreOptions {
   /** Split big commits into bounded batches (`SqlStoreOptions.splitCommitRows`). Default 0: one transaction, which SQLite does fastest. */
   readonly splitCommitRows?: number;
   /**
+   * How old a split commit's table build must be before a sync drops it as
+   * the leftover of a crashed process (+P4; `SqlStoreOptions.stagingLeaseMs`).
+   * Default 24 hours. (Staging itself is connection-local and needs no lease.)
+   */
+  readonly stagingLeaseMs?: number;
+  /**
    * PQL queries read the committed graph through a read-only connection of
    * their own that maps up to this many bytes of the file (SQLite's
    * `mmap_size`): a query that visits most of a big graph reads its pages

@@ -39,6 +39,7 @@ export function createSqliteStore(options: string | SqliteStoreOptions): SqliteS
     trace,
     bulkLoadRows,
     splitCommitRows,
+    stagingLeaseMs,
     queryMmapBytes = DEFAULT_QUERY_MMAP_BYTES,
   }: SqliteStoreOptions = typeof options === 'string' ? { path: options } : options;
   const main = openConnection({ path, readonly, busyTimeoutMs, trace });
@@ -121,5 +122,6 @@ export function createSqliteStore(options: string | SqliteStoreOptions): SqliteS
       ...(stagingChunkBytes === undefined ? {} : { chunkBytes: stagingChunkBytes }),
       ...(bulkLoadRows === undefined ? {} : { bulkLoadRows }),
       ...(splitCommitRows === undefined ? {} : { splitCommitRows }),
+      ...(stagingLeaseMs === undefined ? {} : { stagingLeaseMs }),
     }), path };
 }
