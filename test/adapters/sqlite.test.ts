@@ -51,6 +51,7 @@ import {
   historyStatement,
   listEntitiesStatement,
   listRelationshipsStatement,
+  matchedUnitsStatement,
   migrationSql,
   migrationStatements,
   openStatement,
@@ -60,6 +61,8 @@ import {
   stageUnitStatements,
   statementLimitProblem,
   storedUnitsStatements,
+  tempStagingStatements,
+  numberedParams,
   unchangedStatements,
   utf8Length,
   type SqlStatement,
@@ -1006,6 +1009,27 @@ describe('the JSON-chunk staging path (stagingChunkBytes: the way D1 stages)', (
 });
 
 describe('the commit on TEMP staging (issue 11: a commit linear in its rows)', () => {
+  it('issue 11: the lookups of a sync\'s matched units (the commit\'s, and prior reads\') search a partial index of the TEMP staging instead of reading every staged unit, ids and all; a first sync, which has none, then finds that at once', async () => {
+    const path = freshPath();
+    await createSqliteStore(path).close();
+    const db = raw(path);
+    try {
+      for (const s of tempStagingStatements()) db.prepare(s.sql).run();
+      const plans = [matchedUnitsStatement('s1'), ...expandStatements('s1'), ...expandStatements('s1', ['step-a'])].map((s) =>
+        (db.prepare(`EXPLAIN QUERY PLAN ${s.sql}`).all(...(s.params.length > 0 ? [numberedParams(s.params)] : [])) as { detail: string }[])
+          .map((r) => r.detail)
+          .filter((detail) => /\bstaged_units\b/.test(detail) || /\bm\b/.test(detail)),
+      );
+      expect(plans).toHaveLength(5);
+      for (const plan of plans) {
+        expect(plan.join(' | ')).toMatch(/SEARCH (staged_units|m) USING INDEX staged_units_matched/);
+        expect(plan.join(' | ')).not.toMatch(/SCAN (staged_units|m)\b/);
+      }
+    } finally {
+      db.close();
+    }
+  });
+
   it('the graph writes read the TEMP staging in one scan and a sort, not row by row through its key: the memory store\'s results and graph, and a first sync\'s rows stored in id order', async () => {
     const inputs = [bigInput(300, 's1'), bigInput(320, 's2', (i) => i % 6 === 0), withFailedStep(bigInput(280, 's3', (i) => i % 5 === 0), 'step-2')];
     const memory = await replayOnMemory(inputs);
