@@ -634,7 +634,6 @@ function unitParts(params: readonly SqlValue[]): SqlStatement[] {
        SELECT h.account_id, h.connector_id, m.kind, m.digest, m.step_id, m.ids
        FROM staged_units m JOIN staged_syncs h ON h.token = m.token
        WHERE m.token = ?1 AND m.ids IS NOT NULL AND ?2 = '[]'
-       ORDER BY m.kind, m.digest
        ON CONFLICT (account_id, connector_id, kind, digest) DO UPDATE SET step_id = excluded.step_id, ids = excluded.ids`,
     ),
     s(

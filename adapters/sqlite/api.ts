@@ -57,6 +57,8 @@ export const STAGING_CACHE_KIB = 32 * 1024;
  * of their input in memory too, so it bounds the commit's peak twice.
  */
 export const SYNC_CACHE_KIB = 8 * 1024;
+/** SQLite's `threads`: helper threads a sort may use besides the connection's own (each with its share of the sorter's memory). */
+export const SORTER_THREADS = 2;
 /**
  * Prepared statements a connection keeps, least recently used out first:
  * the store's own texts are a few dozen, but every PQL query shape (and

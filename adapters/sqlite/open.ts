@@ -13,7 +13,7 @@ import {
   type SqlStatement,
 } from '../sql/index.js';
 import { connection, type Connection } from './connection.js';
-import { STAGING_CACHE_KIB, SYNC_CACHE_KIB } from './api.js';
+import { SORTER_THREADS, STAGING_CACHE_KIB, SYNC_CACHE_KIB } from './api.js';
 import { checkSchema } from './read-only.js';
 
 export function storeFailure(message: string, cause?: unknown): CommitError {
@@ -58,6 +58,8 @@ export function openConnection({ path, readonly, busyTimeoutMs, trace }: OpenOpt
       db.pragma(`temp.cache_size = -${STAGING_CACHE_KIB}`);
       db.pragma('temp.journal_mode = MEMORY');
       db.pragma(`main.cache_size = -${SYNC_CACHE_KIB}`);
+      // Big sorts (the commit's sort of staged rows, index builds) may use helper threads: 1M rows, CLI, 38.4 to 36.1 s.
+      db.pragma(`threads = ${SORTER_THREADS}`);
       for (const s of tempStagingStatements()) exec(s);
     } else {
       checkSchema(db, path);
