@@ -385,7 +385,23 @@ export const MIGRATIONS: readonly Migration[] = [
       ...STAGING_TABLES.filter(isStagedRowTable),
     ],
   },
+  {
+    version: 8,
+    name: 'matched_units_index',
+    statements: [matchedUnitsIndex('')],
+  },
 ];
+
+/**
+ * The sync's matched units (ids NULL), which the commit and prior reads
+ * look up set-wise (`matchedUnitsStatement`, `expandStatements`). Without
+ * it each lookup read every staged unit, ids and all, to find them (a first
+ * sync has none: 1.1 s of a SQLite commit at 1M rows); partial, so a staged
+ * unit with ids costs it nothing. `schema`: `temp.` for SQLite's TEMP staging.
+ */
+function matchedUnitsIndex(schema: '' | 'temp.'): string {
+  return `CREATE INDEX IF NOT EXISTS ${schema}staged_units_matched ON staged_units (token, expanded) WHERE ids IS NULL`;
+}
 
 /** A trigger per guard code that aborts with its message, and one that aborts for any other code. */
 function guardTriggers(codes: readonly string[]): string[] {
@@ -421,17 +437,9 @@ export function tempStagingStatements(): SqlStatement[] {
     // sorted, when something first looks rows up (in-process, one INSERT per row, that is cheaper).
     if (key) temp = temp.replace(`,\n    PRIMARY KEY (${key})\n  ) WITHOUT ROWID`, '\n  )');
     return statement('stage', temp);
-  }).concat(statement('stage', TEMP_MATCHED_UNITS_INDEX));
+  }).concat(statement('stage', matchedUnitsIndex('temp.')));
 }
 
-/**
- * The sync's matched units (ids NULL), which the commit and prior reads
- * look up set-wise (`matchedUnitsStatement`, `expandStatements`). Without
- * it each lookup read every staged unit, ids and all, to find them (a first
- * sync has none: 1.1 s of its commit at 1M rows); partial, so a staged unit
- * with ids costs it nothing.
- */
-export const TEMP_MATCHED_UNITS_INDEX = `CREATE INDEX IF NOT EXISTS temp.staged_units_matched ON staged_units (token, expanded) WHERE ids IS NULL`;
 
 /** The TEMP staging tables that stage without their key, and its columns. */
 const TEMP_UNKEYED: Readonly<Record<string, string>> = {

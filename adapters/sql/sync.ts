@@ -209,6 +209,8 @@ export function stageUnitStatements(token: string, chunk: StagedChunk, chunkByte
  * those steps and a full commit need. The ord of a row is its unit's plus
  * its index in the unit.
  */
+// `+token`: the lookups of matched units read the partial index staged_units_matched (schema.ts), which only
+// holds them, never the staging key's range of all the sync's units (SQLite prefers that key without the `+`).
 export function expandStatements(token: string, steps?: readonly string[]): SqlStatement[] {
   const only = steps === undefined ? '' : `AND m.step_id IN (SELECT value FROM json_each(?2))`;
   const params = steps === undefined ? [token] : [token, JSON.stringify(steps)];
@@ -220,10 +222,10 @@ export function expandStatements(token: string, steps?: readonly string[]): SqlS
        FROM staged_units m JOIN staged_syncs h ON h.token = m.token
        JOIN scope_units u ON u.account_id = h.account_id AND u.connector_id = h.connector_id AND u.kind = m.kind AND u.digest = m.digest,
        json_each(u.ids) j
-       WHERE m.token = ?1 AND m.ids IS NULL AND m.expanded = 0 ${only}`,
+       WHERE +m.token = ?1 AND m.ids IS NULL AND m.expanded = 0 ${only}`,
       params,
     ),
-    statement('stage', `UPDATE staged_units SET expanded = 1 WHERE token = ?1 AND ids IS NULL AND expanded = 0 ${only.replace('m.', '')}`, params),
+    statement('stage', `UPDATE staged_units SET expanded = 1 WHERE +token = ?1 AND ids IS NULL AND expanded = 0 ${only.replace('m.', '')}`, params),
   ];
 }
 
@@ -664,7 +666,7 @@ export function byUnitsFor(close: SyncClose, verify: boolean, matched: boolean):
 
 /** Rows `matched`: 1 when the sync matched a stored unit. */
 export function matchedUnitsStatement(token: string): SqlStatement {
-  return statement('read', `SELECT EXISTS (SELECT 1 FROM staged_units WHERE token = ?1 AND ids IS NULL) AS matched`, [token]);
+  return statement('read', `SELECT EXISTS (SELECT 1 FROM staged_units WHERE +token = ?1 AND ids IS NULL) AS matched`, [token]);
 }
 
 /**
