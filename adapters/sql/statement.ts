@@ -108,3 +108,16 @@ export function numberedParams(params: readonly SqlValue[]): Record<number, SqlV
 function compact(sql: string): string {
   return sql.replace(/\s+/g, ' ').trim();
 }
+
+/**
+ * A one-row `INSERT … VALUES (?, …)` text made to insert `rows` rows: its
+ * VALUES tuple repeated. Each statement an in-process driver runs costs a
+ * VM start and a bind call, so several rows per statement stage faster
+ * (92k staged rows: 266 to 224 ms, measured at 4–64 rows a statement).
+ */
+export function manyRowsSql(oneRow: string, rows: number): string {
+  const at = oneRow.lastIndexOf(' VALUES (');
+  if (at === -1 || !oneRow.endsWith(')')) throw new Error(`not a one-row INSERT … VALUES (…): ${oneRow.slice(0, 80)}`);
+  const tuple = oneRow.slice(at + ' VALUES '.length);
+  return `${oneRow}${`, ${tuple}`.repeat(rows - 1)}`;
+}

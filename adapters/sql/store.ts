@@ -89,8 +89,9 @@ import {
   upsertStatements,
 } from './swap.js';
 
-/** Many rows through one statement text, bound row by row (for in-process drivers). */
+/** Many rows through one statement text (for in-process drivers). */
 export interface RowInsert {
+  /** A one-row `INSERT … VALUES (?, …)`; a driver may insert several rows a statement ({@link manyRowsSql}). */
   readonly sql: string;
   readonly rows: readonly (readonly SqlValue[])[];
 }

@@ -43,14 +43,9 @@ export function createSqliteStore(options: string | SqliteStoreOptions): SqliteS
     queryMmapBytes = DEFAULT_QUERY_MMAP_BYTES,
   }: SqliteStoreOptions = typeof options === 'string' ? { path: options } : options;
   const main = openConnection({ path, readonly, busyTimeoutMs, trace });
-  const { db, prepare, exec } = main;
+  const { db, prepare, exec, insert } = main;
 
-  const run = (w: SqlWork): SqlResult => {
-    if (isStatement(w)) return exec(w);
-    const prepared = prepare(w.sql);
-    for (const row of w.rows) prepared.run(row);
-    return { rows: [], changes: w.rows.length };
-  };
+  const run = (w: SqlWork): SqlResult => (isStatement(w) ? exec(w) : insert(w));
 
   /**
    * The TEMP row tables stage without their (token, id) key; it is built

@@ -70,6 +70,7 @@ import {
 } from '../../adapters/sql/index.js';
 import { entityIdWords } from '../../src/model/ids.js';
 import { MAX_UNIT_RECORDS } from '../../src/ingest/units.js';
+import { ROWS_PER_INSERT } from '../../adapters/sqlite/connection.js';
 import { connectorOf, dumpStore, ent, expectCommitError, rel, stats, streamSync, syncInput, type StoreDump } from 'parallax-edge/testing';
 import type { CommitOutcome, Task } from './fixtures/sqlite-worker.js';
 
@@ -157,14 +158,18 @@ function withFailedStep(input: SyncInput, stepId: string): SyncInput {
 /**
  * A SQLite store on `path` whose SQL is traced (better-sqlite3's `verbose`
  * passes each statement as run, with its values inlined): staged rows are
- * counted from the per-row staging INSERTs.
+ * counted from the tuples of the staging INSERTs.
  */
 function tracedStore(path: string, options: Omit<SqliteStoreOptions, 'path' | 'trace'> = {}) {
   const sql: string[] = [];
   const store = createSqliteStore({ ...options, path, trace: (text) => sql.push(text) });
+  // A staging INSERT holds several rows (ROWS_PER_INSERT): every tuple starts with the sync's token, then the id.
   const stagedIds = (table: 'staged_entities' | 'staged_relationships'): string[] => {
-    const pattern = new RegExp(`^INSERT INTO ${table} \\([^)]*\\) VALUES \\('[^']*', '([0-9a-f]{32})'`);
-    return sql.flatMap((s) => pattern.exec(s)?.[1] ?? []);
+    const head = new RegExp(`^INSERT INTO ${table} \\([^)]*\\) VALUES \\('([^']*)', `);
+    return sql.flatMap((s) => {
+      const token = head.exec(s)?.[1];
+      return token === undefined ? [] : [...s.matchAll(new RegExp(`\\('${token}', '([0-9a-f]{32})'`, 'g'))].map((m) => m[1]!);
+    });
   };
   return {
     store,
@@ -734,6 +739,41 @@ describe('+P4 and INV-C01: a split commit (splitCommitRows) killed between its b
       await Promise.all([store.close(), reopened.close()]);
     }, 60_000);
   }
+});
+
+describe('sqlite: staging statements', () => {
+  it(`issue 11: a chunk stages ROWS_PER_INSERT (${ROWS_PER_INSERT}) rows a statement and the rest one by one, in emit order, and lands as the memory store does`, async () => {
+    const whole = 2;
+    const rest = 5;
+    const count = whole * ROWS_PER_INSERT + rest;
+    const keys = Array.from({ length: count }, (_, i) => `h-${String(count - i).padStart(3, '0')}`);
+    const input = syncInput({
+      syncId: 's1',
+      entities: [ent('account', 'root'), ...keys.map((k, i) => ent('host', k, { properties: { i, tag: `it's "${k}"` } }))],
+      relationships: keys.map((k) => rel('account:root', 'HAS', `host:${k}`)),
+    });
+    const traced = tracedStore(freshPath());
+    const memory = createMemoryStore();
+    try {
+      const result = await streamSync(traced.store, input, 10_000);
+      expect(result.stats).toEqual((await streamSync(memory, input, 10_000)).stats);
+      const inserts = (table: string) => traced.sql.filter((t) => t.startsWith(`INSERT INTO ${table} (`));
+      // One chunk: count + 1 entities (the account too) and count relationships.
+      const entityRows = count + 1;
+      expect(inserts('staged_entities'), 'statements for the entity rows').toHaveLength(Math.floor(entityRows / ROWS_PER_INSERT) + (entityRows % ROWS_PER_INSERT));
+      expect(inserts('staged_relationships'), 'statements for the relationship rows').toHaveLength(whole + rest);
+      expect(traced.stagedIds('staged_entities')).toEqual([entityId('acme', 'account', 'root'), ...keys.map((k) => entityId('acme', 'host', k))]);
+      expect(traced.stagedIds('staged_relationships')).toEqual(
+        keys.map((k) => relationshipId('acme', 'account', 'root', 'HAS', 'host', k)),
+      );
+      const [stored, expected] = [await dumpStore(traced.store), await dumpStore(memory)];
+      expect(stored.entities).toEqual(expected.entities);
+      expect(stored.relationships).toEqual(expected.relationships);
+      expect(stored.counts).toEqual(expected.counts);
+    } finally {
+      await traced.store.close();
+    }
+  });
 });
 
 describe('+P2 zero writes, measured by SQLite', () => {
