@@ -50,6 +50,7 @@ import {
   commitParams,
   byUnitsFor,
   commitStatements,
+  danglingRangeStatements,
   danglingReportStatement,
   discardAloneStatements,
   discardStatements,
@@ -410,6 +411,14 @@ export function createSqlStore<Kind extends string>(kind: Kind, executor: SqlExe
         const planResults: SqlResult[] = [];
         for (const step of planStatements(token, close, committedAt, verify, byUnits)) {
           planResults.push(...(await commitOrGuard([step], close, committedAt, doing)).results);
+        }
+        // INV-C04 for the staged rows, a batch per id range: one pass over them all grows past D1's 30 s a batch.
+        const params = commitParams(token, close, committedAt, verify);
+        for (let after = ''; ; ) {
+          const [range] = (await commitOrGuard(danglingRangeStatements(params, after, splitCommitRows), close, committedAt, doing)).results;
+          const hi = range!.rows[0]!.hi;
+          if (hi === null || hi === undefined) break;
+          after = String(hi);
         }
         const planned = plannedFrom(planResults);
         const count = (column: string): number => Number(planned.record[column]);

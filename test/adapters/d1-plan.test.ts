@@ -7,7 +7,8 @@
  */
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { commitSync, runConnector } from 'parallax-edge';
+import { commitSync, relationshipId, runConnector } from 'parallax-edge';
+import { dumpStore, ent, expectCommitError, rel, streamSync, syncInput } from 'parallax-edge/testing';
 import { DEFAULT_D1_SPLIT_COMMIT_ROWS, createD1Store, migrateD1, type D1DatabaseLike, type D1PreparedStatementLike, type D1ResultLike } from 'parallax-edge/adapters/d1';
 import { D1_LIMITS, numberedParams, utf8Length, type SqlValue } from '../../adapters/sql/index.js';
 import { DEFAULT_CHUNK_ROWS } from '../../src/ingest/writer.js';
@@ -127,5 +128,58 @@ describe('D1 statement plan (D1 binding on SQLite, in Node)', () => {
     await db.prepare('CREATE TABLE t (v INTEGER)').run();
     await expect(db.batch([db.prepare('INSERT INTO t VALUES (1)'), db.prepare('INSERT INTO no_such_table VALUES (1)')])).rejects.toThrow();
     expect(await db.prepare('SELECT COUNT(*) AS n FROM t').first()).toEqual({ n: 0 });
+  });
+});
+
+describe('INV-C04 in a split commit (D1 binding on SQLite, in Node)', () => {
+  const RANGE = 10;
+  const keys = Array.from({ length: 4 * RANGE + 1 }, (_, i) => `h-${i}`);
+  const base = {
+    entities: [ent('account', 'root'), ...keys.map((k) => ent('host', k))],
+    relationships: keys.map((k) => rel('account:root', 'HAS', `host:${k}`)),
+  };
+  const rangeChecks = (calls: readonly { statements: readonly { sql: string }[] }[]) =>
+    calls.filter((c) => c.statements.some((st) => st.sql.startsWith(`INSERT INTO commit_guards (code) SELECT 'DanglingRelationship' WHERE EXISTS (SELECT 1 FROM (SELECT from_id`)));
+  // A missing host whose relationship's id sorts after every other: it falls in the last range.
+  const lastKey = (() => {
+    const highest = keys.map((k) => relationshipId('acme', 'account', 'root', 'HAS', 'host', k)).sort().at(-1)!;
+    for (let i = 0; ; i++) if (relationshipId('acme', 'account', 'root', 'HAS', 'host', `missing-${i}`) > highest) return `missing-${i}`;
+  })();
+
+  async function splitStore() {
+    const binding = d1OnSqlite();
+    await migrateD1(binding);
+    const meter = meterD1(binding);
+    return { meter, store: createD1Store(meter.db, { splitCommitRows: RANGE }) };
+  }
+
+  it(`INV-C04: the staged endpoints are checked in id ranges of at most splitCommitRows relationships, a batch each, not in one pass over the sync`, async () => {
+    const { meter, store } = await splitStore();
+    const result = await streamSync(store, syncInput({ syncId: 's1', ...base }), 1000);
+    expect(result.stats).toMatchObject({ entitiesCreated: keys.length + 1, relationshipsCreated: keys.length });
+    // 41 relationships: 5 ranges, then a read that finds none left.
+    expect(rangeChecks(meter.calls)).toHaveLength(Math.ceil(keys.length / RANGE) + 1);
+    const wholePass = meter.calls.flatMap((c) => c.statements).filter((st) => st.sql.includes('UNION SELECT to_id FROM staged_relationships WHERE +token'));
+    expect(wholePass.map((st) => st.sql.slice(0, 60)), 'no statement reads every staged endpoint').toEqual([]);
+  });
+
+  it('INV-C04: a split commit refuses a relationship to a missing entity found in its last id range, and a staged one to an entity the commit deletes, with nothing written', async () => {
+    const { meter, store } = await splitStore();
+    const empty = await dumpStore(store);
+    const missing = syncInput({ syncId: 's1', ...base, relationships: [...base.relationships, rel('account:root', 'HAS', `host:${lastKey}`)] });
+    await expectCommitError(streamSync(store, missing, 1000), 'DanglingRelationship', `account:root HAS host:${lastKey}`);
+    expect(rangeChecks(meter.calls), 'the first ranges pass, the last refuses').toHaveLength(Math.ceil((keys.length + 1) / RANGE));
+    expect(await dumpStore(store)).toEqual(empty);
+
+    await streamSync(store, syncInput({ syncId: 's2', ...base }), 1000);
+    const before = await dumpStore(store);
+    // h-7 is not emitted again, so this commit deletes it, while its relationship changes (so it is staged, not matched).
+    const deleted = syncInput({
+      syncId: 's3',
+      entities: base.entities.filter((e) => e.entityKey !== 'h-7'),
+      relationships: base.relationships.map((r) => (r.toKey === 'h-7' ? { ...r, properties: { changed: true } } : r)),
+    });
+    await expectCommitError(streamSync(store, deleted, 1000), 'DanglingRelationship', 'account:root HAS host:h-7');
+    expect(await dumpStore(store)).toEqual(before);
   });
 });
