@@ -19,13 +19,16 @@
  *   },
  * };
  */
-import type { GraphStore } from '../src/adapter-kit.js';
+import { CommitError, type GraphStore } from '../src/adapter-kit.js';
 import {
   CREATE_MIGRATIONS_TABLE,
   CURRENT_VERSION_QUERY,
+  SCHEMA_VERSION,
   createSqlStore,
   isStatement,
   migrationStatements,
+  schemaProblem,
+  type SchemaProblem,
   type SqlExecutor,
   type SqlStatement,
   type SqlValue,
@@ -102,6 +105,47 @@ export function isTransientD1Error(error: unknown): boolean {
   return false;
 }
 
+/**
+ * The `StoreFailure` of a sync on a D1 database that is not at this code's
+ * schema version (`problem`: `foreign` when it was never migrated, `older`
+ * when migrations are pending, `newer` when a newer parallax-edge migrated
+ * it). The sync wrote nothing. D1 is migrated apart from the Worker's code,
+ * so a deploy that ran before `wrangler d1 migrations apply` gets this, not
+ * a SQL error from deep inside a commit.
+ *
+ * @example
+ * try {
+ *   await commitSync(store, await runConnector(connector, { accountId: 'acme', store }));
+ * } catch (error) {
+ *   if (error instanceof D1SchemaError && error.problem !== 'newer') await migrateD1(env.DB);
+ * }
+ */
+export class D1SchemaError extends CommitError {
+  constructor(
+    readonly problem: SchemaProblem,
+    /** The database's schema version (undefined for `foreign`). */
+    readonly version: number | undefined,
+    message: string,
+  ) {
+    super('StoreFailure', message);
+  }
+}
+
+const APPLY = 'apply the migrations in node_modules/parallax-edge/workers/migrations (`wrangler d1 migrations apply <DB>`) or call migrateD1(db)';
+
+function d1SchemaError(version: number | undefined): D1SchemaError | undefined {
+  switch (schemaProblem(version)) {
+    case 'foreign':
+      return new D1SchemaError('foreign', undefined, `D1 database has no parallax-edge schema (no schema_migrations table); ${APPLY}; nothing was written`);
+    case 'older':
+      return new D1SchemaError('older', version, `D1 database has schema version ${version}, this parallax-edge needs ${SCHEMA_VERSION}; ${APPLY}; nothing was written`);
+    case 'newer':
+      return new D1SchemaError('newer', version, `D1 database has schema version ${version}, newer than this parallax-edge (version ${SCHEMA_VERSION}); deploy the newer code; nothing was written`);
+    default:
+      return undefined;
+  }
+}
+
 function bound(db: D1DatabaseLike, s: SqlStatement): D1PreparedStatementLike {
   const prepared = db.prepare(s.sql);
   return s.params.length > 0 ? prepared.bind(...(s.params as SqlValue[])) : prepared;
@@ -122,7 +166,8 @@ export async function migrateD1(db: D1DatabaseLike): Promise<void> {
 /**
  * A GraphStore on a D1 database whose schema is migrated (`workers/migrations`
  * with wrangler, or {@link migrateD1}). Creating it runs no query, so it is
- * cheap to create per request.
+ * cheap to create per request; its first sync reads the schema version
+ * first, and refuses another one with a {@link D1SchemaError}.
  */
 export function createD1Store(db: D1DatabaseLike, options: D1StoreOptions = {}): D1Store {
   const executor: SqlExecutor = {
@@ -144,5 +189,6 @@ export function createD1Store(db: D1DatabaseLike, options: D1StoreOptions = {}):
     ...(options.stagingLeaseMs === undefined ? {} : { stagingLeaseMs: options.stagingLeaseMs }),
     ...(options.bulkLoadRows === undefined ? {} : { bulkLoadRows: options.bulkLoadRows }),
     splitCommitRows: options.splitCommitRows ?? DEFAULT_D1_SPLIT_COMMIT_ROWS,
+    checkSchema: d1SchemaError,
   });
 }

@@ -471,6 +471,21 @@ export const SYNC_RUN_COLUMNS = `(account_id, connector_id, sync_id, started_at,
 /** The schema version this code reads and writes. */
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;
 
+/**
+ * Why this code cannot use a database at schema `version` (undefined when
+ * it has no `schema_migrations`): `foreign` (not a parallax-edge store, or
+ * never migrated), `older` (migrations pending), `newer` (written by a newer
+ * parallax-edge). Undefined when the versions agree.
+ */
+export type SchemaProblem = 'foreign' | 'older' | 'newer';
+
+export function schemaProblem(version: number | undefined): SchemaProblem | undefined {
+  if (version === undefined || !Number.isSafeInteger(version)) return 'foreign';
+  if (version < SCHEMA_VERSION) return 'older';
+  if (version > SCHEMA_VERSION) return 'newer';
+  return undefined;
+}
+
 /** Creates the version table; safe to run every time. */
 export const CREATE_MIGRATIONS_TABLE = statement(
   'stage',

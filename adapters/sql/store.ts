@@ -39,6 +39,7 @@ import {
   type Row,
 } from './read.js';
 import { evaluateSqlQuery } from './query.js';
+import { CURRENT_VERSION_QUERY, MIGRATIONS_TABLE_QUERY } from './schema.js';
 import { DEFAULT_CHUNK_BYTES, type SqlStatement, type SqlValue } from './statement.js';
 import {
   STAGE_ENTITY_ROW,
@@ -162,6 +163,13 @@ export interface SqlStoreOptions {
    * one atomic unit.
    */
   readonly splitCommitRows?: number;
+  /**
+   * For a database migrated apart from the code (D1, by wrangler): called
+   * with its schema version (undefined without `schema_migrations`) before
+   * the store's first sync, which fails with the error returned, if any,
+   * before it writes anything. Read once per store while it answers no error.
+   */
+  readonly checkSchema?: (version: number | undefined) => CommitError | undefined;
 }
 
 export const DEFAULT_BULK_LOAD_ROWS = 10_000;
@@ -232,6 +240,23 @@ export function createSqlStore<Kind extends string>(kind: Kind, executor: SqlExe
     }
   }
   const rowsOf = async (statement: SqlStatement, doing: string): Promise<readonly Row[]> => (await run([statement], 'read', doing))[0]!.rows;
+
+  let schemaChecked = false;
+  async function checkSchema(): Promise<void> {
+    if (!options.checkSchema || schemaChecked) return;
+    const doing = 'checking the schema version';
+    // One round trip on a migrated database; the table is looked for only when reading it failed.
+    const version = await rowsOf(CURRENT_VERSION_QUERY, doing).then(
+      (rows) => Number(rows[0]?.version ?? 0),
+      async (error: unknown) => {
+        if (Number((await rowsOf(MIGRATIONS_TABLE_QUERY, doing))[0]?.present) > 0) throw error;
+        return undefined;
+      },
+    );
+    const refused = options.checkSchema(version);
+    if (refused) throw refused;
+    schemaChecked = true;
+  }
 
   function openSession(header: SyncHeader, token: string): SyncSession {
     let ended = false;
@@ -510,6 +535,7 @@ export function createSqlStore<Kind extends string>(kind: Kind, executor: SqlExe
   return {
     kind,
     async openSync(header) {
+      await checkSchema();
       const token = executor.localStaging ? `s${++tokens}` : crypto.randomUUID();
       const now = Date.now();
       await run([...cleanupStatements(new Date(now - leaseMs).toISOString()), openStatement(token, header, new Date(now).toISOString())], 'stage', 'opening a sync');

@@ -1,5 +1,6 @@
 /** What users of the SQLite store name: its options, its store, its schema error; and the figures it opens with. */
 import { CommitError, type GraphStore } from '../../src/adapter-kit.js';
+import type { SchemaProblem } from '../sql/index.js';
 
 export interface SqliteStoreOptions {
   /** A file path, or `':memory:'` for a private in-memory database. The directory must exist. */
@@ -73,7 +74,7 @@ export const STATEMENT_CACHE_SIZE = 256;
  * parallax-edge's `schema_migrations`), `older` (migrations pending: a
  * read-write open applies them), `newer` (written by a newer parallax-edge).
  */
-export type SqliteSchemaProblem = 'empty' | 'not-sqlite' | 'foreign' | 'older' | 'newer';
+export type SqliteSchemaProblem = 'empty' | 'not-sqlite' | SchemaProblem;
 
 /**
  * The `StoreFailure` of a read-only {@link createSqliteStore} on a file that

@@ -4,7 +4,7 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import type Database from 'better-sqlite3';
-import { CURRENT_VERSION_QUERY, MIGRATIONS_TABLE_QUERY, SCHEMA_VERSION, type Row } from '../sql/index.js';
+import { CURRENT_VERSION_QUERY, MIGRATIONS_TABLE_QUERY, SCHEMA_VERSION, schemaProblem, type Row } from '../sql/index.js';
 import { SqliteSchemaError, type SqliteSchemaProblem } from './api.js';
 
 const SQLITE_HEADER = 'SQLite format 3\0';
@@ -46,13 +46,12 @@ export function checkSchema(db: Database.Database, path: string): void {
     // A schema_migrations table of another shape (no version column).
     version = undefined;
   }
-  if (typeof version !== 'number' || !Number.isSafeInteger(version)) {
-    return refuse('foreign', `SQLite database "${path}" is not a parallax-edge store: it has no parallax-edge schema_migrations table`);
-  }
-  if (version < SCHEMA_VERSION) {
-    refuse('older', `SQLite database "${path}" has schema version ${version}, this parallax-edge reads ${SCHEMA_VERSION}; open it read-write once to migrate it`, version);
-  }
-  if (version > SCHEMA_VERSION) {
-    refuse('newer', `SQLite database "${path}" has schema version ${version}, newer than this parallax-edge (version ${SCHEMA_VERSION})`, version);
+  switch (schemaProblem(typeof version === 'number' ? version : undefined)) {
+    case 'foreign':
+      return refuse('foreign', `SQLite database "${path}" is not a parallax-edge store: it has no parallax-edge schema_migrations table`);
+    case 'older':
+      return refuse('older', `SQLite database "${path}" has schema version ${version}, this parallax-edge reads ${SCHEMA_VERSION}; open it read-write once to migrate it`, version as number);
+    case 'newer':
+      return refuse('newer', `SQLite database "${path}" has schema version ${version}, newer than this parallax-edge (version ${SCHEMA_VERSION})`, version as number);
   }
 }

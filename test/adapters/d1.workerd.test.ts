@@ -11,11 +11,12 @@ import { describe, expect, it } from 'vitest';
 import { CommitError, commitSync, runConnector, type Connector, type GraphStore, type StreamedSyncOutput, type SyncInput } from 'parallax-edge';
 import { rowWrites } from 'parallax-edge/adapter-kit';
 import { createMemoryStore } from 'parallax-edge/adapters/memory';
-import { createD1Store, isTransientD1Error, migrateD1, type D1DatabaseLike, type D1PreparedStatementLike, type D1StoreOptions } from 'parallax-edge/adapters/d1';
+import { D1SchemaError, createD1Store, isTransientD1Error, migrateD1, type D1DatabaseLike, type D1PreparedStatementLike, type D1StoreOptions } from 'parallax-edge/adapters/d1';
 import { connectorOf, describeGraphStoreContract, dumpStore, ent, expectCommitError, rel, stats, streamSync, syncInput, describeModelBased } from 'parallax-edge/testing';
 import { expectWithinD1Limits, stagesRows, summary, touchesGraph, writesGraph } from './support/d1-calls.js';
 import { estateConnector } from './support/estate.js';
 import { meterD1 } from '../workers/support/d1-meter.js';
+import { SCHEMA_VERSION } from '../../adapters/sql/index.js';
 
 /** D1 state survives between tests of a file: every store starts from an empty, migrated database. */
 async function freshDb(): Promise<D1Database> {
@@ -494,6 +495,59 @@ describe('D1: migrateD1', () => {
     const store = createD1Store(env.DB);
     expect((await streamSync(store, syncInput({ syncId: 's1', entities: [ent('host', 'h-1')] }))).stats.entitiesCreated).toBe(1);
     expect((await streamSync(store, syncInput({ syncId: 's2', entities: [ent('host', 'h-1')] }))).rowsWritten).toBe(0);
+  });
+});
+
+describe('D1: the schema version a sync needs', () => {
+  /** Applies the graph migrations below `version` (and none of the Worker's). */
+  async function migratedTo(version: number): Promise<D1Database> {
+    await reset();
+    await applyD1Migrations(env.DB, env.TEST_MIGRATIONS!.filter((m) => Number(m.name.slice(0, 4)) <= version));
+    return env.DB;
+  }
+  /** Every table's rows, with the names of the database's objects: what a refused sync must leave as it was. */
+  async function everything(db: D1DatabaseLike): Promise<unknown> {
+    const { results: objects } = await db
+      .prepare(`SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY name`)
+      .all<{ type: string; name: string }>();
+    const rows: Record<string, unknown> = {};
+    for (const { name } of objects.filter((o) => o.type === 'table')) rows[name] = (await db.prepare(`SELECT * FROM "${name}"`).all()).results;
+    return { objects, rows };
+  }
+  const sync = (store: GraphStore, syncId: string) => streamSync(store, syncInput({ syncId, entities: [ent('host', 'h-1')] }));
+
+  it('a database one migration behind the code refuses a sync with a D1SchemaError (older, its version, the migrations to apply) before anything is written; once migrated, the same store syncs', async () => {
+    const db = await migratedTo(SCHEMA_VERSION - 1);
+    const before = await everything(db);
+    const store = createD1Store(db);
+    const error = await sync(store, 's1').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(D1SchemaError);
+    expect(error).toMatchObject({ code: 'StoreFailure', problem: 'older', version: SCHEMA_VERSION - 1 });
+    expect((error as Error).message).toContain(`schema version ${SCHEMA_VERSION - 1}, this parallax-edge needs ${SCHEMA_VERSION}`);
+    expect((error as Error).message).toContain('wrangler d1 migrations apply');
+    expect(await everything(db)).toEqual(before);
+
+    await migrateD1(db);
+    expect((await sync(store, 's1')).stats.entitiesCreated).toBe(1);
+  });
+
+  it('a database never migrated refuses a sync with a D1SchemaError (foreign) and gets no table; one migrated by a newer parallax-edge refuses it (newer) with graph and history as they were', async () => {
+    await reset();
+    const empty = await everything(env.DB);
+    const unmigrated = await sync(createD1Store(env.DB), 's1').catch((e: unknown) => e);
+    expect(unmigrated).toBeInstanceOf(D1SchemaError);
+    expect(unmigrated).toMatchObject({ problem: 'foreign', version: undefined });
+    expect((unmigrated as Error).message).toContain('no schema_migrations table');
+    expect(await everything(env.DB)).toEqual(empty);
+
+    const db = await freshDb();
+    await sync(createD1Store(db), 's1');
+    await db.prepare(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, 'from_the_future', '2030-01-01T00:00:00.000Z')`).bind(SCHEMA_VERSION + 1).run();
+    const before = await everything(db);
+    const newer = await sync(createD1Store(db), 's2').catch((e: unknown) => e);
+    expect(newer).toBeInstanceOf(D1SchemaError);
+    expect(newer).toMatchObject({ problem: 'newer', version: SCHEMA_VERSION + 1 });
+    expect(await everything(db)).toEqual(before);
   });
 });
 
