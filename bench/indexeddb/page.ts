@@ -263,7 +263,7 @@ export async function runScale(settings: PhaseSettings): Promise<ScaleResult> {
           ]
         : []),
       `memory: ${HEAP_METHOD}`,
-      `store: IndexedDB database "${name}" in a fresh browser context (deleted afterwards)`,
+      `store: IndexedDB database "${name}" in a fresh on-disk browser profile (deleted afterwards)`,
     ],
   };
 }
