@@ -6,7 +6,7 @@
  *
  * | route | what |
  * |---|---|
- * | GET  /v1/health | liveness and D1 reachability (no auth) |
+ * | GET  /v1/health | liveness, D1 reachability and migrations (no auth) |
  * | GET  /v1/stats | entity and relationship counts, by class and verb |
  * | GET  /v1/entities?type=&class=&account_id=&connector_id=&limit=&cursor= | entities, paginated by id |
  * | GET  /v1/entities/:id | one entity |
@@ -57,6 +57,7 @@ import {
   type RunStatus,
 } from './runs.js';
 import { startSyncInstance, type WorkflowBindingLike, type WorkflowInstanceLike } from './workflow.js';
+import { WorkerSchemaError, checkWorkerSchema, requireWorkerSchema } from './schema.js';
 
 export interface AppOptions {
   readonly registry: Registry;
@@ -193,15 +194,28 @@ export function createApp<Env extends WorkerEnv = WorkerEnv>(options: AppOptions
   app.use('*', requestId);
 
   app.get('/v1/health', async (c) => {
+    const time = new Date(now()).toISOString();
+    let problem: WorkerSchemaError | undefined;
     try {
-      await c.env.DB.prepare('SELECT 1 AS ok').first();
-      return c.json({ status: 'ok', database: 'ok', time: new Date(now()).toISOString() });
+      problem = await checkWorkerSchema(c.env.DB);
     } catch {
-      return c.json({ status: 'degraded', database: 'unreachable', time: new Date(now()).toISOString() }, 503);
+      return c.json({ status: 'degraded', database: 'unreachable', time }, 503);
     }
+    // What is missing is for the operator, behind the token (every other route answers it).
+    return problem ? c.json({ status: 'degraded', database: 'not migrated', time }, 503) : c.json({ status: 'ok', database: 'ok', time });
   });
 
   app.use('/v1/*', bearerAuth);
+
+  // Checked once per database binding that passed; a database that failed is checked again on the next request.
+  const migrated = new WeakSet<object>();
+  app.use('/v1/*', async (c, next) => {
+    if (!migrated.has(c.env.DB)) {
+      await requireWorkerSchema(c.env.DB);
+      migrated.add(c.env.DB);
+    }
+    await next();
+  });
 
   app.route('/v1', queryRoutes(store));
 
@@ -477,10 +491,19 @@ export function createApp<Env extends WorkerEnv = WorkerEnv>(options: AppOptions
 
   app.onError((error, c) => {
     if (error instanceof ApiError) return c.json(errorBody(c, error), error.status);
+    if (error instanceof WorkerSchemaError) {
+      console.error(`request ${c.get('requestId')}: ${error.message}`);
+      return c.json(errorBody(c, new ApiError(500, 'SchemaNotMigrated', error.message)), 500);
+    }
     if (error instanceof CommitError && error.code === 'StoreFailure') {
       console.error(`request ${c.get('requestId')}: graph store failure`, error);
       const apiError = storeFailureError(error, '');
       return c.json(errorBody(c, apiError), apiError.status);
+    }
+    // A raw D1 error (the schema check reads D1 before any store wraps it).
+    if (isTransientD1Error(error)) {
+      console.error(`request ${c.get('requestId')}: graph store unavailable`, error);
+      return c.json(errorBody(c, new ApiError(503, 'StoreFailure', 'the graph store is unavailable; retry later')), 503);
     }
     // Never a stack trace in a response: the details go to the Worker's logs only.
     console.error(`request ${c.get('requestId')} failed`, error);

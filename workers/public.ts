@@ -33,6 +33,7 @@ export { createWorker, type Worker, type WorkerOptions } from './worker.js';
 export { createApp, type AppOptions } from './app.js';
 export type { ScheduledControllerLike, WorkerAppEnv, WorkerEnv } from './bindings.js';
 export { ApiError } from './http.js';
+export { WorkerSchemaError, checkWorkerSchema } from './schema.js';
 export {
   MAX_STEP_OUTPUT_BYTES,
   createSyncWorkflow,

@@ -9,6 +9,7 @@ import type { D1StoreOptions } from '../adapters/d1.js';
 import { createApp } from './app.js';
 import type { ScheduledControllerLike, WorkerAppEnv, WorkerEnv } from './bindings.js';
 import { runDue } from './job.js';
+import { requireWorkerSchema } from './schema.js';
 import type { Registry } from './registry.js';
 import { startSyncInstance, type WorkflowBindingLike } from './workflow.js';
 
@@ -33,7 +34,10 @@ export interface Worker<Env extends WorkerEnv = WorkerEnv> {
   /** The REST API; add routes of your own to it. */
   readonly app: Hono<WorkerAppEnv<Env>>;
   readonly fetch: Hono<WorkerAppEnv<Env>>['fetch'];
-  /** Runs every connector due for this cron, one after the other, and records each run. */
+  /**
+   * Runs every connector due for this cron, one after the other, and records each run.
+   * Throws a `WorkerSchemaError`, running nothing, on a D1 database not migrated for this code.
+   */
   scheduled(controller: ScheduledControllerLike, env: Env, ctx?: unknown): Promise<void>;
 }
 
@@ -56,6 +60,8 @@ export function createWorker<Env extends WorkerEnv = WorkerEnv>(options: WorkerO
       logger.warn(`cron "${controller.cron}" fired but no connector is scheduled on it in the registry`);
       return;
     }
+    // Before any instance is created or run started: they could not be recorded.
+    await requireWorkerSchema(env.DB);
     if (options.workflow !== undefined) {
       const binding = (env as unknown as Record<string, WorkflowBindingLike | undefined>)[options.workflow];
       if (!binding) throw new TypeError(`the Workflow binding "${options.workflow}" is not in the Worker's env (wrangler.toml [[workflows]])`);

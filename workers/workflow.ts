@@ -35,6 +35,7 @@ import {
   type DurableSync,
   type StepRetries,
 } from '../src/index.js';
+import { requireWorkerSchema } from './schema.js';
 import { createD1Store, isTransientD1Error, type D1StoreOptions } from '../adapters/d1.js';
 import type { WorkerEnv } from './bindings.js';
 import { errorOf } from './job.js';
@@ -209,6 +210,7 @@ export async function runSyncWorkflow(
   }
 
   const begun = await step.do<Begun>('begin', DB_STEP, async () => {
+    await requireWorkerSchema(db);
     const existing = await getRun(db, runId);
     const startedAt = existing?.startedAt ?? iso();
     if (existing && existing.status !== 'running') return { started: false, run: existing };
