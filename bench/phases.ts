@@ -9,10 +9,11 @@
  * { store })` (streamed: rows are staged while the steps run) then
  * `commitSync(store, output)`. Phases, synthetic connector at scale `n`:
  * 1. raw insert   the first sync's prepared rows inserted raw (the baseline)
- * 2. first sync   generation 0 into an empty store: everything created
- * 3. unchanged    generation 0 again: everything unchanged, nothing written (+P2)
- * 4. churn        generation 1: about `churnFraction` of the entities differ
- * 5. failed step  generation 1 again with `failStep` failing halfway (+P1 keeps rows)
+ * 2. connector    generation 0 with no core and no store: the workload's own cost, a floor
+ * 3. first sync   generation 0 into an empty store: everything created
+ * 4. unchanged    generation 0 again: everything unchanged, nothing written (+P2)
+ * 5. churn        generation 1: about `churnFraction` of the entities differ
+ * 6. failed step  generation 1 again with `failStep` failing halfway (+P1 keeps rows)
  *
  * The whole sequence runs `repeat` times, each on a fresh store; times are
  * the medians. The store's part of a phase is the time spent inside the
@@ -22,6 +23,7 @@ import { commitSync, discardSync, runConnector, type GraphStore, type StreamedSy
 import type { PreparedEntity, PreparedRelationship, StagedChunk, SyncSession } from 'parallax-edge/adapter-kit';
 import { createMemoryStore } from 'parallax-edge/adapters/memory';
 import { createSyntheticConnector, type SyntheticOptions } from '../connectors/synthetic/index.js';
+import { runConnectorAlone } from './connector-alone.js';
 import { PHASE_LABELS, type Measure, type PhaseId, type PhaseRow, type ScaleResult } from './report.js';
 
 export interface PhaseSettings {
@@ -262,6 +264,22 @@ export async function runPhases(settings: PhaseSettings, runner: PhaseRunner): P
     rows = undefined;
   }
 
+  // The floor: the connector's own work, without the core or a store.
+  for (let i = 0; i < repeat; i++) {
+    runner.settle?.();
+    const alone = await measure(async () => runConnectorAlone(createSyntheticConnector(syntheticOptions(settings, 0)), ACCOUNT));
+    push({
+      phase: 'connector-alone',
+      label: PHASE_LABELS['connector-alone'],
+      wallMs: alone.ms,
+      ...(alone.cpuMs === undefined ? {} : { cpuMs: alone.cpuMs }),
+      rowsInBatch: alone.value,
+      rowsWritten: 0,
+      memory: alone.memory,
+    });
+    log(`${PHASE_LABELS['connector-alone']} ${i + 1}/${repeat}: ${alone.ms.toFixed(0)} ms${alone.cpuMs === undefined ? '' : ` (cpu ${alone.cpuMs.toFixed(0)})`}, ${alone.value} records`);
+  }
+
   let syncs = 0;
   let kind = 'unknown';
   for (let i = 0; i < repeat; i++) {
@@ -325,7 +343,7 @@ export async function runPhases(settings: PhaseSettings, runner: PhaseRunner): P
     }
   }
 
-  const order: PhaseId[] = ['raw-insert', ...SYNC_PHASES];
+  const order: PhaseId[] = ['raw-insert', 'connector-alone', ...SYNC_PHASES];
   return {
     adapter: kind,
     runtime: runner.runtime,

@@ -7,11 +7,12 @@
 import type { SyncStats } from 'parallax-edge';
 
 /** The phases every runner reports, in this order. */
-export type PhaseId = 'raw-insert' | 'raw-insert-schema' | 'first-sync' | 'unchanged-resync' | 'churn' | 'failed-step' | 'small-churn-on-stored';
+export type PhaseId = 'raw-insert' | 'raw-insert-schema' | 'connector-alone' | 'first-sync' | 'unchanged-resync' | 'churn' | 'failed-step' | 'small-churn-on-stored';
 
 export const PHASE_LABELS: Readonly<Record<PhaseId, string>> = {
   'raw-insert': 'raw insert (baseline)',
   'raw-insert-schema': 'raw insert, store schema',
+  'connector-alone': 'connector alone (floor)',
   'first-sync': 'first sync',
   'unchanged-resync': 'unchanged re-sync',
   churn: 'churn sync',
@@ -245,6 +246,19 @@ export function evaluateChecks(results: readonly ScaleResult[], cli: readonly Cl
     if (first && churn) {
       const r = judged({ wall: churn.wallMs, cpu: churn.cpuMs }, { wall: first.wallMs, cpu: first.cpuMs });
       checks.push({ ...base, name: name3, pass: r.ratio <= TARGETS.churnVsFirst, detail: `${r.text}; ${fmtInt(churn.rowsWritten)} rows written` });
+    }
+    const alone = phase(result, 'connector-alone');
+    if (alone && raw && first) {
+      const toRaw = judged({ wall: alone.wallMs, cpu: alone.cpuMs }, { wall: raw.wallMs, cpu: raw.cpuMs });
+      const toFirst = judged({ wall: alone.wallMs, cpu: alone.cpuMs }, { wall: first.wallMs, cpu: first.cpuMs });
+      checks.push({
+        ...base,
+        name: 'floor: the connector alone (no core, no store)',
+        pass: null,
+        detail:
+          `${toRaw.text} the raw insert, so a first sync with no core that wrote as fast as the raw insert would be ${fmtRatio(toRaw.ratio + 1)}; ` +
+          `${fmtRatio(toFirst.ratio)} the first sync, which an unchanged re-sync (≤ ${TARGETS.resyncVsFirst}×) runs too`,
+      });
     }
     if (failed?.stats) {
       const kept = failed.stats.entitiesKept + failed.stats.relationshipsKept;
