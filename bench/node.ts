@@ -11,7 +11,7 @@ import type { GraphStore } from 'parallax-edge';
 import { createMemoryStore } from 'parallax-edge/adapters/memory';
 import { MemoryProbe } from './memory.js';
 import { runPhases, storeClock, type PhaseSettings } from './phases.js';
-import { RAW_BASELINE, openRawBaseline } from './raw-sqlite.js';
+import { RAW_BASELINE, RAW_SCHEMA_BASELINE, openRawBaseline, openRawSchemaBaseline } from './raw-sqlite.js';
 import type { ScaleResult } from './report.js';
 
 export const NODE_ADAPTERS = ['sqlite', 'memory'] as const;
@@ -54,6 +54,7 @@ export async function runNodeScale(adapter: NodeAdapter, settings: PhaseSettings
   timeSqliteTransactions();
   const probe = new MemoryProbe({ sampling: false });
   const raw = openRawBaseline(join(dir, 'raw.db'));
+  const rawSchema = adapter === 'sqlite' ? await openRawSchemaBaseline(join(dir, 'raw-schema.db')) : undefined;
   let stores = 0;
   try {
     const result = await runPhases(settings, {
@@ -61,6 +62,7 @@ export async function runNodeScale(adapter: NodeAdapter, settings: PhaseSettings
       measure: probe.measure,
       rawInsert: (rows) => raw.insert(rows),
       rawReset: () => raw.reset(),
+      ...(rawSchema ? { rawSchema } : {}),
       baseline: RAW_BASELINE,
       runtime: `node ${process.version}`,
       storeTiming: 'sync',
@@ -72,10 +74,12 @@ export async function runNodeScale(adapter: NodeAdapter, settings: PhaseSettings
       "store: time inside the store's calls (openSync and the session's) and inside better-sqlite3 transactions, counted once; the rest of wall is the connector, validation, ids, hashing and units (core)",
     ];
     if (adapter === 'memory') notes.push('memory is the in-process reference store: it keeps the graph on the JS heap');
+    if (adapter === 'sqlite') notes.push(`raw insert, store schema: ${RAW_SCHEMA_BASELINE}`);
     if (adapter === 'sqlite') notes.push(`store: a fresh file per repetition in ${dir} (removed afterwards), WAL; staging in TEMP tables`);
     return { ...result, notes };
   } finally {
     raw.close();
+    rawSchema?.close();
     await probe.close();
     rmSync(dir, { recursive: true, force: true });
   }

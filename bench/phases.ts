@@ -8,7 +8,8 @@
  * Every phase is a sync as users run it, end to end: `runConnector(connector,
  * { store })` (streamed: rows are staged while the steps run) then
  * `commitSync(store, output)`. Phases, synthetic connector at scale `n`:
- * 1. raw insert   the first sync's prepared rows inserted raw (the baseline)
+ * 1. raw insert   the first sync's prepared rows inserted raw (the baseline), and
+ *                 where the runner has it, the same rows into the store's own schema
  * 2. connector    generation 0 with no core and no store: the workload's own cost, a floor
  * 3. first sync   generation 0 into an empty store: everything created
  * 4. unchanged    generation 0 again: everything unchanged, nothing written (+P2)
@@ -106,6 +107,8 @@ export interface PhaseRunner {
   readonly rawInsert?: (rows: RawRows) => Promise<number> | number;
   /** Empties the baseline's tables before each raw insert (not timed). */
   readonly rawReset?: () => Promise<void> | void;
+  /** The same rows into the store's own schema (keys and indexes), where the runtime has one: the `raw-insert-schema` row. */
+  readonly rawSchema?: { readonly insert: (rows: RawRows) => Promise<number> | number; readonly reset: () => Promise<void> | void };
   readonly baseline: string;
   readonly runtime: string;
   /** `sync`: the store runs its statements inside the call (better-sqlite3); `async`: time calls to resolution. */
@@ -246,20 +249,25 @@ export async function runPhases(settings: PhaseSettings, runner: PhaseRunner): P
     entities = rows.entities.length;
     relationships = rows.relationships.length;
     log(`recorded ${entities} entities + ${relationships} relationships for the baseline`);
+    const baselines: [PhaseId, NonNullable<PhaseRunner['rawSchema']>][] = [['raw-insert', { insert: runner.rawInsert, reset: () => runner.rawReset?.() }]];
+    if (runner.rawSchema) baselines.push(['raw-insert-schema', runner.rawSchema]);
+    // Side by side: each repetition runs every baseline once.
     for (let i = 0; i < repeat; i++) {
-      await runner.rawReset?.();
-      runner.settle?.();
-      const raw = await measure(async () => runner.rawInsert!(rows!));
-      push({
-        phase: 'raw-insert',
-        label: PHASE_LABELS['raw-insert'],
-        wallMs: raw.ms,
-        ...(raw.cpuMs === undefined ? {} : { cpuMs: raw.cpuMs }),
-        rowsInBatch: entities + relationships,
-        rowsWritten: raw.value,
-        memory: raw.memory,
-      });
-      log(`${PHASE_LABELS['raw-insert']} ${i + 1}/${repeat}: ${raw.ms.toFixed(0)} ms${raw.cpuMs === undefined ? '' : ` (cpu ${raw.cpuMs.toFixed(0)})`}, ${raw.value} rows`);
+      for (const [id, baseline] of baselines) {
+        await baseline.reset();
+        runner.settle?.();
+        const raw = await measure(async () => baseline.insert(rows!));
+        push({
+          phase: id,
+          label: PHASE_LABELS[id],
+          wallMs: raw.ms,
+          ...(raw.cpuMs === undefined ? {} : { cpuMs: raw.cpuMs }),
+          rowsInBatch: entities + relationships,
+          rowsWritten: raw.value,
+          memory: raw.memory,
+        });
+        log(`${PHASE_LABELS[id]} ${i + 1}/${repeat}: ${raw.ms.toFixed(0)} ms${raw.cpuMs === undefined ? '' : ` (cpu ${raw.cpuMs.toFixed(0)})`}, ${raw.value} rows`);
+      }
     }
     rows = undefined;
   }
@@ -343,7 +351,7 @@ export async function runPhases(settings: PhaseSettings, runner: PhaseRunner): P
     }
   }
 
-  const order: PhaseId[] = ['raw-insert', 'connector-alone', ...SYNC_PHASES];
+  const order: PhaseId[] = ['raw-insert', 'raw-insert-schema', 'connector-alone', ...SYNC_PHASES];
   return {
     adapter: kind,
     runtime: runner.runtime,

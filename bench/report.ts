@@ -247,6 +247,17 @@ export function evaluateChecks(results: readonly ScaleResult[], cli: readonly Cl
       const r = judged({ wall: churn.wallMs, cpu: churn.cpuMs }, { wall: first.wallMs, cpu: first.cpuMs });
       checks.push({ ...base, name: name3, pass: r.ratio <= TARGETS.churnVsFirst, detail: `${r.text}; ${fmtInt(churn.rowsWritten)} rows written` });
     }
+    const schema = phase(result, 'raw-insert-schema');
+    if (schema && raw && first?.storeMs !== undefined) {
+      const toRaw = judged({ wall: schema.wallMs, cpu: schema.cpuMs }, { wall: raw.wallMs, cpu: raw.cpuMs });
+      const store = judged({ wall: first.storeMs, cpu: first.storeCpuMs }, { wall: schema.wallMs, cpu: first.storeCpuMs === undefined ? undefined : schema.cpuMs });
+      checks.push({
+        ...base,
+        name: "floor: the raw insert into the store's own schema",
+        pass: null,
+        detail: `${toRaw.text} the plain raw insert, against ${TARGETS.storeVsRaw}× allowed for the store's part; the store's part of the first sync is ${store.text} this floor`,
+      });
+    }
     const alone = phase(result, 'connector-alone');
     if (alone && raw && first) {
       const toRaw = judged({ wall: alone.wallMs, cpu: alone.cpuMs }, { wall: raw.wallMs, cpu: raw.cpuMs });
