@@ -11,6 +11,12 @@ import { describeToken, tokenize, type Token } from './lexer.js';
 /** The deepest DEPTH a path or blast radius may ask for. */
 export const MAX_DEPTH = 10;
 
+/**
+ * The deepest a condition may nest (each NOT and each parenthesis is a
+ * level): past it the parser would recurse toward the end of the stack.
+ */
+export const MAX_NESTING = 64;
+
 /** Words that are keywords wherever a name could stand (use backticks for such a name). */
 const RESERVED = new Set([
   'FIND', 'THAT', 'WITH', 'GROUP', 'BY', 'RETURN', 'LIMIT', 'SHORTEST', 'PATH', 'FROM', 'TO', 'DEPTH', 'BLAST', 'RADIUS',
@@ -20,6 +26,7 @@ const OPS: readonly string[] = ['=', '!=', '<', '<=', '>', '>='];
 
 class Parser {
   #at = 0;
+  #nesting = 0;
   constructor(private readonly tokens: readonly Token[]) {}
 
   get peek(): Token {
@@ -172,11 +179,18 @@ class Parser {
   }
 
   condition(): PqlCondition {
-    if (this.accept('NOT')) return { kind: 'not', condition: this.condition() };
-    if (this.acceptPunct('(')) {
-      const inner = this.or();
-      if (!this.acceptPunct(')')) this.fail("AND, OR or ')'");
-      return inner;
+    if (this.isWord('NOT') || this.isPunct('(')) {
+      if (this.#nesting >= MAX_NESTING) this.fail(`at most ${MAX_NESTING} nested NOTs and parentheses`);
+      this.#nesting++;
+      try {
+        if (this.accept('NOT')) return { kind: 'not', condition: this.condition() };
+        this.next();
+        const inner = this.or();
+        if (!this.acceptPunct(')')) this.fail("AND, OR or ')'");
+        return inner;
+      } finally {
+        this.#nesting--;
+      }
     }
     const token = this.peek;
     if (token.kind !== 'name' && token.kind !== 'word') this.fail("a property name, NOT or '('");

@@ -3,6 +3,7 @@ import { applyD1Migrations, createExecutionContext, reset } from 'cloudflare:tes
 import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { commitSync } from 'parallax-edge';
+import { MAX_NESTING } from 'parallax-edge/adapter-kit';
 import { createD1Store } from 'parallax-edge/adapters/d1';
 import { createWorker } from '../../workers/worker.js';
 import { ESTATE, syncInput } from 'parallax-edge/testing';
@@ -60,5 +61,21 @@ describe('POST /v1/query (issue 13)', () => {
     expect((await post({ pql: 'FIND *', cursor: 'nope' })).status).toBe(400);
     expect((await post({ query: 'FIND *' })).status).toBe(400);
     expect((await post({ pql: 'FIND *' }, null)).status).toBe(401);
+  });
+
+  it('a condition nested deeper than MAX_NESTING (parentheses or NOT) is a 400 PqlSyntaxError naming pql at the position, never a stack overflow reported as the cursor or a 500', async () => {
+    for (const [what, pql] of [
+      ['parentheses', `FIND host WITH ${'('.repeat(4000)}os = 'linux'${')'.repeat(4000)}`],
+      ['NOTs', `FIND host WITH ${'NOT '.repeat(2000)}os = 'linux'`],
+    ]) {
+      const { status, body } = await post({ pql });
+      expect(status, what).toBe(400);
+      expect(body.error, what).toMatchObject({ code: 'PqlSyntaxError', field: 'pql', line: 1, column: 16 + MAX_NESTING * (what === 'NOTs' ? 4 : 1) });
+      expect(body.error.message, what).toContain(`at most ${MAX_NESTING} nested`);
+    }
+    // At the limit it still runs.
+    const deep = await post({ pql: `FIND host WITH ${'('.repeat(MAX_NESTING)}_key = 'web-01'${')'.repeat(MAX_NESTING)}`, account_id: 'acme' });
+    expect(deep.status, JSON.stringify(deep.body)).toBe(200);
+    expect(deep.body.count).toBe(1);
   });
 });
