@@ -28,6 +28,6 @@ export type * from './query/plan.js';
 export type { PqlValue, PqlDirection, CompareOp } from './query/ast.js';
 export { planQuery, planNodes, BUILTIN_FIELDS, DEFAULT_PATH_DEPTH, DEFAULT_BLAST_DEPTH } from './query/plan.js';
 export { parsePql, MAX_DEPTH, MAX_NESTING } from './query/parser.js';
-export { PqlError, QueryLimitError } from './query/errors.js';
+export { PqlError, QueryLimitError, QueryTooComplexError } from './query/errors.js';
 export { emptyResult, checkDeadline, checkScanned, checkResults, DEFAULT_QUERY_LIMITS, type QueryContext, type QueryResult, type QueryLimits } from './query/result.js';
 export { matchesCondition, matchesFilter, matchesNode, fieldValue, groupValues, compareGroups, compareText, likeRegExp, type GroupValue } from './query/match.js';

@@ -77,7 +77,7 @@ export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './store/paging.js';
 // Graph queries (PQL)
 export { query, type QueryOptions } from './query/query.js';
 export { parsePql } from './query/parser.js';
-export { PqlError, QueryLimitError, type QueryLimit } from './query/errors.js';
+export { PqlError, QueryLimitError, QueryTooComplexError, type QueryLimit } from './query/errors.js';
 export type { PqlQuery, PqlFind, PqlPath, PqlBlast, PqlNode, PqlStep, PqlCondition, PqlValue, PqlDirection, PqlReturn, CompareOp } from './query/ast.js';
 export type { QueryResult, QueryGroup, QueryRow, QueryPath, QueryLayer, QueryLimits, GroupValue } from './query/result.js';
 export { DEFAULT_QUERY_LIMITS } from './query/result.js';

@@ -6,7 +6,7 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { PqlError, QueryLimitError, query, type GraphStore, type QueryResult } from '../src/index.js';
+import { PqlError, QueryLimitError, QueryTooComplexError, query, type GraphStore, type QueryResult } from '../src/index.js';
 import { ApiError, entityJson, maxBodyBytes, readJson, relationshipJson, validate, type AppEnv } from './http.js';
 import type { WorkerEnv } from './bindings.js';
 
@@ -50,6 +50,7 @@ export function queryRoutes(store: (env: WorkerEnv) => GraphStore): Hono<AppEnv>
         throw new ApiError(400, 'PqlSyntaxError', error.message, { field: 'pql', line: error.line, column: error.column, expected: error.expected, found: error.found });
       }
       if (error instanceof QueryLimitError) throw new ApiError(422, 'QueryLimitExceeded', error.message, { limit: error.limit, max: error.max });
+      if (error instanceof QueryTooComplexError) throw new ApiError(422, 'QueryTooComplex', `pql: ${error.message}`, { field: 'pql' });
       if (error instanceof RangeError) throw new ApiError(400, 'ValidationFailed', `cursor: ${error.message}`, { field: 'cursor', issues: [{ path: 'cursor', message: error.message }] });
       throw error;
     }

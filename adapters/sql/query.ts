@@ -13,6 +13,7 @@ import {
   checkDeadline,
   checkResults,
   checkScanned,
+  QueryTooComplexError,
   emptyResult,
   encodeCursor,
   fieldValue,
@@ -32,6 +33,14 @@ import {
 } from '../../src/adapter-kit.js';
 import { ENTITY_COLUMNS, RELATIONSHIP_COLUMNS, entityFromRow, relationshipFromRow, type Row } from './read.js';
 import { statement, type SqlStatement, type SqlValue } from './statement.js';
+
+/**
+ * The most SQL text a query's conditions may build. An undirected step
+ * repeats the rest of the chain in both of its branches, so the text doubles
+ * with each such step: past this it is refused before it is built (D1 itself
+ * takes 100 KB a statement; SQLite's default is 1 GB).
+ */
+export const MAX_QUERY_SQL_LENGTH = 1_000_000;
 
 /** Runs read statements in one snapshot; their rows, in order. */
 export type ReadRunner = (statements: readonly SqlStatement[]) => Promise<readonly (readonly Row[])[]>;
@@ -173,6 +182,9 @@ class Builder {
           ? `${r}.${far === 'to_id' ? 'to_type' : 'from_type'} = ${this.params.add(t.filter.name)}`
           : '1';
       const rest = step.negated ? '1' : this.chain(id, steps, i + 1);
+      if (rest.length > MAX_QUERY_SQL_LENGTH) {
+        throw new QueryTooComplexError(`the query's steps make more than ${MAX_QUERY_SQL_LENGTH} characters of SQL (each undirected step doubles it): use fewer steps, or give them a direction (-> or <-)`);
+      }
       const join = onEdge ? '' : ` JOIN entities ${alias} ON ${alias}.id = ${r}.${far}`;
       return `EXISTS (SELECT 1 FROM relationships ${r}${join} WHERE ${r}.${near} = ${prevId}${verb} AND ${target} AND ${rest})`;
     };

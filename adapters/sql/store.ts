@@ -8,6 +8,7 @@
  */
 import {
   CommitError,
+  QueryTooComplexError,
   assertStagedChunk,
   danglingRelationship,
   duplicateSync,
@@ -195,6 +196,9 @@ function describeError(error: unknown): string {
 
 const isStatement = (work: SqlWork): work is SqlStatement => 'params' in work;
 
+/** SQLite refusing a statement for its size or depth (its limits; D1's are lower): the query, not the database, is at fault. */
+const QUERY_TOO_COMPLEX = /Expression tree is too large|statement too long|SQLITE_TOOBIG|too many SQL variables|variable number must be between|parser stack overflow|too many terms in compound SELECT|at most \d+ tables in a join/;
+
 /** A GraphStore on a migrated SQL database, run by `executor`. */
 export function createSqlStore<Kind extends string>(kind: Kind, executor: SqlExecutor, options: SqlStoreOptions): GraphStore & { readonly kind: Kind } {
   const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
@@ -236,6 +240,9 @@ export function createSqlStore<Kind extends string>(kind: Kind, executor: SqlExe
       return await executor.batch(work, mode);
     } catch (error) {
       if (error instanceof CommitError || error instanceof RangeError) throw error;
+      if (mode === 'query' && QUERY_TOO_COMPLEX.test(describeError(error))) {
+        throw new QueryTooComplexError(`the ${options.name} cannot run this query as written, it is too large: ${describeError(error)}; use fewer conditions, values or steps`);
+      }
       throw failure(`${options.name}: ${doing} failed${mode === 'read' || mode === 'query' ? '' : ', nothing was committed'}: ${describeError(error)}`, error);
     }
   }

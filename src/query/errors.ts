@@ -20,6 +20,15 @@ export class PqlError extends Error {
   }
 }
 
+/**
+ * The store cannot run the query as written: it is larger or nests deeper
+ * than the store takes (a SQL store's statement length, bound values or
+ * expression depth; D1's are far below SQLite's defaults). Nothing ran.
+ */
+export class QueryTooComplexError extends Error {
+  override readonly name = 'QueryTooComplexError';
+}
+
 /** The limit a query hit. */
 export type QueryLimit = 'time' | 'scanned' | 'results';
 

@@ -6,7 +6,7 @@ import { commitSync } from 'parallax-edge';
 import { MAX_NESTING } from 'parallax-edge/adapter-kit';
 import { createD1Store } from 'parallax-edge/adapters/d1';
 import { createWorker } from '../../workers/worker.js';
-import { ESTATE, syncInput } from 'parallax-edge/testing';
+import { ESTATE, dumpStore, syncInput } from 'parallax-edge/testing';
 import { testRegistry } from './support/inventory.js';
 
 const TOKEN = 'test-api-token-0123456789';
@@ -77,5 +77,25 @@ describe('POST /v1/query (issue 13)', () => {
     const deep = await post({ pql: `FIND host WITH ${'('.repeat(MAX_NESTING)}_key = 'web-01'${')'.repeat(MAX_NESTING)}`, account_id: 'acme' });
     expect(deep.status, JSON.stringify(deep.body)).toBe(200);
     expect(deep.body.count).toBe(1);
+  });
+
+  it('a query larger than D1 runs (over 100 bound values, an expression deeper than D1 takes, SQL over 100 KB, undirected steps whose SQL doubles with each one) is a 422 QueryTooComplex naming pql, never a 500 or a Worker out of memory; the graph is unchanged', async () => {
+    const before = await dumpStore(createD1Store(env.DB), ['acme']);
+    const cases: [string, string][] = [
+      ['150 distinct values', `FIND host WITH _key IN (${Array.from({ length: 150 }, (_, i) => `'k${i}'`).join(', ')})`],
+      ['120 conditions joined by AND (an expression deeper than 100)', `FIND host WITH ${Array.from({ length: 120 }, () => "os = 'linux'").join(' AND ')}`],
+      ['16 undirected steps (SQL over 100 KB)', `FIND host${' THAT CONNECTS host'.repeat(16)}`],
+      // 2^40 copies of the last step: without a bound the SQL text alone exhausts the isolate's heap.
+      ['40 undirected steps', `FIND host${' THAT CONNECTS host'.repeat(40)}`],
+    ];
+    for (const [what, pql] of cases) {
+      const { status, body } = await post({ pql });
+      expect(status, `${what}: ${JSON.stringify(body)}`).toBe(422);
+      expect(body.error, what).toMatchObject({ code: 'QueryTooComplex', field: 'pql' });
+      expect(JSON.stringify(body), what).not.toMatch(/\bat \S+ \(/);
+    }
+    expect(await dumpStore(createD1Store(env.DB), ['acme'])).toEqual(before);
+    // A query the store takes still runs.
+    expect((await post({ pql: `FIND host${' THAT CONNECTS host'.repeat(3)}`, account_id: 'acme' })).status).toBe(200);
   });
 });
