@@ -85,7 +85,9 @@ const PropertiesSchema = z.custom<Properties>((v) => v !== null && typeof v === 
   }
 });
 
-const IngestEntity = z.object({
+// Strict objects: a misspelt or unknown key is a 400 naming it, never dropped
+// (a dropped `entities` or `properties` would commit as "now empty").
+const IngestEntity = z.strictObject({
   entity_type: NonEmpty,
   entity_key: NonEmpty,
   entity_class: NonEmpty,
@@ -93,7 +95,7 @@ const IngestEntity = z.object({
   properties: PropertiesSchema.optional(),
 });
 
-const IngestRelationship = z.object({
+const IngestRelationship = z.strictObject({
   from_type: NonEmpty,
   from_key: NonEmpty,
   verb: NonEmpty,
@@ -102,16 +104,19 @@ const IngestRelationship = z.object({
   properties: PropertiesSchema.optional(),
 });
 
-/** Parallax's sync body; `account_id` is ours (default `PARALLAX_ACCOUNT_ID`, else "default"). */
-export const IngestBody = z.object({
+/**
+ * Parallax's sync body; `account_id` is ours (default `PARALLAX_ACCOUNT_ID`,
+ * else "default"). `entities` is required: `[]` says the connector has nothing left.
+ */
+export const IngestBody = z.strictObject({
   connector_id: NonEmpty.max(200),
   sync_id: NonEmpty.max(200),
   account_id: NonEmpty.max(200).optional(),
-  entities: z.array(IngestEntity).default([]),
+  entities: z.array(IngestEntity),
   relationships: z.array(IngestRelationship).default([]),
 });
 
-const RunNowBody = z.object({ account_id: NonEmpty.optional() }).default({});
+const RunNowBody = z.strictObject({ account_id: NonEmpty.optional() }).default({});
 
 const CAMEL_TO_WIRE = new Map([
   ['accountId', 'account_id'],

@@ -197,11 +197,25 @@ export function fieldPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
+/** The field of an unknown key under `at`: `at.key` when it reads as a name, else quoted and cut (it may be huge), `at["…"]`. */
+function keyField(at: string, key: string): string {
+  if (/^[A-Za-z_$][\w$]{0,63}$/.test(key)) return at ? `${at}.${key}` : key;
+  return `${at}[${JSON.stringify(key.length > 64 ? `${key.slice(0, 64)}…` : key)}]`;
+}
+
 /** Parses with a zod schema, or throws a 400 listing every issue with its field path (`where` prefixes it: "query"). */
 export function validate<T>(schema: z.ZodType<T>, value: unknown, where?: string): T {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.slice(0, 20).map((issue) => ({ path: fieldPath(issue.path), message: issue.message }));
+  // An unknown key first: a misspelt `entites` explains the missing `entities`.
+  const issues = [...parsed.error.issues]
+    .sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'))
+    .flatMap((issue) =>
+      issue.code === 'unrecognized_keys'
+        ? issue.keys.map((key) => ({ path: keyField(fieldPath(issue.path), key), message: 'is not a field here (unknown fields are refused, never dropped)' }))
+        : [{ path: fieldPath(issue.path), message: issue.message }],
+    )
+    .slice(0, 20);
   const first = issues[0]!;
   const label = first.path || where || 'body';
   throw new ApiError(400, 'ValidationFailed', `${where && first.path ? `${where} ` : ''}${label}: ${first.message}`, {

@@ -356,6 +356,31 @@ describe('POST /v1/ingest/sync', () => {
     expect((await call('/v1/stats')).body.entity_count).toBe(0);
   });
 
+  it('a body that would read as "this connector now has nothing" by mistake (entities missing, a misspelt or unknown key, data under __proto__, a misspelt record field) is a 400 naming the key, and every stored row is kept', async () => {
+    expect((await call('/v1/ingest/sync', { body: ingestBody() })).status).toBe(200);
+    const { entities, relationships } = ingestBody();
+    const withoutEntities = { connector_id: 'cmdb', sync_id: 'sync-002' };
+    const cases: [string, string][] = [
+      [JSON.stringify(withoutEntities), 'entities'],
+      [JSON.stringify({ ...withoutEntities, entites: entities }), 'entites'],
+      // JSON.parse makes "__proto__" an own key, which a schema that strips unknown keys drops.
+      [`{"connector_id":"cmdb","sync_id":"sync-002","entities":[],"__proto__":${JSON.stringify({ entities, relationships })}}`, '__proto__'],
+      [JSON.stringify(ingestBody({ sync_id: 'sync-002', entities: [{ ...entities[0], propreties: { os: 'x' } }], relationships: [] })), 'entities[0].propreties'],
+      [JSON.stringify(ingestBody({ sync_id: 'sync-002', relationships: [{ ...relationships[0], propertys: {} }] })), 'relationships[0].propertys'],
+    ];
+    for (const [body, field] of cases) {
+      const res = await call('/v1/ingest/sync', { raw: body, headers: { 'content-type': 'application/json' } });
+      expect(res.status, field).toBe(400);
+      expect(res.body.error, field).toMatchObject({ code: 'ValidationFailed', field });
+      expect(res.body.error.message, field).toContain(field);
+    }
+    expect((await call('/v1/stats')).body).toMatchObject({ entity_count: 3, relationship_count: 2 });
+    // An explicit empty list is still how a sender says its connector has nothing left.
+    const emptied = await call('/v1/ingest/sync', { body: { connector_id: 'cmdb', sync_id: 'sync-003', entities: [] } });
+    expect(emptied.status).toBe(200);
+    expect((await call('/v1/stats')).body).toMatchObject({ entity_count: 0, relationship_count: 0 });
+  });
+
   it('only a transient store failure is a 503: a D1 error that would fail again (a missing table: SQLITE_ERROR) is a 500, and nothing is committed', async () => {
     expect((await call('/v1/ingest/sync', { body: ingestBody() })).status).toBe(200);
     await env.DB.prepare('DROP TABLE staged_entities').run();
