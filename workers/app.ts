@@ -32,6 +32,7 @@ import {
   maxBodyBytes,
   readJson,
   relationshipJson,
+  queryParams,
   requestId,
   runJson,
   statsJson,
@@ -72,7 +73,8 @@ export interface AppOptions {
 const INGEST_LEASE_SECONDS = 120;
 
 const Id = z.string().regex(/^[0-9a-f]{32}$/, 'must be a 32-character lowercase hex id');
-const Limit = z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).optional();
+// Decimal digits only: Number() would also take "0x10", "1e2" and " 5".
+const Limit = z.string().regex(/^[0-9]{1,7}$/, 'must be a whole number in decimal digits').transform(Number).pipe(z.number().int().min(1).max(MAX_PAGE_SIZE)).optional();
 const Cursor = z.string().min(1).optional();
 const NonEmpty = z.string().min(1);
 
@@ -225,7 +227,7 @@ export function createApp<Env extends WorkerEnv = WorkerEnv>(options: AppOptions
   app.route('/v1', queryRoutes(store));
 
   app.get('/v1/stats', async (c) => {
-    const q = validate(z.object({ account_id: NonEmpty.optional() }), c.req.query(), 'query');
+    const q = validate(z.object({ account_id: NonEmpty.optional() }), queryParams(c), 'query');
     const counts = await store(c.env).counts(q.account_id === undefined ? {} : { accountId: q.account_id });
     return c.json({
       entity_count: counts.entities,
@@ -238,7 +240,7 @@ export function createApp<Env extends WorkerEnv = WorkerEnv>(options: AppOptions
   app.get('/v1/entities', async (c) => {
     const q = validate(
       z.object({ type: NonEmpty.optional(), class: NonEmpty.optional(), account_id: NonEmpty.optional(), connector_id: NonEmpty.optional(), limit: Limit, cursor: Cursor }),
-      c.req.query(),
+      queryParams(c),
       'query',
     );
     const cursor = cursorOf(q);
@@ -264,7 +266,7 @@ export function createApp<Env extends WorkerEnv = WorkerEnv>(options: AppOptions
     const id = validate(Id, c.req.param('id'), 'id');
     const q = validate(
       z.object({ direction: z.enum(['out', 'in', 'both']).default('both'), verb: NonEmpty.optional(), limit: Limit, cursor: Cursor }),
-      c.req.query(),
+      queryParams(c),
       'query',
     );
     const cursor = cursorOf(q);
@@ -376,7 +378,7 @@ export function createApp<Env extends WorkerEnv = WorkerEnv>(options: AppOptions
         limit: Limit,
         cursor: Cursor,
       }),
-      c.req.query(),
+      queryParams(c),
       'query',
     );
     const limit = q.limit ?? 50;

@@ -203,6 +203,19 @@ function keyField(at: string, key: string): string {
   return `${at}[${JSON.stringify(key.length > 64 ? `${key.slice(0, 64)}…` : key)}]`;
 }
 
+/** The query string's parameters, each given once: a repeated one is a 400 naming it (which value should win is a guess). */
+export function queryParams(c: Context<AppEnv>): Record<string, string> {
+  const params: Record<string, string> = Object.create(null);
+  for (const [name, values] of Object.entries(c.req.queries())) {
+    if (values.length > 1) {
+      const field = keyField('', name);
+      throw new ApiError(400, 'ValidationFailed', `query ${field}: is given ${values.length} times; give it once`, { field, issues: [{ path: field, message: 'repeated' }] });
+    }
+    params[name] = values[0]!;
+  }
+  return params;
+}
+
 /** Parses with a zod schema, or throws a 400 listing every issue with its field path (`where` prefixes it: "query"). */
 export function validate<T>(schema: z.ZodType<T>, value: unknown, where?: string): T {
   const parsed = schema.safeParse(value);

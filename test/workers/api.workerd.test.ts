@@ -550,6 +550,25 @@ describe('reads', () => {
     expect(sum(res.body.relationships_by_verb)).toBe(res.body.relationship_count);
   });
 
+  it('a repeated query parameter (which one would win?) and a limit that is not plain decimal digits (0x10, 1e2, " 5") are a 400 naming the parameter', async () => {
+    const cases: [string, string][] = [
+      ['/v1/entities?type=user&type=host', 'type'],
+      ['/v1/entities?limit=5&limit=5000', 'limit'],
+      ['/v1/entities?limit=0x10', 'limit'],
+      ['/v1/entities?limit=1e2', 'limit'],
+      ['/v1/entities?limit=%205', 'limit'],
+      ['/v1/syncs?limit=2.0', 'limit'],
+      ['/v1/stats?account_id=a&account_id=b', 'account_id'],
+    ];
+    for (const [path, field] of cases) {
+      const res = await call(path);
+      expect(res.status, path).toBe(400);
+      expect(res.body.error, path).toMatchObject({ code: 'ValidationFailed', field });
+      expect(res.body.error.message, path).toContain(field);
+    }
+    expect((await call('/v1/entities?limit=7')).body.entities).toHaveLength(7);
+  });
+
   it('GET /v1/entities pages by cursor: every entity once, in id order, with type and class filters', async () => {
     const seen: string[] = [];
     let cursor: string | null = null;
