@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { KNOWN_VERBS, PqlError, parsePql, type PqlQuery } from 'parallax-edge';
+import { MAX_NESTING } from 'parallax-edge/adapter-kit';
 
 const EXAMPLES: [string, PqlQuery][] = [
   ['FIND host THAT !PROTECTS edr_agent', { kind: 'find', start: { filter: 'host' }, steps: [{ negated: true, verb: 'PROTECTS', direction: 'both', target: { filter: 'edr_agent' } }] }],
@@ -228,5 +229,31 @@ describe(`PQL parser: ${MALFORMED.length} malformed queries, each with its posit
 
   it('the issue example message: line 1, col 17 for RUN after "FIND hosts THAT "', () => {
     expect(() => parsePql('FIND hosts THAT RUN x')).toThrow("line 1, col 17: expected a verb after THAT, found 'RUN'");
+  });
+});
+
+describe('PQL parser: hostile input', () => {
+  /** The PqlError a query throws (fails the test when it throws anything else or nothing). */
+  const pqlErrorOf = (text: string): PqlError => {
+    let error: unknown;
+    try {
+      parsePql(text);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(PqlError);
+    return error as PqlError;
+  };
+
+  it('nesting past MAX_NESTING (NOT, parentheses) is a PqlError at the token that goes too deep, never a RangeError from recursion', () => {
+    for (const [open, levels] of [['NOT ', 1], ['(', 1], ['NOT (', 2]] as const) {
+      const text = `FIND a WITH ${open.repeat(20_000)}x = 1`;
+      const e = pqlErrorOf(text);
+      expect(e.offset).toBe(12 + (open.length * MAX_NESTING) / levels);
+      expect(e.message).toMatch(new RegExp(`at most ${MAX_NESTING} nested NOTs and parentheses`));
+    }
+    // The deepest allowed nesting still parses.
+    expect(parsePql(`FIND a WITH ${'NOT '.repeat(MAX_NESTING)}x = 1`)).toMatchObject({ kind: 'find' });
+    expect(parsePql(`FIND a WITH ${'('.repeat(MAX_NESTING)}x = 1${')'.repeat(MAX_NESTING)}`)).toMatchObject({ kind: 'find' });
   });
 });
