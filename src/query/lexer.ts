@@ -43,12 +43,26 @@ export function describeToken(token: Token): string {
 export function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
   let i = 0;
+  // Positions are asked for in increasing order: count lines from the last one, not from the start (linear, not quadratic).
+  let seen = 0;
+  let seenLine = 1;
+  let seenLineStart = 0;
+  const position = (offset: number): { line: number; column: number } => {
+    if (offset < seen) return positionOf(text, offset);
+    for (; seen < offset && seen < text.length; seen++) {
+      if (text[seen] === '\n') {
+        seenLine++;
+        seenLineStart = seen + 1;
+      }
+    }
+    return { line: seenLine, column: offset - seenLineStart + 1 };
+  };
   const fail = (expected: string, found: string, at: number): never => {
-    const { line, column } = positionOf(text, at);
+    const { line, column } = position(at);
     throw new PqlError(expected, found, line, column, at);
   };
   const push = (kind: TokenKind, value: string, start: number): void => {
-    const { line, column } = positionOf(text, start);
+    const { line, column } = position(start);
     tokens.push({ kind, text: value, raw: text.slice(start, i), offset: start, line, column });
   };
   while (i < text.length) {
@@ -111,7 +125,7 @@ export function tokenize(text: string): Token[] {
     }
     fail('a word, a value or an operator', `'${ch}'`, i);
   }
-  const { line, column } = positionOf(text, text.length);
+  const { line, column } = position(text.length);
   tokens.push({ kind: 'end', text: '', raw: '', offset: text.length, line, column });
   return tokens;
 }
