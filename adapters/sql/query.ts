@@ -76,6 +76,13 @@ class Params {
   }
 }
 
+/**
+ * The JSON path of a top-level property: its name as a JSON string, so that a
+ * backslash, a quote or a control character in it is escaped, not read as path
+ * syntax (`$."a\b"` is an error, `$."a\u0062"` would be `ab`).
+ */
+const propertyPath = (name: string): string => `$.${JSON.stringify(name)}`;
+
 /** SQL LIKE as a GLOB pattern (GLOB is case-sensitive, as PQL's LIKE). */
 export function likeToGlob(pattern: string, escape: string): string {
   const chars = [...pattern];
@@ -98,7 +105,7 @@ class Builder {
   constructor(private readonly context: QueryContext) {}
 
   value(field: PlanField, alias: string): { type: string; value: string; path: string } {
-    const path = this.params.add(`$."${(field as { name: string }).name}"`);
+    const path = this.params.add(propertyPath((field as { name: string }).name));
     return { type: `json_type(${alias}.properties, ${path})`, value: `json_extract(${alias}.properties, ${path})`, path };
   }
 
@@ -333,7 +340,7 @@ async function find(read: ReadRunner, plan: FindPlan, context: QueryContext): Pr
         : `SELECT e0.id AS id,
              CASE j.type WHEN 'true' THEN 'b' WHEN 'false' THEN 'b' WHEN 'integer' THEN 'n' WHEN 'real' THEN 'n' WHEN 'text' THEN 's' ELSE 'z' END AS kind,
              CASE WHEN j.type IN ('true', 'false', 'integer', 'real', 'text') THEN j.value END AS value
-           FROM entities e0 LEFT JOIN json_each(e0.properties, ${b.params.add(`$."${field.name}"`)}) j WHERE ${where}`;
+           FROM entities e0 LEFT JOIN json_each(e0.properties, ${b.params.add(propertyPath(field.name))}) j WHERE ${where}`;
     const cap = b.params.add(Math.min(plan.limit ?? Infinity, context.limits.maxResults + 1));
     statements.push(`SELECT kind, value, COUNT(DISTINCT id) AS n FROM (${source}) GROUP BY kind, value ORDER BY n DESC, kind, value LIMIT ${cap}`);
   } else if (output.kind !== 'count') {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { commitSync, query, runConnector } from 'parallax-edge';
+import { createMemoryStore } from 'parallax-edge/adapters/memory';
 import { createSqliteStore } from 'parallax-edge/adapters/sqlite';
 import { connectorOf, describeQueryContract, describeQueryModel, ent, rel, sync, syncInput } from 'parallax-edge/testing';
 
@@ -65,6 +66,24 @@ describe('sqlite: the query connection (queryMmapBytes)', () => {
       if (queried) expect(await keysOf(store, 'FIND host')).toEqual(['a']);
       await store.close();
       await expect(query(store, 'FIND host')).rejects.toMatchObject({ code: 'StoreFailure' });
+    }
+  });
+});
+
+describe('sqlite: hostile property names in queries', () => {
+  it('a property name is matched exactly, whatever it holds (backslash, NUL, control, \\u-like text): the same answer as memory, never a raw SQLite error', async () => {
+    const properties = { 'a\\b': 1, 'a\\': 2, 'a\u0000b': 3, 'a\\u0062': 4, ab: 5, 'new\nline': 6, 'esc\u001b[2J': 7 };
+    const input = syncInput({ syncId: 's1', entities: [ent('host', 'h1', { properties }), ent('host', 'h2', { properties: { ab: 5 } })] });
+    const store = createSqliteStore(':memory:');
+    const reference = createMemoryStore();
+    await commitSync(store, input);
+    await commitSync(reference, input);
+    for (const [name, value] of Object.entries(properties)) {
+      for (const pql of [`FIND host WITH \`${name}\` = ${value}`, `FIND host GROUP BY \`${name}\``, `FIND host RETURN \`${name}\``]) {
+        const [got, want] = await Promise.all([query(store, pql), query(reference, pql)]);
+        expect(got, JSON.stringify(pql)).toEqual(want);
+      }
+      expect((await query(store, `FIND host WITH \`${name}\` = ${value}`)).entities.map((e) => e.entityKey), JSON.stringify(name)).toEqual(name === 'ab' ? ['h1', 'h2'] : ['h1']);
     }
   });
 });
