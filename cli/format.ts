@@ -66,10 +66,11 @@ export function formatDuration(ms: number, live = false): string {
   return live ? `${(safe / 1000).toFixed(1)}s` : `${Math.round(safe)} ms`;
 }
 
-/** Columns padded to their widest cell, two spaces apart, no trailing spaces; cells are {@link printable}. */
+/** Columns padded to their widest cell, two spaces apart, no trailing spaces; headers and cells are {@link printable}. */
 export function table(columns: readonly Column[], cells: readonly (readonly string[])[]): string {
+  const headers = columns.map((column) => printable(column.header));
   const rows = cells.map((row) => row.map(printable));
-  const widths = columns.map((column, i) => Math.max(column.header.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const widths = columns.map((_, i) => Math.max(headers[i]!.length, ...rows.map((row) => (row[i] ?? '').length)));
   const render = (cells: readonly string[]): string =>
     columns
       .map((column, i) => {
@@ -78,7 +79,7 @@ export function table(columns: readonly Column[], cells: readonly (readonly stri
       })
       .join('  ')
       .trimEnd();
-  return [render(columns.map((c) => c.header)), ...rows.map(render)].join('\n');
+  return [render(headers), ...rows.map(render)].join('\n');
 }
 
 /** The stats of one commit: created / updated / unchanged / deleted / kept, and cascaded deletions. */

@@ -125,6 +125,14 @@ describe.concurrent('Defect 8: every human-readable CLI output escapes control c
     expect(syncs.stdout).toContain(String.raw`evil\x1b]0;pwned\x07`);
   });
 
+  it('query: RETURN column headers, the query\'s own property names, are shown escaped too', async () => {
+    const result = await ws.cli('query', `FIND \`${raw.type}\` WITH _key = 'plain' RETURN _key, \`${raw.property}\``);
+    expect(result.code, result.stderr).toBe(0);
+    expectNoRawControls(result);
+    expect(result.stdout).toMatch(/^_key\s+note\\x1b\[5m$/m);
+    expect(result.stdout).toMatch(/^plain$/m);
+  });
+
   it('--json output round-trips every hostile string exactly, and carries no raw C1 or bidi character either', async () => {
     const entities = await ws.cli('entities', '--type', raw.type, '--json');
     expect(entities.code).toBe(0);
