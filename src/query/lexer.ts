@@ -20,6 +20,7 @@ export interface Token {
 const PUNCT = ['!=', '<=', '>=', '->', '*', '!', '=', '<', '>', '(', ')', ',', '-'] as const;
 const WORD_START = /[A-Za-z_]/;
 const WORD_PART = /[A-Za-z0-9_.:]/;
+const LONE_SURROGATE = /\p{Cs}/u;
 
 /** Position of `offset` in `text`, 1-based. */
 export function positionOf(text: string, offset: number): { line: number; column: number } {
@@ -39,7 +40,7 @@ export function describeToken(token: Token): string {
   return token.kind === 'end' ? 'end of query' : `'${token.raw}'`;
 }
 
-/** Splits a query into tokens, ending with one `end` token. Throws PqlError for an unterminated string or a stray character. */
+/** Splits a query into tokens, ending with one `end` token. Throws PqlError for an unterminated string, a stray character or a lone surrogate. */
 export function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
   let i = 0;
@@ -61,6 +62,9 @@ export function tokenize(text: string): Token[] {
     const { line, column } = position(at);
     throw new PqlError(expected, found, line, column, at);
   };
+  // A lone surrogate is no character: stores would read it differently (SQLite as U+FFFD).
+  const lone = LONE_SURROGATE.exec(text);
+  if (lone) fail('well-formed Unicode (a lone surrogate is not a character)', `U+${lone[0].charCodeAt(0).toString(16).toUpperCase()}`, lone.index);
   const push = (kind: TokenKind, value: string, start: number): void => {
     const { line, column } = position(start);
     tokens.push({ kind, text: value, raw: text.slice(start, i), offset: start, line, column });
@@ -123,7 +127,7 @@ export function tokenize(text: string): Token[] {
       push('punct', punct, start);
       continue;
     }
-    fail('a word, a value or an operator', `'${ch}'`, i);
+    fail('a word, a value or an operator', `'${String.fromCodePoint(text.codePointAt(i)!)}'`, i);
   }
   const { line, column } = position(text.length);
   tokens.push({ kind: 'end', text: '', raw: '', offset: text.length, line, column });

@@ -258,6 +258,26 @@ describe('PQL parser: hostile input', () => {
   });
 });
 
+describe('PQL parser: malformed Unicode', () => {
+  it('a lone surrogate anywhere is a PqlError at its offset, naming it as U+XXXX; a stray astral character is named whole, not by half', () => {
+    for (const text of ["FIND a WITH x = 'ab\uD800'", 'FIND `k\uDC00`', "FIND a WITH x LIKE '\uDFFF%'"]) {
+      let error: unknown;
+      try {
+        parsePql(text);
+      } catch (e) {
+        error = e;
+      }
+      expect(error, JSON.stringify(text)).toBeInstanceOf(PqlError);
+      const e = error as PqlError;
+      expect(e.offset).toBe(text.search(/\p{Cs}/u));
+      expect(e.found).toMatch(/^U\+D[89A-F][0-9A-F]{2}$/);
+      expect(e.message).not.toMatch(/\p{Cs}/u);
+    }
+    expect(() => parsePql('FIND a \u{1F600}')).toThrow("expected a word, a value or an operator, found '\u{1F600}'");
+    expect(parsePql("FIND a WITH x = '\u{1F600}'")).toMatchObject({ start: { where: { value: '\u{1F600}' } } });
+  });
+});
+
 describe('PQL parser: huge input', () => {
   it('a huge query is read in linear time: 100,000 tokens give their PqlError in well under a second, not a hang', () => {
     const text = `FIND a WITH x IN (${'1, '.repeat(50_000)}) oops`;
