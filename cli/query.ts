@@ -1,5 +1,5 @@
 /** `parallax-edge query "<pql>"`: a PQL query on the store, as tables or exact JSON. */
-import { PqlError, QueryLimitError, query, type QueryResult } from '../src/index.js';
+import { PqlError, QueryLimitError, QueryTooComplexError, query, type QueryResult } from '../src/index.js';
 import { CliError, ExitCode, oneLine } from './errors.js';
 import { entitiesTable, formatCount, jsonText, plural, printable, table } from './format.js';
 import { openStore } from './store.js';
@@ -63,6 +63,8 @@ export async function queryCommand(command: QueryCommand, io: CommandIO): Promis
   } catch (error) {
     if (error instanceof PqlError) throw new CliError(error.message, ExitCode.Usage, caretReport(command.pql, error));
     if (error instanceof QueryLimitError) throw new CliError(`query stopped at its ${error.limit} limit: ${error.message}`, ExitCode.SyncFailed);
+    // The query, not the store, is at fault: a usage error like a syntax error.
+    if (error instanceof QueryTooComplexError) throw new CliError(oneLine(error), ExitCode.Usage);
     if (error instanceof RangeError) throw new CliError(oneLine(error));
     throw new CliError(`cannot query store ${command.store}: ${oneLine(error)}`, ExitCode.SyncFailed);
   } finally {

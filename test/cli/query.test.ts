@@ -69,6 +69,14 @@ describe.concurrent('parallax-edge query runs PQL on the store', SPAWNING, () =>
     expect(result.stderr).toBe("parallax-edge: line 1, col 16: expected a verb after THAT, found 'RUN'\n  FIND host THAT RUN x\n                 ^\n");
   });
 
+  it('a query too large for the store (conditions past SQLite\'s expression depth) is a usage error (exit 2) that says so, one line, no stack', async () => {
+    const conditions = Array.from({ length: 1100 }, (_, i) => `p${i} = 1`).join(' AND ');
+    const result = await ws.cli('query', `FIND host WITH ${conditions}`);
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^parallax-edge: .*too large.*use fewer conditions, values or steps\n$/);
+  });
+
   it('an unknown type matches nothing (exit 0); no query, or a page over the results limit, is a usage error (exit 2)', async () => {
     const none = await ws.cli('query', 'FIND spaceship');
     expect(none).toMatchObject({ code: 0, stdout: '0 matches\n' });
