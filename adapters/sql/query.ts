@@ -170,33 +170,38 @@ class Builder {
    * Conditions on the entity `prevId` for steps `i..` (a negated step tests
    * it and the chain goes on from it). A target that is only a type, or `*`,
    * is checked on the relationship's own `to_type`/`from_type` (the id is
-   * derived from it, INV-C03): one covering index seek, no entity read.
+   * derived from it, INV-C03): one covering index seek, no entity read. An
+   * undirected step is one EXISTS over both directions' far ends (UNION ALL),
+   * so the rest of the chain is written once and the SQL grows linearly with
+   * the steps (two EXISTS would each repeat it: 2^n copies).
    */
   chain(prevId: string, steps: readonly PlanStep[], i: number): string {
     const step = steps[i];
     if (!step) return '1';
     const alias = `e${i + 1}`;
     const r = `r${i + 1}`;
-    const verb = step.verb === undefined ? '' : ` AND ${r}.verb = ${this.params.add(step.verb)}`;
     const t = step.target;
     // No account check either: a relationship's ends are in its account (their ids are derived with it).
     const onEdge = !t.where && (t.filter.kind === 'any' || !t.filter.orClass);
-    const exists = (near: 'from_id' | 'to_id', far: 'from_id' | 'to_id'): string => {
-      const id = onEdge ? `${r}.${far}` : `${alias}.id`;
-      const target = !onEdge
-        ? this.node(t, alias)
-        : t.filter.kind === 'named'
-          ? `${r}.${far === 'to_id' ? 'to_type' : 'from_type'} = ${this.params.add(t.filter.name)}`
-          : '1';
-      const rest = step.negated ? '1' : this.chain(id, steps, i + 1);
-      if (rest.length > MAX_QUERY_SQL_LENGTH) {
-        throw new QueryTooComplexError(`the query's steps make more than ${MAX_QUERY_SQL_LENGTH} characters of SQL (each undirected step doubles it): use fewer steps, or give them a direction (-> or <-)`);
-      }
-      const join = onEdge ? '' : ` JOIN entities ${alias} ON ${alias}.id = ${r}.${far}`;
-      return `EXISTS (SELECT 1 FROM relationships ${r}${join} WHERE ${r}.${near} = ${prevId}${verb} AND ${target} AND ${rest})`;
-    };
-    const any =
-      step.direction === 'out' ? exists('from_id', 'to_id') : step.direction === 'in' ? exists('to_id', 'from_id') : `(${exists('from_id', 'to_id')} OR ${exists('to_id', 'from_id')})`;
+    const verb = step.verb === undefined ? '' : ` AND ${r}.verb = ${this.params.add(step.verb)}`;
+    const type = onEdge && t.filter.kind === 'named' ? this.params.add(t.filter.name) : undefined;
+    // The far ends of the relationships at `prevId` in one direction, as `far`.
+    const ends = (near: 'from_id' | 'to_id', far: 'from_id' | 'to_id'): string =>
+      `SELECT ${r}.${far} AS far FROM relationships ${r} WHERE ${r}.${near} = ${prevId}${verb}` +
+      (type === undefined ? '' : ` AND ${r}.${far === 'to_id' ? 'to_type' : 'from_type'} = ${type}`);
+    // LIMIT -1 (no limit) stops SQLite pushing the outer WHERE, the rest of the chain, into both arms: 2^n copies again, in the planner.
+    const both =
+      step.direction === 'out' ? ends('from_id', 'to_id') : step.direction === 'in' ? ends('to_id', 'from_id') : `${ends('from_id', 'to_id')} UNION ALL ${ends('to_id', 'from_id')} LIMIT -1`;
+    const id = onEdge ? `${r}.far` : `${alias}.id`;
+    const rest = step.negated ? '1' : this.chain(id, steps, i + 1);
+    if (rest.length > MAX_QUERY_SQL_LENGTH) {
+      throw new QueryTooComplexError(`the query's steps and conditions make more than ${MAX_QUERY_SQL_LENGTH} characters of SQL: use fewer of them`);
+    }
+    // CROSS JOIN keeps the far ends as the outer loop: the planner may otherwise scan entities for every row of the chain.
+    const join = onEdge ? '' : ` CROSS JOIN entities ${alias} ON ${alias}.id = ${r}.far`;
+    // Without "1 AND" terms: each AND is a level of the expression depth D1 caps at 100.
+    const where = [onEdge ? '1' : this.node(t, alias), rest].filter((part) => part !== '1').join(' AND ') || '1';
+    const any = `EXISTS (SELECT 1 FROM (${both}) ${r}${join} WHERE ${where})`;
     return step.negated ? `(NOT ${any}) AND ${this.chain(prevId, steps, i + 1)}` : any;
   }
 

@@ -29,6 +29,35 @@ const hosts = (syncId: string, keys: readonly string[]) =>
 const keysOf = async (store: Parameters<typeof query>[0], pql: string): Promise<string[]> =>
   (await query(store, pql)).entities.map((e) => e.entityKey).sort();
 
+describe('sqlite: steps in either direction', () => {
+  it('an undirected step writes the rest of the chain once: 24 of them (2^24 copies when each step repeated it) answer as the memory store does, on type-only targets and on targets with a WITH', async () => {
+    // A ring of hosts whose CONNECTS alternate direction, so each step needs both; one host with no CONNECTS.
+    const ring = Array.from({ length: 6 }, (_, i) => `h${i}`);
+    const input = syncInput({
+      syncId: 's1',
+      entities: [...ring, 'lone'].map((k, i) => ent('host', k, { properties: { os: i % 3 === 0 ? 'bsd' : 'linux' } })).concat(ent('role', 'admin')),
+      relationships: ring
+        .map((k, i) => (i % 2 === 0 ? rel(`host:${k}`, 'CONNECTS', `host:${ring[(i + 1) % 6]}`) : rel(`host:${ring[(i + 1) % 6]}`, 'CONNECTS', `host:${k}`)))
+        .concat(rel('host:lone', 'USES', 'role:admin')),
+    });
+    const store = createSqliteStore(':memory:');
+    const reference = createMemoryStore();
+    await commitSync(store, input);
+    await commitSync(reference, input);
+    for (const pql of [
+      `FIND host${' THAT CONNECTS host'.repeat(24)}`,
+      `FIND host${" THAT CONNECTS host WITH os = 'linux'".repeat(24)}`,
+      `FIND host${' THAT CONNECTS host'.repeat(23)} THAT !CONNECTS host WITH os = 'none'`,
+    ]) {
+      const [got, want] = await Promise.all([query(store, pql), query(reference, pql)]);
+      expect(got, pql.slice(0, 60)).toEqual(want);
+      expect(got.count, pql.slice(0, 60)).toBeGreaterThan(0);
+      expect(got.entities.map((e) => e.entityKey)).not.toContain('lone');
+    }
+    await store.close();
+  });
+});
+
 describe('sqlite: the query connection (queryMmapBytes)', () => {
   it('INV-C01: a query sees every commit as soon as it returns, never a sync still staging, and never a stale snapshot', async () => {
     const store = createSqliteStore(freshPath());
