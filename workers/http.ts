@@ -134,7 +134,8 @@ export async function readJson(c: Context<AppEnv>, limit: number, required: bool
     return undefined;
   }
   const contentType = c.req.header('content-type') ?? '';
-  if (!/^application\/(.+\+)?json\b/i.test(contentType)) {
+  // application/json or a +json suffix type, then parameters or nothing (json-seq or json5 are other formats).
+  if (!/^application\/(?:[\w.!#$&^-]+\+)?json\s*(?:;|$)/i.test(contentType)) {
     await discardRest(body.getReader());
     throw new ApiError(415, 'UnsupportedMediaType', 'send the body as application/json');
   }
@@ -232,7 +233,8 @@ export function validate<T>(schema: z.ZodType<T>, value: unknown, where?: string
   const first = issues[0]!;
   const label = first.path || where || 'body';
   throw new ApiError(400, 'ValidationFailed', `${where && first.path ? `${where} ` : ''}${label}: ${first.message}`, {
-    field: first.path,
+    // A bare value (a path param) is named by `where`; "query" names no field.
+    field: first.path || (where === 'query' ? '' : (where ?? '')),
     issues,
   });
 }

@@ -403,6 +403,16 @@ describe('POST /v1/ingest/sync', () => {
     expect(form.status).toBe(415);
     const empty = await call('/v1/ingest/sync', { method: 'POST' });
     expect(empty.status).toBe(400);
+    // A type that only starts like JSON is another type (json-seq is records separated by RS, not one JSON text).
+    for (const type of ['application/json-seq', 'application/jsonx', 'application/json5', 'application/geo+json-seq']) {
+      const res = await call('/v1/ingest/sync', { raw: JSON.stringify(ingestBody()), headers: { 'content-type': type } });
+      expect(res.status, type).toBe(415);
+    }
+    for (const type of ['application/json', 'APPLICATION/JSON; charset=utf-8', 'application/vnd.parallax+json', 'application/json ; charset="UTF-8"']) {
+      const res = await call('/v1/ingest/sync', { raw: JSON.stringify(ingestBody({ sync_id: `ct-${type.length}-${type.charCodeAt(0)}` })), headers: { 'content-type': type } });
+      expect(res.status, `${type}: ${JSON.stringify(res.body)}`).toBe(200);
+    }
+    expect((await call('/v1/stats')).body.entity_count).toBe(3);
   });
 
   /** An ingest body whose one entity key is `h-` then these raw bytes. */
@@ -597,8 +607,8 @@ describe('reads', () => {
     ['/v1/entities?limit=1001', 'limit'],
     ['/v1/entities?limit=ten', 'limit'],
     ['/v1/entities?cursor=not-a-cursor', 'cursor'],
-    ['/v1/entities/not-an-id', ''],
-    ['/v1/entities/not-an-id/relationships', ''],
+    ['/v1/entities/not-an-id', 'id'],
+    ['/v1/entities/not-an-id/relationships', 'id'],
     [`/v1/entities/${entityId('default', 'user', 'k-0')}/relationships?direction=sideways`, 'direction'],
     ['/v1/syncs?status=exploded', 'status'],
     ['/v1/syncs?cursor=zzz', 'cursor'],
@@ -606,6 +616,7 @@ describe('reads', () => {
     const res = await call(path);
     expect(res.status).toBe(400);
     expect(res.body.error).toMatchObject({ code: 'ValidationFailed', field });
+    expect(res.body.error.message).toMatch(new RegExp(`^(query )?${field}: `));
   });
 
   it('GET /v1/entities/:id returns the entity or a JSON 404', async () => {
