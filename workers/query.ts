@@ -13,7 +13,8 @@ import type { WorkerEnv } from './bindings.js';
 /** Longest PQL text the route takes. */
 export const MAX_PQL_LENGTH = 10_000;
 
-const QueryBody = z.object({
+// Strict: a misspelt `acount_id` dropped would query every account.
+const QueryBody = z.strictObject({
   pql: z.string().min(1).max(MAX_PQL_LENGTH),
   account_id: z.string().min(1).optional(),
   limit: z.number().int().min(1).max(10_000).optional(),
@@ -51,7 +52,11 @@ export function queryRoutes(store: (env: WorkerEnv) => GraphStore): Hono<AppEnv>
       }
       if (error instanceof QueryLimitError) throw new ApiError(422, 'QueryLimitExceeded', error.message, { limit: error.limit, max: error.max });
       if (error instanceof QueryTooComplexError) throw new ApiError(422, 'QueryTooComplex', `pql: ${error.message}`, { field: 'pql' });
-      if (error instanceof RangeError) throw new ApiError(400, 'ValidationFailed', `cursor: ${error.message}`, { field: 'cursor', issues: [{ path: 'cursor', message: error.message }] });
+      // The page checks name their field first ("cursor ...", "limit ..."); any other RangeError is ours, a 500.
+      if (error instanceof RangeError) {
+        const field = /^(cursor|limit)\b/.exec(error.message)?.[1];
+        if (field) throw new ApiError(400, 'ValidationFailed', `${field}: ${error.message}`, { field, issues: [{ path: field, message: error.message }] });
+      }
       throw error;
     }
   });

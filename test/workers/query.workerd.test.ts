@@ -63,6 +63,17 @@ describe('POST /v1/query (issue 13)', () => {
     expect((await post({ pql: 'FIND *' }, null)).status).toBe(401);
   });
 
+  it('a misspelt or unknown body key (acount_id, limt) is a 400 naming it, never dropped into a query over every account or an unbounded page', async () => {
+    for (const [body, field] of [
+      [{ pql: 'FIND host', acount_id: 'acme' }, 'acount_id'],
+      [{ pql: 'FIND host', limt: 1 }, 'limt'],
+    ] as const) {
+      const res = await post(body);
+      expect(res.status, field).toBe(400);
+      expect(res.body.error, field).toMatchObject({ code: 'ValidationFailed', field });
+    }
+  });
+
   it('a condition nested deeper than MAX_NESTING (parentheses or NOT) is a 400 PqlSyntaxError naming pql at the position, never a stack overflow reported as the cursor or a 500', async () => {
     for (const [what, pql] of [
       ['parentheses', `FIND host WITH ${'('.repeat(4000)}os = 'linux'${')'.repeat(4000)}`],
