@@ -113,6 +113,8 @@ export function tokenize(text: string): Token[] {
       const m = /^[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i))!;
       i += m[0].length;
       if (i < text.length && WORD_PART.test(text[i]!)) fail('a number', `'${text.slice(start, i + 1)}'`, start);
+      // No property holds a non-finite number, and stores bind Infinity differently.
+      if (!Number.isFinite(Number(m[0]))) fail('a number a double can hold', `'${m[0].length > 40 ? `${m[0].slice(0, 40)}…` : m[0]}'`, start);
       push('number', m[0], start);
       continue;
     }
