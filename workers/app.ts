@@ -26,6 +26,7 @@ import { decodeCursor, propertyValueProblem } from '../src/adapter-kit.js';
 import { createD1Store, isTransientD1Error, type D1StoreOptions } from '../adapters/d1.js';
 import {
   ApiError,
+  allowedMethods,
   bearerAuth,
   entityJson,
   errorBody,
@@ -494,7 +495,17 @@ export function createApp<Env extends WorkerEnv = WorkerEnv>(options: AppOptions
     });
   }
 
-  app.notFound((c) => c.json(errorBody(c, new ApiError(404, 'NotFound', `no route ${c.req.method} ${new URL(c.req.url).pathname}`)), 404));
+  let allowed: ((path: string) => string[]) | undefined;
+  app.notFound((c) => {
+    const path = new URL(c.req.url).pathname;
+    // Every route is registered by the first miss.
+    const allow = (allowed ??= allowedMethods(app.routes))(path);
+    if (allow.length > 0) {
+      c.header('Allow', allow.join(', '));
+      return c.json(errorBody(c, new ApiError(405, 'MethodNotAllowed', `${path} takes ${allow.join(', ')}, not ${c.req.method}`)), 405);
+    }
+    return c.json(errorBody(c, new ApiError(404, 'NotFound', `no route ${c.req.method} ${path}`)), 404);
+  });
 
   app.onError((error, c) => {
     if (error instanceof ApiError) return c.json(errorBody(c, error), error.status);

@@ -4,6 +4,7 @@
  * snake_case wire shapes (Parallax's naming).
  */
 import type { Context, MiddlewareHandler } from 'hono';
+import { RegExpRouter } from 'hono/router/reg-exp-router';
 import type { z } from 'zod';
 import type { StoredEntity, StoredRelationship, SyncStats } from '../src/index.js';
 import type { WorkerAppEnv, WorkerEnv } from './bindings.js';
@@ -15,7 +16,7 @@ export type AppEnv = WorkerAppEnv;
 export class ApiError extends Error {
   override readonly name = 'ApiError';
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 500 | 501 | 503,
+    readonly status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 500 | 501 | 503,
     readonly code: string,
     message: string,
     readonly details: Record<string, unknown> = {},
@@ -307,5 +308,23 @@ export function runJson(r: RunRecord): Record<string, unknown> {
     rows_written: r.rowsWritten,
     failed_steps: r.failedSteps.map((s) => ({ step_id: s.stepId, kind: s.kind, message: s.message })),
     error: r.error,
+  };
+}
+
+/**
+ * The methods `routes` take at a path, for a 405's `Allow`: Hono's own router
+ * over them (middleware, method ALL, left out). HEAD goes wherever GET does.
+ */
+export function allowedMethods(routes: readonly { readonly method: string; readonly path: string }[]): (path: string) => string[] {
+  const router = new RegExpRouter<string>();
+  const methods = new Set<string>();
+  for (const route of routes) {
+    if (route.method === 'ALL') continue;
+    router.add(route.method, route.path, route.method);
+    methods.add(route.method);
+  }
+  return (path) => {
+    const allowed = [...methods].filter((method) => router.match(method, path)[0].length > 0);
+    return allowed.includes('GET') ? [...allowed, 'HEAD'] : allowed;
   };
 }

@@ -163,6 +163,25 @@ describe('auth and request ids', () => {
     expect(res.headers.get('x-request-id')).toBe(res.body.error.request_id);
   });
 
+  it('a route asked with a method it does not take is a JSON 405 with Allow listing the methods it takes (HEAD wherever GET); a wrong token is still a 401 first', async () => {
+    const cases: [string, string, string][] = [
+      ['DELETE', '/v1/entities/d9c3cff7d8c3bcad3688abc103d4f260', 'GET, HEAD'],
+      ['GET', '/v1/ingest/sync', 'POST'],
+      ['PUT', '/v1/query', 'POST'],
+      ['POST', '/v1/stats', 'GET, HEAD'],
+      ['PATCH', '/v1/health', 'GET, HEAD'],
+    ];
+    for (const [method, path, allow] of cases) {
+      const res = await call(path, { method });
+      expect(res.status, `${method} ${path}`).toBe(405);
+      expect(res.headers.get('allow'), `${method} ${path}`).toBe(allow);
+      expect(res.body.error, `${method} ${path}`).toMatchObject({ code: 'MethodNotAllowed' });
+      expect(res.body.error.message).toContain(allow);
+    }
+    expect((await call('/v1/stats', { method: 'POST', token: 'wrong' })).status).toBe(401);
+    expect((await call('/v1/nope', { method: 'DELETE' })).status).toBe(404);
+  });
+
   it('an unexpected failure is a JSON 500 without a stack trace; a D1 failure Cloudflare calls transient is a 503', async () => {
     const broken = { prepare: () => { throw new Error('secret internals at Object.<anonymous> (db.ts:1:1)'); }, batch: () => { throw new Error('boom'); } };
     const res = await call('/v1/stats', { env: baseEnv({ DB: broken }) });
