@@ -121,6 +121,28 @@ class Builder {
     return '0';
   }
 
+  /**
+   * `field` equal to one of `values` as {@link equals} has it, each type's
+   * values bound as one JSON array that json_each reads: one parameter and one
+   * level of depth however long the list (an OR of equalities nests a level per
+   * value, past D1's 100 at about 100 values).
+   */
+  oneOf(field: PlanField, values: readonly PqlValue[], alias: string): string {
+    const strings = values.filter((v): v is string => typeof v === 'string');
+    const numbers = values.filter((v): v is number => typeof v === 'number');
+    const list = (items: readonly (string | number)[]): string => `(SELECT value FROM json_each(${this.params.add(JSON.stringify(items))}))`;
+    if (field.kind === 'builtin') return strings.length > 0 ? `(${alias}.${COLUMN[field.field]} IN ${list(strings)})` : '0';
+    const p = this.value(field, alias);
+    const parts: string[] = [];
+    if (strings.length > 0) {
+      const s = list(strings);
+      parts.push(`(CASE ${p.type} WHEN 'text' THEN ${p.value} IN ${s} WHEN 'array' THEN EXISTS (SELECT 1 FROM json_each(${alias}.properties, ${p.path}) j WHERE j.type = 'text' AND j.value IN ${s}) ELSE 0 END)`);
+    }
+    if (numbers.length > 0) parts.push(`COALESCE(${p.type} IN ('integer', 'real') AND ${p.value} IN ${list(numbers)}, 0)`);
+    for (const flag of [true, false]) if (values.includes(flag)) parts.push(`(${p.type} IS '${flag}')`);
+    return `(${parts.join(' OR ') || '0'})`;
+  }
+
   condition(c: PlanCondition, alias: string): string {
     switch (c.kind) {
       case 'compare': {
@@ -134,7 +156,7 @@ class Builder {
         return `COALESCE(${p.type} IN (${types}) AND ${p.value} ${c.op} ${this.params.add(literal)}, 0)`;
       }
       case 'in':
-        return `(${c.values.map((v) => this.equals(c.field, v, alias)).join(' OR ') || '0'})`;
+        return this.oneOf(c.field, c.values, alias);
       case 'like': {
         const g = this.params.add(likeToGlob(c.pattern, c.escape));
         if (c.field.kind === 'builtin') return `(${alias}.${COLUMN[c.field.field]} GLOB ${g})`;
