@@ -411,8 +411,8 @@ describe('sqlite: opening, closing, read-only', () => {
   it('a long-lived store holds at most STATEMENT_CACHE_SIZE prepared statements a connection, the least recently used going first: every PQL query shape is a text of its own', async () => {
     const store = createSqliteStore(freshPath());
     await streamSync(store, syncInput({ syncId: 's1', entities: [ent('host', 'a', { properties: { os: 'linux' } })] }));
-    // k values before 'linux': a statement text per k.
-    const shape = (k: number) => `FIND host WITH os IN (${Array.from({ length: k }, (_, i) => `'v${i}', `).join('')}'linux')`;
+    // k conditions before os = 'linux': a statement text per k (an IN list of any length is one text: its values are one bound array).
+    const shape = (k: number) => `FIND host WITH ${Array.from({ length: k }, (_, i) => `os = 'v${i}' OR `).join('')}os = 'linux'`;
     const keys = async (k: number) => (await query(store, shape(k))).entities.map((e) => e.entityKey);
     const prepare = vi.spyOn(Database.prototype, 'prepare');
     try {
@@ -431,6 +431,11 @@ describe('sqlite: opening, closing, read-only', () => {
       const before = prepare.mock.calls.length;
       await keys(1);
       expect(prepare.mock.calls.length, 'the least recently used shape was dropped, so it is prepared again').toBeGreaterThan(before);
+      const inList = (k: number) => query(store, `FIND host WITH os IN (${Array.from({ length: k }, (_, i) => `'v${i}', `).join('')}'linux')`);
+      expect((await inList(1)).count).toBe(1);
+      const lists = prepare.mock.calls.length;
+      for (const k of [2, 50, 500]) expect((await inList(k)).count).toBe(1);
+      expect(prepare.mock.calls.length, 'IN lists of any length share their statements').toBe(lists);
     } finally {
       prepare.mockRestore();
       await store.close();
