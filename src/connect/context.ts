@@ -7,6 +7,9 @@ import {
   entityProblems,
   relationshipLooksValid,
   relationshipProblems,
+  snapshotEntity,
+  snapshotRelationship,
+  UnreadableField,
   type FieldProblem,
 } from '../model/validate.js';
 import { isKnownClass, isKnownVerb } from '../model/vocabulary.js';
@@ -142,7 +145,13 @@ export class RunStepContext implements StepContext {
   ) {}
 
   emitEntity(input: EntityBuilder | EntityData): EmitResult {
-    const data = input instanceof EntityBuilder ? input.build() : input;
+    // A builder's data is a snapshot already; a plain record is copied, read once.
+    let data: EntityData;
+    try {
+      data = input instanceof EntityBuilder ? input.build() : snapshotEntity(input);
+    } catch (error) {
+      return this.#unreadable('entity', error);
+    }
     // The detailed problem list (and its messages) only when the fast check fails or the class is unknown.
     if (!data || !entityLooksValid(data) || !isKnownClass(data.entityClass)) {
       const what = data ? `entity ${describeEntity(data)}` : 'entity';
@@ -159,7 +168,12 @@ export class RunStepContext implements StepContext {
   }
 
   emitRelationship(input: RelationshipBuilder | RelationshipData): EmitResult {
-    const data = input instanceof RelationshipBuilder ? input.build() : input;
+    let data: RelationshipData;
+    try {
+      data = input instanceof RelationshipBuilder ? input.build() : snapshotRelationship(input);
+    } catch (error) {
+      return this.#unreadable('relationship', error);
+    }
     // No closure per emit here: this runs for every relationship.
     if (!data || !relationshipLooksValid(data) || !isKnownVerb(data.verb)) {
       const what = data ? `relationship ${describeRelationship(data)}` : 'relationship';
@@ -202,6 +216,12 @@ export class RunStepContext implements StepContext {
       .map((p) => `${p.field} ${p.message}`)
       .join('; ');
     return this.#reject(`${what} refused: ${detail}`, firstError.field);
+  }
+
+  /** A record whose getter or proxy threw while it was read: refused like any bad record (anything else is rethrown). */
+  #unreadable(what: string, error: unknown): EmitResult {
+    if (!(error instanceof UnreadableField)) throw error;
+    return this.#reject(`${what} refused: ${error.message}`, error.field);
   }
 
   #reject(message: string, field: string): EmitResult {

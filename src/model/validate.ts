@@ -10,7 +10,7 @@ import {
   rowBytesBound,
 } from './limits.js';
 import type { RelationshipData } from './relationship.js';
-import { NOT_UNICODE, propertyValueProblem, wellFormedText, type Properties, type PropertyValue } from './values.js';
+import { NOT_UNICODE, propertyValueProblem, setProperty, wellFormedText, type Properties, type PropertyValue } from './values.js';
 import { isKnownClass, isKnownVerb } from './vocabulary.js';
 
 /** One problem with an emitted record, naming the field it is about. */
@@ -234,4 +234,73 @@ export function relationshipLooksValid(data: RelationshipData): boolean {
   if (units < 0) return false;
   const codeUnits = units + fromType.length + fromKey.length + verb.length + toType.length + toKey.length;
   return rowBytesBound(codeUnits) <= MAX_ROW_BYTES || relationshipRowBytes(data) <= MAX_ROW_BYTES;
+}
+
+/** A field of an emitted record whose getter or Proxy trap threw while the emit read it. */
+export class UnreadableField extends Error {
+  constructor(
+    readonly field: string,
+    cause: unknown,
+  ) {
+    super(`${field} could not be read: its getter or proxy threw`, { cause });
+  }
+}
+
+/**
+ * What an emit keeps of a connector's plain record: each field read once,
+ * into objects the connector has no handle on, so a getter, a Proxy or a
+ * change after the emit cannot make the stored row differ from the row
+ * checked. Anything but an object is returned as is, for the checks to refuse.
+ */
+export function snapshotEntity(data: EntityData): EntityData {
+  if (data === null || typeof data !== 'object') return data;
+  let field = 'entity';
+  try {
+    field = 'entityType';
+    const entityType = data.entityType;
+    field = 'entityKey';
+    const entityKey = data.entityKey;
+    field = 'entityClass';
+    const entityClass = data.entityClass;
+    field = 'displayName';
+    const displayName = data.displayName;
+    field = 'properties';
+    return { entityType, entityKey, entityClass, displayName, properties: snapshotProperties(data.properties) };
+  } catch (error) {
+    throw error instanceof UnreadableField ? error : new UnreadableField(field, error);
+  }
+}
+
+/** {@link snapshotEntity} for a relationship. */
+export function snapshotRelationship(data: RelationshipData): RelationshipData {
+  if (data === null || typeof data !== 'object') return data;
+  let field = 'relationship';
+  try {
+    field = 'fromType';
+    const fromType = data.fromType;
+    field = 'fromKey';
+    const fromKey = data.fromKey;
+    field = 'verb';
+    const verb = data.verb;
+    field = 'toType';
+    const toType = data.toType;
+    field = 'toKey';
+    const toKey = data.toKey;
+    field = 'properties';
+    return { fromType, fromKey, verb, toType, toKey, properties: snapshotProperties(data.properties) };
+  } catch (error) {
+    throw error instanceof UnreadableField ? error : new UnreadableField(field, error);
+  }
+}
+
+function snapshotProperties(properties: Readonly<Properties>): Properties {
+  if (properties === null || typeof properties !== 'object' || Array.isArray(properties)) return properties;
+  const copy: Record<string, unknown> = {};
+  let name: string | undefined;
+  try {
+    for (name of Object.keys(properties)) setProperty(copy, name, properties[name]);
+  } catch (error) {
+    throw new UnreadableField(name === undefined ? 'properties' : propertyField(name), error);
+  }
+  return copy as Properties;
 }

@@ -114,8 +114,17 @@ export function propertiesText(properties: Properties): string {
 /**
  * Sets a property on a builder's plain object; a name `__proto__` is
  * defined as data (a plain assignment would set the prototype instead).
+ * An array is copied item by item: the connector keeps no handle on it (a
+ * later push, or its own `toJSON`, would change what was checked), and a
+ * hole becomes undefined, which the checks refuse.
  */
 export function setProperty(target: Record<string, unknown>, name: string, value: unknown): void {
+  if (Array.isArray(value)) {
+    const items = value as unknown[];
+    const copy = new Array<unknown>(items.length);
+    for (let i = 0; i < items.length; i++) copy[i] = items[i];
+    value = copy;
+  }
   if (name === '__proto__') Object.defineProperty(target, name, { value, writable: true, enumerable: true, configurable: true });
   else target[name] = value;
 }

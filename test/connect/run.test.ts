@@ -13,6 +13,7 @@ import {
   type SyncEvent,
 } from 'parallax-edge';
 import { createMemoryStore } from 'parallax-edge/adapters/memory';
+import { commitSync, entityId } from 'parallax-edge';
 import { streamed } from '../../src/ingest/streamed.js';
 
 /** A connector whose steps are plain functions, for driving the scheduler. */
@@ -653,5 +654,90 @@ describe('hostile values where text belongs', () => {
       expect(error.field, field).toBe(field);
       expect(error.message, field).not.toMatch(/object Object|Symbol\(|boom/);
     }
+  });
+});
+
+describe('an emit takes a snapshot: the connector cannot change what it emitted', () => {
+  it.each(['memory', 'streamed'])('a plain record and its property array changed after the emit are stored as emitted (%s)', async (mode) => {
+    const store = createMemoryStore();
+    const options = { accountId: 'acme', ...(mode === 'streamed' ? { store } : {}) };
+    const tags = ['a'];
+    const record = { entityType: 'host', entityKey: 'h1', entityClass: 'Host', displayName: 'before', properties: { b: 1, a: 'x', tags } as Record<string, unknown> };
+    const built = entity('host', 'h2').class('Host').property('tags', tags);
+    const output = await runConnector(
+      connector([step('main', 'Main').build()], {
+        main: (ctx) => {
+          expect(ctx.emitEntity(record as never).ok).toBe(true);
+          expect(ctx.emitEntity(built).ok).toBe(true);
+          record.displayName = 'after';
+          (record as Record<string, unknown>).entityClass = 42;
+          record.properties.a = Number.NaN;
+          record.properties.added = 'late';
+          tags.push('\ud800');
+        },
+      }),
+      options,
+    );
+    await commitSync(store, output);
+    const h1 = await store.findEntity('acme', 'host', 'h1');
+    expect(h1).toMatchObject({ entityClass: 'Host', displayName: 'before', properties: { b: 1, a: 'x', tags: ['a'] } });
+    expect(h1!.properties).not.toHaveProperty('added');
+    expect((await store.findEntity('acme', 'host', 'h2'))!.properties).toEqual({ tags: ['a'] });
+  });
+
+  it('a getter, an array with its own toJSON, or an entityKey getter is read once: the value checked is the value stored', async () => {
+    const store = createMemoryStore();
+    let reads = 0;
+    const flip = { get flip() { return reads++ === 0 ? 'ok' : { nested: 1 }; } };
+    const arr = Object.assign(['a'], { toJSON: () => 'not an array' });
+    let keyReads = 0;
+    const keyed = Object.defineProperty({ entityType: 'host', entityClass: 'Host', displayName: 'k', properties: {} }, 'entityKey', {
+      get: () => (keyReads++ === 0 ? 'k' : '\ud800'),
+      enumerable: true,
+    });
+    const output = await runConnector(
+      connector([step('main', 'Main').build()], {
+        main: (ctx) => {
+          ctx.emitEntity({ entityType: 'host', entityKey: 'g', entityClass: 'Host', displayName: 'g', properties: flip } as never).orThrow();
+          ctx.emitEntity({ entityType: 'host', entityKey: 'arr', entityClass: 'Host', displayName: 'a', properties: { arr } } as never).orThrow();
+          ctx.emitEntity(keyed as never).orThrow();
+        },
+      }),
+      { accountId: 'acme', store },
+    );
+    await commitSync(store, output);
+    expect((await store.findEntity('acme', 'host', 'g'))!.properties).toEqual({ flip: 'ok' });
+    expect((await store.findEntity('acme', 'host', 'arr'))!.properties).toEqual({ arr: ['a'] });
+    const k = await store.getEntity(entityId('acme', 'host', 'k'));
+    expect(k?.entityKey).toBe('k');
+  });
+
+  it('a getter or Proxy trap that throws during an emit is a Validation error naming the field and step; the step goes on', async () => {
+    const errors: (ConnectorError | undefined)[] = [];
+    const throwing = Object.defineProperty({ entityType: 'host', entityKey: 'x', entityClass: 'Host', properties: {} }, 'displayName', {
+      get: () => {
+        throw new Error('boom');
+      },
+      enumerable: true,
+    });
+    const trap = new Proxy({}, { ownKeys: () => { throw new Error('trap'); } });
+    const output = await runConnector(
+      connector([step('main', 'Main').build()], {
+        main: (ctx) => {
+          errors.push(ctx.emitEntity(throwing as never).error);
+          errors.push(ctx.emitEntity({ entityType: 'host', entityKey: 'p', entityClass: 'Host', displayName: 'p', properties: trap } as never).error);
+          errors.push(ctx.emitRelationship({ fromType: 'host', fromKey: 'a', verb: 'HAS', toType: 'host', toKey: 'b', properties: trap } as never).error);
+          ctx.emitEntity(user('after')).orThrow();
+        },
+      }),
+      { accountId: 'acme' },
+    );
+    expect(output.steps[0]!.status).toBe('completed');
+    expect(output.entities.map((e) => e.entityKey)).toEqual(['after']);
+    expect(errors.map((e) => [e?.kind, e?.field, e?.stepId])).toEqual([
+      ['Validation', 'displayName', 'main'],
+      ['Validation', 'properties', 'main'],
+      ['Validation', 'properties', 'main'],
+    ]);
   });
 });
