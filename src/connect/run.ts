@@ -269,6 +269,8 @@ export function runSink(state: SinkState): EmitSink {
       const first = keys.claim(id, stepNumbers.get(stepId)!);
       if (first !== 0) return order[first - 1];
       const kept = records.get(stepId);
+      // Kept records reach other steps through ctx.prior: none may change them.
+      if (kept) deepFreeze(data);
       if (kind === 'entity') {
         kept?.entities.push(data as EntityData);
         stepWriters.get(stepId)?.addEntity(data as EntityData, id);
@@ -291,6 +293,13 @@ export function runSink(state: SinkState): EmitSink {
       signal.throwIfAborted();
     },
   };
+}
+
+/** Freezes an emitted record, its properties and their arrays (the emit's own snapshot). */
+function deepFreeze(data: EntityData | RelationshipData): void {
+  for (const value of Object.values(data.properties)) if (Array.isArray(value)) Object.freeze(value);
+  Object.freeze(data.properties);
+  Object.freeze(data);
 }
 
 /**
@@ -380,7 +389,7 @@ export function priorOf(graph: StepGraph, stepId: string, completed: readonly st
   /** Without a store every record is in memory; these read them whatever the step declares. */
   const recorded = (): EntityData[] => steps.flatMap((id) => sources.records.get(id)!.entities);
   const keyed = (): Map<string, EntityData> => (byKey ??= new Map(recorded().map((e) => [`${e.entityType}\0${e.entityKey}`, e])));
-  const all = (): EntityData[] => (entities ??= held().flatMap((r) => r.entities));
+  const all = (): EntityData[] => (entities ??= Object.freeze(held().flatMap((r) => r.entities)) as EntityData[]);
   /** The dependencies' records in id order, as a store pages them. */
   const inMemory = (filter: PriorFilter): EntityData[] =>
     recorded()
@@ -419,6 +428,7 @@ export function priorOf(graph: StepGraph, stepId: string, completed: readonly st
           if (list) list.push(e);
           else byType.set(e.entityType, [e]);
         }
+        for (const list of byType.values()) Object.freeze(list);
       }
       return byType.get(type) ?? [];
     },
@@ -427,7 +437,7 @@ export function priorOf(graph: StepGraph, stepId: string, completed: readonly st
       return keyed().get(`${type}\0${key}`);
     },
     entities: () => all(),
-    relationships: () => (relationships ??= held().flatMap((r) => r.relationships)),
+    relationships: () => (relationships ??= Object.freeze(held().flatMap((r) => r.relationships)) as RelationshipData[]),
   };
 }
 

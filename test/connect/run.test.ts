@@ -741,3 +741,35 @@ describe('an emit takes a snapshot: the connector cannot change what it emitted'
     ]);
   });
 });
+
+describe('prior data is read-only', () => {
+  it.each(['memory', 'streamed'])('a dependent that changes what ctx.prior returned changes neither what its dependency emitted nor what later steps see (%s)', async (mode) => {
+    const store = createMemoryStore();
+    const seen: unknown[] = [];
+    const output = await runConnector(
+      connector([step('hosts', 'Hosts').build(), step('a', 'A').dependsOn(['hosts']).build(), step('b', 'B').dependsOn(['a']).build()], {
+        hosts: (ctx) => void ctx.emitEntity(entity('host', 'h1').class('Host').property('os', 'linux').property('tags', ['x'])),
+        a: (ctx) => {
+          const tamper = (f: () => void): void => {
+            try {
+              f();
+            } catch {
+              /* a frozen record refuses the change */
+            }
+          };
+          const [host] = ctx.prior.entitiesByType('host') as unknown as Record<string, any>[];
+          tamper(() => void (host!.properties.os = Number.NaN));
+          tamper(() => void host!.properties.tags.push('y'));
+          tamper(() => void (host!.displayName = 'changed'));
+          tamper(() => void (ctx.prior.entitiesByType('host') as unknown as unknown[]).push({ entityType: 'host', entityKey: 'fake' }));
+          tamper(() => void ((ctx.prior.get('host', 'h1') as any).properties.added = 1));
+        },
+        b: (ctx) => void seen.push(ctx.prior.entitiesByType('host').map((e) => [e.entityKey, e.displayName, { ...e.properties }])),
+      }),
+      { accountId: 'acme', ...(mode === 'streamed' ? { store } : {}) },
+    );
+    expect(seen).toEqual([[['h1', 'h1', { os: 'linux', tags: ['x'] }]]]);
+    await commitSync(store, output);
+    expect((await store.findEntity('acme', 'host', 'h1'))).toMatchObject({ displayName: 'h1', properties: { os: 'linux', tags: ['x'] } });
+  });
+});
