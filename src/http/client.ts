@@ -155,6 +155,8 @@ export interface HttpClientOptions {
   readonly timeoutMs?: number;
   /** Retry policy; `false` sends every request once. */
   readonly retry?: RetryOptions | false;
+  /** Most bytes of a JSON body the client reads; a larger one is an `Api` error, not retried. Default 64 MiB. */
+  readonly maxBodyBytes?: number;
   /** Called before each wait-and-retry. Exceptions it throws fail the request. */
   readonly onRetry?: (event: RetryEvent) => void;
   /** Called for each response with rate-limit headers and each rate-limited response. Exceptions it throws fail the request. */
@@ -210,6 +212,7 @@ export interface JsonResponse<T> {
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
 const DEFAULTS = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 30_000, maxWaitMs: 60_000, unsafeMethods: false };
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 const EXCERPT_CHARS = 200;
@@ -289,6 +292,36 @@ async function bodyExcerpt(response: Response): Promise<string> {
     reader.cancel().catch(() => {});
   }
   return summarize(text, response.headers.get('content-type'));
+}
+
+/**
+ * The body as text, refused past `maxBytes`: a broken or hostile server
+ * could otherwise send more than the runtime's memory. A stream failure
+ * here is a transport failure (retried); the size refusal is not retried.
+ */
+async function bodyText(response: Response, maxBytes: number, label: string, endpoint: string): Promise<string> {
+  const tooLarge = (): ConnectorError =>
+    ConnectorError.api(response.status, endpoint, `${label} returned a body over ${maxBytes.toLocaleString('en-US')} bytes (maxBodyBytes)`);
+  if (Number(response.headers.get('content-length')) > maxBytes) {
+    discard(response);
+    throw tooLarge();
+  }
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let bytes = 0;
+  let text = '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    bytes += value.byteLength;
+    if (bytes > maxBytes) {
+      reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    text += decoder.decode(value, { stream: true });
+  }
+  return text + decoder.decode();
 }
 
 function discard(response: Response): void {
@@ -427,7 +460,7 @@ export class HttpClient {
     const { result, response } = await this.#exchange(path, rest, async (res, url) => {
       const endpoint = displayUrl(url);
       if (res.status === 204 || res.status === 205 || method === 'HEAD') return undefined;
-      const text = await res.text(); // a stream failure here is a transport failure: retried
+      const text = await bodyText(res, this.#options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, `${method} ${endpoint}`, endpoint);
       let data: unknown;
       try {
         if (text.trim() === '') throw new Error('the body is empty');

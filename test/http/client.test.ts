@@ -478,6 +478,28 @@ describe('timeouts and aborts', () => {
 });
 
 describe('JSON decoding', () => {
+  it('a JSON body over maxBodyBytes is an Api error naming the limit, whether Content-Length announces it or it streams without one; not retried', async () => {
+    const big = JSON.stringify({ items: 'x'.repeat(5_000) });
+    server.route('/announced', (_req, res) => res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(big.length) }).end(big));
+    server.route('/streamed', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      for (let i = 0; i < 5; i++) res.write(big);
+      res.end();
+    });
+    for (const path of ['/announced', '/streamed']) {
+      const { client, retries } = testClient({ maxBodyBytes: 1_000 });
+      const error = await connectorError(client.getJson(path));
+      expect(error.kind, path).toBe('Api');
+      expect(error.status, path).toBe(200);
+      expect(error.message, path).toContain('maxBodyBytes');
+      expect(error.message, path).toContain('1,000');
+      expect(retries, path).toEqual([]);
+    }
+    // At the limit the body decodes.
+    server.route('/fits', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(big));
+    expect(await testClient({ maxBodyBytes: big.length }).client.getJson('/fits')).toEqual({ items: 'x'.repeat(5_000) });
+  });
+
   it('truncated JSON with status 200 is an Api error with the status, the parse error and the start of the body; not retried', async () => {
     server.route('/truncated', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"items": [{"id": 1}, {"id"'));
     const { client, retries } = testClient();
