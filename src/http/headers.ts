@@ -1,5 +1,8 @@
 /** Parsers for the response headers the client acts on: Retry-After, rate-limit headers and Link. */
 
+/** The last instant a Date holds (ECMA-262 time values), epoch ms. */
+const MAX_TIME = 8.64e15;
+
 /**
  * Milliseconds to wait according to a `Retry-After` header value (RFC 9110
  * §10.2.3): either delay-seconds (`"120"`, decimals tolerated) or an HTTP date,
@@ -15,7 +18,8 @@ export function parseRetryAfter(value: string | null | undefined, now: number = 
   if (value == null) return undefined;
   const text = value.trim();
   if (text === '') return undefined;
-  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  // A hostile delay (400 digits is Infinity) ends at the last instant a Date holds, so `now + wait` stays a date.
+  if (/^\d+(\.\d+)?$/.test(text)) return Math.min(Math.round(Number(text) * 1000), Math.max(0, MAX_TIME - now));
   // An HTTP-date names its month ("Sun, 06 Nov 1994 08:49:37 GMT"); do not let
   // Date.parse read "-5" or "2" as a year.
   if (!/[A-Za-z]{3}/.test(text)) return undefined;
@@ -79,7 +83,7 @@ export function readRateLimit(headers: Headers, now: number = Date.now()): RateL
   const reset = numberHeader(headers, 'x-ratelimit-reset', 'ratelimit-reset');
   const resource = headers.get('x-ratelimit-resource') ?? undefined;
   if (limit === undefined && remaining === undefined && reset === undefined) return undefined;
-  const resetAt = reset === undefined ? undefined : reset >= EPOCH_SECONDS_THRESHOLD ? reset * 1000 : now + reset * 1000;
+  const resetAt = reset === undefined ? undefined : Math.min(MAX_TIME, reset >= EPOCH_SECONDS_THRESHOLD ? reset * 1000 : now + reset * 1000);
   return { limit, remaining, resetAt, resource, observedAt: now };
 }
 

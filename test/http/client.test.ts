@@ -347,6 +347,22 @@ describe('rate limits', () => {
     expect(error.retryAfterMs).toBe(3_600_000);
   });
 
+  it('a hostile Retry-After (400 digits, 1e400 s) is a rate limit over the cap: an Api error with a finite retryAfterMs, never a RangeError or Infinity', async () => {
+    server.route('/forever', (_req, res) => json(res, 429, { message: 'slow down' }, { 'retry-after': '9'.repeat(400) }));
+    const { client, sleeps } = testClient();
+    const error = await connectorError(client.getJson('/forever'));
+    expect(error.kind).toBe('Api');
+    expect(error.message).toContain('stopped by the rate limit');
+    expect(Number.isFinite(error.retryAfterMs)).toBe(true);
+    expect(error.retryAfterMs).toBeGreaterThan(60_000);
+    expect(JSON.parse(JSON.stringify(error)).retryAfterMs).toBe(error.retryAfterMs);
+    expect(sleeps).toEqual([]);
+    server.route('/reset', (_req, res) => json(res, 403, { message: 'limit' }, { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '1e300' }));
+    const reset = await connectorError(client.getJson('/reset'));
+    expect(reset.message).toContain('stopped by the rate limit');
+    expect(Number.isFinite(reset.retryAfterMs)).toBe(true);
+  });
+
   it('a 503 whose Retry-After exceeds the cap is not waited for', async () => {
     server.route('/long', (_req, res) => json(res, 503, { message: 'back tomorrow' }, { 'retry-after': '86400' }));
     const { client, sleeps } = testClient();

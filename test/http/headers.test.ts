@@ -75,6 +75,14 @@ describe('parseRetryAfter (RFC 9110)', () => {
     expect(parseRetryAfter('Tue, 01 Jan 2030 00:01:00 GMT', now)).toBe(60_000);
     expect(parseRetryAfter('Mon, 31 Dec 2029 23:00:00 GMT', now)).toBe(0);
   });
+  it('a delay too large for a date (400 digits) is the longest wait a date can name, never Infinity', () => {
+    const wait = parseRetryAfter('9'.repeat(400), now)!;
+    expect(Number.isFinite(wait)).toBe(true);
+    expect(wait).toBe(8.64e15 - now);
+    expect(parseRetryAfter('99999999999999', now)).toBe(8.64e15 - now);
+    expect(parseRetryAfter('99999999999', now)).toBe(99_999_999_999_000);
+    expect(readRateLimit(new Headers({ 'x-ratelimit-reset': '1e300' }), now)?.resetAt).toBe(8.64e15);
+  });
   it('returns undefined for missing or unreadable values', () => {
     expect(parseRetryAfter(null, now)).toBeUndefined();
     expect(parseRetryAfter('', now)).toBeUndefined();
