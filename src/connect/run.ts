@@ -5,6 +5,7 @@ import { CommitError } from '../ingest/errors.js';
 import { RunKeys } from '../ingest/run-keys.js';
 import { streamed } from '../ingest/streamed.js';
 import { SyncWriter, type StagingStats, type StepWriter } from '../ingest/writer.js';
+import { idProblem } from '../model/validate.js';
 import type { GraphStore, PriorEntity, SyncSession } from '../store/types.js';
 import { validateConnector, type Connector } from './connector.js';
 import { RunStepContext, type EmitSink, type PriorData, type PriorFilter } from './context.js';
@@ -130,10 +131,12 @@ export async function runConnector(connector: Connector, options: RunOptions): P
   const graph = validateConnector(connector);
   const connectorId = connector.name;
   const accountId = options.accountId;
-  if (typeof accountId !== 'string' || accountId.length === 0) {
-    throw asConnectorError(new TypeError('runConnector: accountId must be a non-empty string'));
-  }
   const syncId = options.syncId ?? crypto.randomUUID();
+  // Both are stored beside every row: refused here, before a step runs or a store stages anything.
+  for (const [field, value] of [['accountId', accountId], ['syncId', syncId]] as const) {
+    const problem = idProblem(value);
+    if (problem) throw ConnectorError.validation(`runConnector: ${field} ${problem}`, field);
+  }
   const concurrency = options.concurrency ?? Number.POSITIVE_INFINITY;
   if (!(concurrency >= 1)) throw new RangeError('runConnector: concurrency must be at least 1');
   options.signal?.throwIfAborted();

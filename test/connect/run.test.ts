@@ -773,3 +773,32 @@ describe('prior data is read-only', () => {
     expect((await store.findEntity('acme', 'host', 'h1'))).toMatchObject({ displayName: 'h1', properties: { os: 'linux', tags: ['x'] } });
   });
 });
+
+describe('run ids are checked before anything runs', () => {
+  const bad: [string, string, Record<string, unknown>][] = [
+    ['accountId', 'a lone surrogate', { accountId: '\ud800' }],
+    ['accountId', 'over MAX_ID_BYTES', { accountId: 'a'.repeat(2_000) }],
+    ['syncId', 'empty', { accountId: 'acme', syncId: '' }],
+    ['syncId', 'a number', { accountId: 'acme', syncId: 42 }],
+    ['syncId', 'a lone surrogate', { accountId: 'acme', syncId: 'x\udfff' }],
+  ];
+  it.each(bad)('a %s that cannot be stored (%s) is a Validation error naming it, before any step runs, in memory and streamed runs; the store is untouched', async (field, _what, options) => {
+    for (const streamed of [false, true]) {
+      const store = createMemoryStore();
+      let ran = false;
+      const run = runConnector(connector([step('main', 'Main').build()], { main: () => void (ran = true) }), {
+        ...(options as { accountId: string }),
+        ...(streamed ? { store } : {}),
+      });
+      const error = await run.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error, `streamed ${streamed}`).toBeInstanceOf(ConnectorError);
+      expect((error as ConnectorError).kind).toBe('Validation');
+      expect((error as ConnectorError).field).toBe(field);
+      expect(ran).toBe(false);
+      expect(await store.syncHistory()).toEqual([]);
+    }
+  });
+});
