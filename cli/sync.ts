@@ -1,7 +1,7 @@
 /** `parallax-edge sync`: run a connector module and commit its output into the SQLite store. */
 import { randomBytes } from 'node:crypto';
 import { CommitError, commitSync, runConnector, type CommitResult, type GraphStore, type SyncOutput } from '../src/index.js';
-import { CliError, ExitCode, oneLine } from './errors.js';
+import { CliError, ExitCode, Interrupt, oneLine } from './errors.js';
 import { failedStepsReport, formatCount, formatDuration, printable, syncStatsTable } from './format.js';
 import { loadConnector, readConfigFile } from './load-connector.js';
 import { createProgressRenderer, type ProgressStream } from './progress.js';
@@ -28,7 +28,7 @@ export interface CommandIO {
   readonly stdout: Output;
   readonly stderr: Output;
   readonly cwd: string;
-  /** Aborts the run (SIGINT). */
+  /** Aborts the run (SIGINT, SIGTERM); an {@link Interrupt} reason sets the message and exit code. */
   readonly signal?: AbortSignal;
 }
 
@@ -76,7 +76,11 @@ async function runAndCommit(
     });
   } catch (error) {
     progress.close();
-    if (io.signal?.aborted) throw new CliError('interrupted; nothing was committed', ExitCode.Interrupted);
+    if (io.signal?.aborted) {
+      const reason: unknown = io.signal.reason;
+      const interrupt = reason instanceof Interrupt ? reason : new Interrupt(ExitCode.Interrupted, 'interrupted');
+      throw new CliError(`${interrupt.message}; nothing was committed`, interrupt.exitCode);
+    }
     throw new CliError(`sync failed before the commit: ${oneLine(error)}; nothing was committed`, ExitCode.SyncFailed);
   }
   progress.close();

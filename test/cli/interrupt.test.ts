@@ -120,3 +120,33 @@ describe.concurrent('issue 10 defect 1: Ctrl-C during a CPU-bound sync (the real
     ]);
   });
 });
+
+describe('SIGTERM during a sync (the real CLI, a real signal)', SPAWNING, () => {
+  let ws: Workspace;
+  beforeAll(() => {
+    ws = workspace();
+    ws.write('busy.ts', BUSY_CONNECTOR);
+    ws.write('small.json', JSON.stringify({ hosts: 300, mode: 'paged' }));
+    ws.write('big.json', JSON.stringify({ hosts: 1_000_000, mode: 'paged' }));
+  });
+  afterAll(() => ws.remove());
+
+  it('+P4: SIGTERM mid-sync leaves the graph as it was and exits 143 with one line saying so', async () => {
+    const path = join(ws.dir, 'term.db');
+    expect((await ws.cli('sync', 'busy.ts', '--store', 'term.db', '--config', 'small.json', '--sync-id', 'first')).code).toBe(0);
+    const before = await dumpFile(path);
+    expect(before.entities).toHaveLength(300);
+    const run = ws.start('sync', 'busy.ts', '--store', 'term.db', '--config', 'big.json', '--sync-id', 'terminated');
+    const deadline = Date.now() + 60_000;
+    while (!run.stderrSoFar().includes('[hosts] started') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(run.stderrSoFar()).toContain('[hosts] started');
+    run.child.kill('SIGTERM');
+    const result = await run.result;
+
+    expect(result.code).toBe(143);
+    expect(result.stderr.trimEnd().split('\n').at(-1)).toBe('parallax-edge: terminated (SIGTERM); nothing was committed');
+    expect(result.stdout).not.toContain('Committed sync');
+    expect(await dumpFile(path)).toEqual(before);
+    expect(stagedRowsInFile(path)).toBe(0);
+  });
+});
