@@ -9,6 +9,7 @@
  * | 2    | usage error: unknown command or option, bad option value, missing or invalid config file, connector module missing, broken or not a connector, store path unusable, a store that is missing (reads), not a parallax-edge store, or at a schema version this command does not take (reads: any other; sync and migrate: a newer one); nothing ran |
  * | 3    | partial sync: the commit succeeded but one or more steps failed; the rows those steps and their dependents last wrote were kept (+P1) |
  * | 130  | interrupted (SIGINT) before the commit; nothing was committed |
+ * | 143  | terminated (SIGTERM) before the commit; nothing was committed |
  */
 export const ExitCode = {
   Success: 0,
@@ -16,9 +17,19 @@ export const ExitCode = {
   Usage: 2,
   PartialSync: 3,
   Interrupted: 130,
+  Terminated: 143,
 } as const;
 
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** The abort reason when a signal stops a sync: what to say, and 128 + the signal number, as shells report it. */
+export class Interrupt extends Error {
+  override readonly name = 'Interrupt';
+
+  constructor(readonly exitCode: ExitCode, message: string) {
+    super(message);
+  }
+}
 
 /**
  * An error the CLI reports as one line on stderr, without a stack trace, and

@@ -10,7 +10,7 @@ import { realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { CliError, ExitCode, oneLine } from './errors.js';
+import { CliError, ExitCode, Interrupt, oneLine } from './errors.js';
 import { printable } from './format.js';
 import { findPackageRoot } from './load-connector.js';
 import { migrateCommand } from './migrate.js';
@@ -34,7 +34,8 @@ const EXIT_CODES = `Exit codes:
        version; nothing ran
   3    partial sync: the commit succeeded but one or more steps failed; the
        rows those steps and their dependents last wrote were kept
-  130  interrupted (Ctrl-C) before the commit; nothing was committed`;
+  130  interrupted (Ctrl-C) before the commit; nothing was committed
+  143  terminated (SIGTERM) before the commit; nothing was committed`;
 
 const HELP = {
   main: `parallax-edge: run Parallax connectors into an embedded SQLite graph store
@@ -409,19 +410,27 @@ function processIO(): MainIO {
 }
 
 /**
- * The process entry point: wires SIGINT to an abort (a second Ctrl-C exits at
- * once), runs {@link main}, flushes stdout and stderr, and exits with the
- * code, even if a connector left timers or sockets open.
+ * The process entry point: wires SIGINT and SIGTERM to an abort (a second
+ * signal exits at once), runs {@link main}, flushes stdout and stderr, and
+ * exits with the code, even if a connector left timers or sockets open.
  */
 export async function run(argv: readonly string[] = process.argv.slice(2)): Promise<never> {
   const controller = new AbortController();
-  const onSigint = (): void => {
-    if (controller.signal.aborted) process.exit(ExitCode.Interrupted);
-    controller.abort(new Error('interrupted'));
-  };
-  process.on('SIGINT', onSigint);
+  // SIGTERM too: its default action kills the process with no message and no exit code (service managers, timeout(1)).
+  const handlers = {
+    SIGINT: () => new Interrupt(ExitCode.Interrupted, 'interrupted'),
+    SIGTERM: () => new Interrupt(ExitCode.Terminated, 'terminated (SIGTERM)'),
+  } as const;
+  const listeners = Object.entries(handlers).map(([signal, interrupt]) => {
+    const listener = (): void => {
+      if (controller.signal.aborted) process.exit((controller.signal.reason as Interrupt).exitCode);
+      controller.abort(interrupt());
+    };
+    process.on(signal, listener);
+    return [signal, listener] as const;
+  });
   const code = await main(argv, { ...processIO(), signal: controller.signal });
-  process.off('SIGINT', onSigint);
+  for (const [signal, listener] of listeners) process.off(signal, listener);
   await new Promise<void>((done) => process.stdout.write('', () => done()));
   await new Promise<void>((done) => process.stderr.write('', () => done()));
   process.exit(code);

@@ -1,7 +1,7 @@
 /** `parallax-edge sync`: run a connector module and commit its output into the SQLite store. */
 import { randomBytes } from 'node:crypto';
 import { CommitError, commitSync, runConnector, type CommitResult, type GraphStore, type SyncOutput } from '../src/index.js';
-import { CliError, ExitCode, oneLine } from './errors.js';
+import { CliError, ExitCode, Interrupt, oneLine } from './errors.js';
 import { failedStepsReport, formatCount, formatDuration, printable, syncStatsTable } from './format.js';
 import { loadConnector, readConfigFile } from './load-connector.js';
 import { createProgressRenderer, type ProgressStream } from './progress.js';
@@ -28,7 +28,7 @@ export interface CommandIO {
   readonly stdout: Output;
   readonly stderr: Output;
   readonly cwd: string;
-  /** Aborts the run (SIGINT). */
+  /** Aborts the run (SIGINT, SIGTERM); an {@link Interrupt} reason sets the message and exit code. */
   readonly signal?: AbortSignal;
 }
 
@@ -40,11 +40,15 @@ export function defaultSyncId(date = new Date()): string {
 
 export async function syncCommand(command: SyncCommand, io: CommandIO): Promise<ExitCode> {
   const config = command.config === undefined ? {} : await readConfigFile(command.config, io.cwd);
-  const loaded = await loadConnector(command.module, {
-    cwd: io.cwd,
-    config,
-    ...(command.exportName !== undefined ? { exportName: command.exportName } : {}),
-  });
+  // Raced: a module's top-level await or its factory may never settle, and it cannot see the signal.
+  const loaded = await untilAborted(
+    loadConnector(command.module, {
+      cwd: io.cwd,
+      config,
+      ...(command.exportName !== undefined ? { exportName: command.exportName } : {}),
+    }),
+    io.signal,
+  );
   const store = await openStore(command.store, { cwd: io.cwd, access: 'write' });
   try {
     return await runAndCommit(store, command, loaded.connector, io);
@@ -76,7 +80,7 @@ async function runAndCommit(
     });
   } catch (error) {
     progress.close();
-    if (io.signal?.aborted) throw new CliError('interrupted; nothing was committed', ExitCode.Interrupted);
+    if (io.signal?.aborted) throw interrupted(io.signal);
     throw new CliError(`sync failed before the commit: ${oneLine(error)}; nothing was committed`, ExitCode.SyncFailed);
   }
   progress.close();
@@ -107,4 +111,22 @@ async function runAndCommit(
     return ExitCode.PartialSync;
   }
   return ExitCode.Success;
+}
+
+/** The one-line error for a sync stopped by `signal` (aborted with an {@link Interrupt}, or anything else as Ctrl-C). */
+function interrupted(signal: AbortSignal): CliError {
+  const reason: unknown = signal.reason;
+  const interrupt = reason instanceof Interrupt ? reason : new Interrupt(ExitCode.Interrupted, 'interrupted');
+  return new CliError(`${interrupt.message}; nothing was committed`, interrupt.exitCode);
+}
+
+/** `work`, or the {@link interrupted} error as soon as `signal` aborts. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(interrupted(signal));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
